@@ -1,0 +1,44 @@
+# secureline — the two commands are `make demo` and `make test`; both set everything up first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql://127.0.0.1/test
+
+.PHONY: setup demo test lint unit-sqlite unit-postgres bench openapi clean
+
+setup: $(STAMP)
+
+# Re-installs only when the lock or the project metadata changed, so a second run takes seconds.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/secureline demo
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit-sqlite: setup
+	$(BIN)/pytest -q
+
+unit-postgres: setup
+	SECURELINE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+test: lint unit-sqlite unit-postgres
+
+bench: setup
+	$(BIN)/secureline bench line --messages 20000 --json
+
+openapi: setup
+	$(BIN)/python -m secureline.interfaces.api.openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

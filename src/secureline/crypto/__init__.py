@@ -1,0 +1,1 @@
+"""Crypto layer: keys, certificates, signed envelopes and encrypted bodies (see errors.py)."""

@@ -1,0 +1,69 @@
+"""Addresses: ``unit@node``.
+
+Grammar (documented in docs/protocol.md)::
+
+    address = unit "@" node
+    unit    = name
+    node    = name
+    name    = lower-alnum *( lower-alnum / "-" / "_" / "." ) ; 1 to 63 characters
+
+Names are lower case so that an address has exactly one spelling; the parser folds case
+and strips surrounding blanks, and refuses everything else rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+from secureline.domain.errors import InvalidAddress
+
+NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,62}"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """Return ``value`` when it is a valid unit or node name, else raise InvalidAddress."""
+    if not isinstance(value, str) or _NAME.fullmatch(value) is None:
+        raise InvalidAddress(
+            what,
+            f"{value!r} is not a valid {what}: use 1-63 lower-case letters, digits, '.', '-' "
+            "or '_', starting with a letter or digit",
+        )
+    return value
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Address:
+    """A unit inside a node: where a message is delivered and who sent it."""
+
+    unit: str
+    node: str
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        if not isinstance(text, str):
+            raise InvalidAddress("address", f"expected text like 'unit@node', got {text!r}")
+        cleaned = text.strip().lower()
+        unit, at, node = cleaned.partition("@")
+        if not at:
+            raise InvalidAddress("address", f"{text!r} has no '@': write it as unit@node")
+        if "@" in node:
+            raise InvalidAddress("address", f"{text!r} has more than one '@'")
+        return cls(check_name(unit, "unit"), check_name(node, "node"))
+
+    def __str__(self) -> str:
+        return f"{self.unit}@{self.node}"
+
+
+def _to_address(value: Any) -> Address:
+    return value if isinstance(value, Address) else Address.parse(value)
+
+
+AddressField = Annotated[
+    Address, BeforeValidator(_to_address), PlainSerializer(str, return_type=str)
+]
+"""An Address inside a pydantic model: parsed from and serialised to ``unit@node``."""

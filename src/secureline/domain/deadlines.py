@@ -1,0 +1,25 @@
+"""Request deadlines from EU Directive 2023/977: 8 hours, 3 calendar days, 7 calendar days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from secureline.domain.vocabulary import Kind, Priority
+
+DEADLINE_AFTER = {
+    Priority.URGENT_DIRECT: timedelta(hours=8),
+    Priority.URGENT: timedelta(days=3),
+    Priority.NORMAL: timedelta(days=7),
+}
+
+
+def default_deadline(kind: Kind, priority: Priority, sent_at: datetime) -> datetime | None:
+    """The deadline the rules set for a request; other kinds of message have none."""
+    if kind is not Kind.REQUEST:
+        return None
+    return sent_at + DEADLINE_AFTER[priority]
+
+
+def time_left(deadline: datetime, now: datetime) -> timedelta:
+    """Negative when the deadline has passed: the desk and reports show overdue requests."""
+    return deadline - now

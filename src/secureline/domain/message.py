@@ -1,0 +1,275 @@
+"""Messages: a signed, routable header and a content part that may be encrypted.
+
+A message is two parts so that relays can enforce the rules without reading the content:
+
+* the **header** carries everything routing and the rules of sharing need (kind, crime
+  area, handling code, data subject categories, classification...) plus a digest of the
+  content and the count of entities by schema, so that the destination can prove that the
+  content it decrypted is the content the origin declared;
+* the **content** (body, FollowTheMoney entities, attachment descriptors) is serialised once
+  by the origin; its exact bytes are what the digest covers.
+
+Users submit a :class:`Draft`; :func:`compose` turns it into a :class:`Message` with the
+rules applied (deadline, digest, entity checks). Parsing from the wire is
+:func:`parse_header` / :func:`parse_content`: parse, then trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from secureline.domain.addresses import AddressField
+from secureline.domain.deadlines import default_deadline
+from secureline.domain.entities import carries_personal_data, check_entities, schema_counts
+from secureline.domain.errors import DomainError, InvalidMessage
+from secureline.domain.evaluation import EvaluationField
+from secureline.domain.vocabulary import (
+    AlertType,
+    Classification,
+    CrimeArea,
+    DataSubject,
+    HandlingCode,
+    Kind,
+    Priority,
+)
+
+MESSAGE_ID = re.compile(r"[a-z0-9][a-z0-9-]{7,63}")
+MAX_BODY_CHARS = 1_000_000
+MAX_ENTITIES = 1_000
+MAX_RECIPIENTS = 500
+SHA256_HEX = r"[0-9a-f]{64}"
+
+M = TypeVar("M", bound=BaseModel)
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class Attachment(_Strict):
+    """An attachment described by what identifies it; the bytes travel content-addressed."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    media_type: Annotated[str, Field(pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")]
+    size: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(pattern=f"^{SHA256_HEX}$")]
+
+
+class GrantScope(StrEnum):
+    """What a provider's permission allows a recipient to do with its information."""
+
+    ONWARD_TRANSFER = "onward-transfer"  # H2: pass it to grantee
+    JUDICIAL_USE = "judicial-use"  # H1: use it in judicial proceedings
+    OTHER_PURPOSE = "other-purpose"  # H0: use it for a purpose other than the stated one
+
+
+class Grant(_Strict):
+    """A provider's permission, signed by the provider's node (checked by the services)."""
+
+    id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    message_id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    provider: AddressField
+    grantee: Annotated[str, Field(min_length=1, max_length=63)]
+    scope: GrantScope
+    purpose: Annotated[str, Field(max_length=500)] | None = None
+    until: datetime
+    signature: str | None = None
+
+
+class Forwarded(_Strict):
+    """Set when a recipient passes on what a provider sent: the provider's rules come along."""
+
+    message_id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    provider: AddressField
+    handling: HandlingCode
+    purpose: Text
+    grants: tuple[Grant, ...] = ()
+
+
+class _Marking(_Strict):
+    """Header fields a user chooses; shared by drafts and headers."""
+
+    kind: Kind
+    crime_area: CrimeArea
+    subject: Annotated[str, Field(min_length=1, max_length=300)]
+    handling: HandlingCode
+    handling_conditions: Annotated[str, Field(max_length=2000)] | None = None
+    evaluation: EvaluationField
+    purpose: Text
+    data_subjects: tuple[DataSubject, ...] = ()
+    priority: Priority = Priority.NORMAL
+    deadline: datetime | None = None
+    classification: Classification = Classification.BASIC
+    review_date: date | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "en"
+    case_ref: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    reply_to: Annotated[str, Field(pattern=MESSAGE_ID.pattern)] | None = None
+    alert: AlertType | None = None
+    confidential: bool = False
+    forwarded: Forwarded | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone, e.g. 2026-12-01T12:00:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if self.handling is HandlingCode.H3 and not (self.handling_conditions or "").strip():
+            raise ValueError("handling_conditions: H3 needs its conditions stated in text")
+        if self.handling is not HandlingCode.H3 and self.handling_conditions:
+            raise ValueError("handling_conditions: conditions are stated only with H3")
+        if self.kind is Kind.ALERT and self.alert is None:
+            raise ValueError("alert: an alert needs its type (red, blue, green, ...)")
+        if self.kind is not Kind.ALERT and self.alert is not None:
+            raise ValueError("alert: only a message of kind 'alert' has an alert type")
+        if len(set(self.data_subjects)) != len(self.data_subjects):
+            raise ValueError("data_subjects: a category is listed twice")
+        return self
+
+
+class Draft(_Marking):
+    """What a user or national system submits: the marking, recipients and content."""
+
+    to: Annotated[tuple[AddressField, ...], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+    body: Annotated[str, Field(max_length=MAX_BODY_CHARS)] = ""
+    entities: Annotated[tuple[dict[str, Any], ...], Field(max_length=MAX_ENTITIES)] = ()
+    attachments: tuple[Attachment, ...] = ()
+
+
+class Header(_Marking):
+    """The signed header: readable by every node on the route."""
+
+    id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    sender: AddressField
+    to: Annotated[tuple[AddressField, ...], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+    created_at: datetime
+    content_digest: Annotated[str, Field(pattern=f"^{SHA256_HEX}$")]
+    entity_schemata: dict[str, int] = Field(default_factory=dict)
+    personal_data: bool = False
+    hop_limit: Annotated[int, Field(ge=1, le=16)] = 8
+
+    @property
+    def destination_nodes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.node for a in self.to))
+
+
+class Content(_Strict):
+    """What the header's digest covers: encrypted end to end when the message is confidential."""
+
+    body: str = ""
+    entities: tuple[dict[str, Any], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
+class Message(_Strict):
+    header: Header
+    content: Content
+    content_bytes: bytes
+
+
+def content_digest(content_bytes: bytes) -> str:
+    return hashlib.sha256(content_bytes).hexdigest()
+
+
+def compose(
+    draft: Draft,
+    *,
+    message_id: str,
+    sender: AddressField,
+    now: datetime,
+    default_review_date: date | None = None,
+) -> Message:
+    """Apply the rules that turn a draft into a sendable message, or raise a DomainError."""
+    entities = tuple(check_entities(draft.entities, now.date()))
+    personal = carries_personal_data(entities)
+    if personal and not draft.data_subjects:
+        raise InvalidMessage(
+            "data_subjects",
+            "the message carries persons: state their categories (suspect, victim, witness, ...)",
+        )
+    content = Content(body=draft.body, entities=entities, attachments=draft.attachments)
+    content_bytes = content.to_bytes()
+    marking = draft.model_dump(exclude={"to", "body", "entities", "attachments"})
+    if marking["deadline"] is None:
+        marking["deadline"] = default_deadline(draft.kind, draft.priority, now)
+    if personal and marking["review_date"] is None:
+        marking["review_date"] = default_review_date
+    header = _build(
+        Header,
+        {
+            **marking,
+            "id": message_id,
+            "sender": sender,
+            "to": draft.to,
+            "created_at": now.astimezone(UTC),
+            "content_digest": content_digest(content_bytes),
+            "entity_schemata": schema_counts(entities),
+            "personal_data": personal,
+        },
+    )
+    return Message(header=header, content=content, content_bytes=content_bytes)
+
+
+def parse_draft(data: Mapping[str, Any]) -> Draft:
+    return _build(Draft, data)
+
+
+def parse_header(data: Mapping[str, Any]) -> Header:
+    return _build(Header, data)
+
+
+def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
+    """Check decrypted or received content against what the signed header declared."""
+    if content_digest(content_bytes) != header.content_digest:
+        raise InvalidMessage("content", "does not match the digest its header declares")
+    try:
+        raw = orjson.loads(content_bytes)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidMessage("content", f"is not JSON: {exc}") from None
+    content = _build(Content, raw)
+    entities = check_entities(content.entities, today)
+    if schema_counts(entities) != header.entity_schemata:
+        raise InvalidMessage("content", "entities differ from the counts its header declares")
+    if carries_personal_data(entities) and not header.personal_data:
+        raise InvalidMessage("content", "carries personal data its header does not declare")
+    return content
+
+
+def _build(cls: type[M], data: Any) -> M:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise translate(exc) from None
+
+
+def translate(exc: ValidationError) -> DomainError:
+    """The first pydantic error as one DomainError naming the field and the reason."""
+    first = exc.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"])
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, DomainError):
+        return type(cause)(location or cause.field, cause.reason)
+    if ":" in reason and not location:
+        location, _, reason = reason.partition(":")
+        reason = reason.strip()
+    return InvalidMessage(location or "message", reason)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,229 @@
+"""The REST API for national systems and scripts (OpenAPI committed as docs/openapi.json).
+
+Routes parse, authenticate and shape answers; the rules live in the services. Every error
+is JSON ``{"error": {"code", "message", "reasons"?}}`` with a stable code; anything
+unexpected is an opaque 500 whose details go only to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from secureline import __version__
+from secureline.domain.message import Draft
+from secureline.services.accounts import Accounts, Principal, Role
+from secureline.services.errors import Forbidden, ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class Services(BaseModel):
+    """What the API needs, handed in by the composition root."""
+
+    model_config = {"arbitrary_types_allowed": True}
+    node: str
+    accounts: Accounts
+    messaging: Any
+    peers: Callable[[], list[dict[str, Any]]]
+    audit: Any
+
+
+class SubmittedOut(BaseModel):
+    id: str
+    destinations: list[str]
+    held_for_review: bool
+
+
+class MessageOut(BaseModel):
+    id: str
+    header: dict[str, Any]
+    content: dict[str, Any] | None
+    conditions_to_acknowledge: str | None = None
+
+
+class InboxItem(BaseModel):
+    cursor: int
+    id: str
+    sender: str
+    kind: str
+    crime_area: str
+    subject: str
+    handling: str
+    created_at: datetime
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItem]
+    next_cursor: int | None
+
+
+class DeliveryOut(BaseModel):
+    destination: str
+    state: str
+    next_hop: str
+    reason_code: str | None
+    reason_text: str | None
+    refused_by: str | None
+    updated_at: datetime
+
+
+class EvidenceOut(BaseModel):
+    kind: str
+    issuer: str
+    destination: str | None
+    reason_code: str | None
+    reason_text: str | None
+    issued_at: datetime
+
+
+class StatusOut(BaseModel):
+    id: str
+    deliveries: list[DeliveryOut]
+    evidence: list[EvidenceOut]
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="secureline node API",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        token = authorization.removeprefix("Bearer ").strip() if authorization else None
+        return services.accounts.authenticate_token(token)
+
+    User = Annotated[Principal, Depends(principal)]
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        reasons = getattr(exc, "reasons", None)
+        if reasons:
+            body["reasons"] = [{"code": r.code, "text": r.text} for r in reasons]
+        field = getattr(exc, "field", None)
+        if field:
+            body["field"] = field
+        return JSONResponse({"error": body}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"] if p != "body")
+        message = f"{field}: {first['msg']}".removeprefix(": ").replace("Value error, ", "")
+        return JSONResponse(
+            {"error": {"code": "invalid_input", "field": field, "message": message}},
+            status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("API: unexpected error", exc_info=exc)
+        return JSONResponse(
+            {"error": {"code": "internal_error", "message": "internal error"}}, status_code=500
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """GET /healthz: liveness, no authentication, no details."""
+        return {"status": "ok", "node": services.node}
+
+    @app.post("/api/v1/messages", status_code=201, response_model=SubmittedOut)
+    def submit(draft: Draft, user: User) -> SubmittedOut:
+        """POST /api/v1/messages: validate, apply the rules of sharing, queue. A refusal is
+        403 with every reason; nothing is stored."""
+        done = services.messaging.submit(user, draft)
+        return SubmittedOut(
+            id=done.id, destinations=list(done.destinations), held_for_review=done.held_for_review
+        )
+
+    @app.get("/api/v1/messages/{message_id}", response_model=MessageOut)
+    def read(message_id: str, user: User, acknowledge_conditions: bool = False) -> MessageOut:
+        """GET /api/v1/messages/{id}: open a message; the first opening sends a read receipt.
+        H3 content needs ``acknowledge_conditions=true``."""
+        opened = services.messaging.open(
+            user, message_id, acknowledge_conditions=acknowledge_conditions
+        )
+        header = opened.header.model_dump(mode="json")
+        pending = opened.header.handling_conditions if opened.content is None else None
+        return MessageOut(
+            id=message_id, header=header, content=opened.content, conditions_to_acknowledge=pending
+        )
+
+    @app.get("/api/v1/messages/{message_id}/status", response_model=StatusOut)
+    def status(message_id: str, user: User) -> StatusOut:
+        """GET /api/v1/messages/{id}/status: where the message is, with the evidence."""
+        found = services.messaging.status(user, message_id)
+        return StatusOut(
+            id=message_id,
+            deliveries=[DeliveryOut(**d.__dict__) for d in found.deliveries],
+            evidence=[
+                EvidenceOut(**{k: v for k, v in e.__dict__.items() if k != "token_id"})
+                for e in found.evidence
+            ],
+        )
+
+    @app.post("/api/v1/messages/{message_id}/approve", status_code=204)
+    def approve(message_id: str, user: User) -> None:
+        """POST /api/v1/messages/{id}/approve: the second pair of eyes releases an alert."""
+        services.messaging.approve_alert(user, message_id)
+
+    @app.get("/api/v1/inbox", response_model=InboxPage)
+    def inbox(
+        user: User,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> InboxPage:
+        """GET /api/v1/inbox: the user's unit's messages in arrival order; pass the last
+        ``cursor`` as ``after`` for the next page (stable while messages arrive)."""
+        page = services.messaging.inbox(user, after, limit)
+        items = [
+            InboxItem(
+                cursor=seq,
+                id=h.id,
+                sender=str(h.sender),
+                kind=h.kind.value,
+                crime_area=h.crime_area.value,
+                subject=h.subject,
+                handling=h.handling.value,
+                created_at=h.created_at,
+            )
+            for seq, h in page
+        ]
+        return InboxPage(items=items, next_cursor=items[-1].cursor if len(items) == limit else None)
+
+    @app.get("/api/v1/peers")
+    def peers(user: User) -> list[dict[str, Any]]:
+        """GET /api/v1/peers: each link's health: connected, queue depth, oldest undelivered."""
+        return services.peers()
+
+    @app.get("/api/v1/audit/verify")
+    def audit_verify(user: User) -> dict[str, Any]:
+        """GET /api/v1/audit/verify: check the whole chain (data protection officer only)."""
+        _dpo(user)
+        result: dict[str, Any] = services.audit(user, "verify")
+        return result
+
+    @app.get("/api/v1/audit/who-read/{message_id}")
+    def who_read(message_id: str, user: User) -> list[dict[str, Any]]:
+        """GET /api/v1/audit/who-read/{id}: every opening of a message (DPO only)."""
+        _dpo(user)
+        result: list[dict[str, Any]] = services.audit(user, "who-read", message_id)
+        return result
+
+    return app
+
+
+def _dpo(user: Principal) -> None:
+    if user.role is not Role.DPO:
+        raise Forbidden("only the data protection officer reads the audit chain")

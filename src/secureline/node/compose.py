@@ -1,0 +1,293 @@
+"""The composition root: a node built from its directory, with nothing global.
+
+Several nodes can live in one process (the tests and the demo do exactly that): each has its
+own database, keys, services, senders and servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from secureline.crypto import keys, pki
+from secureline.crypto.errors import CryptoError
+from secureline.interfaces.api.app import Services, create_app
+from secureline.interfaces.line.client import HttpLineTransport
+from secureline.interfaces.line.server import PeerCertificateProtocol, line_app
+from secureline.node.config import NodeConfig, load_config
+from secureline.node.errors import NodeError
+from secureline.node.layout import NodeLayout
+from secureline.node.peering import PeerAdmin
+from secureline.services.accounts import Accounts, Principal
+from secureline.services.audit import AuditChainBroken, AuditLog
+from secureline.services.line.directory import Directory
+from secureline.services.line.identity import NodeIdentity
+from secureline.services.line.inbox import LineInbox
+from secureline.services.line.outbox import LinkSender
+from secureline.services.line.settings import LineSettings
+from secureline.services.line.transport import LineTransport
+from secureline.services.messaging import Messaging
+from secureline.store import line as line_store
+from secureline.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Servers:
+    thread: threading.Thread
+    loop: asyncio.AbstractEventLoop
+    servers: list[uvicorn.Server]
+    line_port: int
+    api_port: int
+
+
+class Node:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        transport: LineTransport | None = None,
+    ) -> None:
+        self.layout = NodeLayout(directory)
+        self.config: NodeConfig = load_config(directory)
+        self.name = self.config.node.name
+        self._clock = clock
+        passphrase = self.config.passphrase()
+        try:
+            self.identity = NodeIdentity(
+                self.name,
+                keys.load_signing_key(self.layout.signing_key, self.name, passphrase),
+                keys.load_encryption_key(self.layout.encryption_key, self.name, passphrase),
+            )
+        except CryptoError as exc:
+            raise NodeError("keys", str(exc)) from None
+        self._passphrase = passphrase
+        line = self.config.line
+        self.settings = LineSettings(
+            max_batch_messages=line.max_batch_messages,
+            max_batch_bytes=line.max_batch_bytes,
+            clock_skew_seconds=line.clock_skew_seconds,
+            max_envelope_age_days=line.max_envelope_age_days,
+            undelivered_alarm_seconds=line.undelivered_alarm_seconds,
+            retry_initial_seconds=line.retry_initial_seconds,
+            retry_max_seconds=line.retry_max_seconds,
+            require_alert_review=self.config.alerts.require_review,
+        )
+        self.db = Database(self.config.store_url(directory), self.config.store.schema_name)
+        self.db.migrate()
+        self.audit = AuditLog(self.db, self.name, self.identity.signing, clock=clock)
+        self.directory = Directory(
+            self.name,
+            self.db,
+            self.identity.signing.verify_key(),
+            self.layout.agreements,
+            self.config.routes,
+        )
+        self.accounts = Accounts(self.db, self.audit, clock)
+        self.transport: LineTransport = transport or HttpLineTransport(
+            self.layout.tls_certificate, self.layout.tls_key, passphrase
+        )
+        self.senders: dict[str, LinkSender] = {}
+        self.inbox = LineInbox(
+            self.identity, self.db, self.directory, self.audit, self.settings, clock, self.wake
+        )
+        self.inbox.refresh_units()
+        self.messaging = Messaging(
+            self.identity,
+            self.db,
+            self.directory,
+            self.audit,
+            clock,
+            self.wake,
+            require_alert_review=self.config.alerts.require_review,
+        )
+        self.peering = PeerAdmin(
+            self.name, self.config, self.layout, self.db, self.directory, self.audit, clock
+        )
+        self._servers: Servers | None = None
+        self._running = False
+
+    # --- senders --------------------------------------------------------------------------
+
+    def wake(self, hops: set[str]) -> None:
+        for hop in hops:
+            sender = self.senders.get(hop)
+            if sender is not None:
+                sender.wake()
+
+    def start_senders(self) -> None:
+        requeued = line_store.requeue_sent(self.db)
+        if requeued:
+            log.info(
+                "%s: %d envelopes were on the wire at the last stop; sending again",
+                self.name,
+                requeued,
+            )
+        for peer in self.directory.direct_peers():
+            if peer.name not in self.senders:
+                sender = LinkSender(
+                    self.name,
+                    peer.name,
+                    self.db,
+                    self.directory,
+                    self.transport,
+                    self.audit,
+                    self.settings,
+                    self._clock,
+                )
+                self.senders[peer.name] = sender
+                sender.start()
+
+    def refresh(self) -> None:
+        """Re-read peers, agreements and units after an administrator changed them."""
+        self.directory.reload()
+        self.inbox.refresh_units()
+        if self._running:
+            self.start_senders()
+
+    # --- servers ----------------------------------------------------------------------------
+
+    def start(self, *, line_port: int | None = None, api_port: int | None = None) -> Servers:
+        """Serve the line and the API in a background thread; ports 0 pick free ones."""
+        line_cfg, api_cfg = self.config.line, self.config.api
+        line_sock = _bind(line_cfg.host, line_cfg.port if line_port is None else line_port)
+        api_sock = _bind(self.config.api.host, api_cfg.port if api_port is None else api_port)
+        ssl_context = self._server_ssl()
+        line_server = uvicorn.Server(
+            uvicorn.Config(
+                line_app(self.directory, self.inbox, lambda: self.settings.max_batch_bytes),
+                http=PeerCertificateProtocol,
+                log_level="warning",
+                access_log=False,
+                timeout_keep_alive=60,
+                lifespan="off",
+            )
+        )
+        line_server.config.load()
+        line_server.config.ssl = ssl_context
+        api_server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.api_services()),
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        async def serve() -> None:
+            tasks = [
+                asyncio.create_task(line_server.serve(sockets=[line_sock])),
+                asyncio.create_task(api_server.serve(sockets=[api_sock])),
+            ]
+            started.set()
+            await asyncio.gather(*tasks)
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(serve())
+            loop.close()
+
+        thread = threading.Thread(target=run, name=f"servers-{self.name}", daemon=True)
+        thread.start()
+        started.wait(10)
+        for server in (line_server, api_server):
+            for _ in range(200):
+                if server.started:
+                    break
+                threading.Event().wait(0.01)
+        self._servers = Servers(
+            thread,
+            loop,
+            [line_server, api_server],
+            line_sock.getsockname()[1],
+            api_sock.getsockname()[1],
+        )
+        self._running = True
+        self.start_senders()
+        return self._servers
+
+    def _server_ssl(self) -> Any:
+        cas = [p.ca_pem.encode() for p in self.directory.direct_peers() if p.ca_pem]
+        try:
+            return pki.server_ssl_context(
+                self.layout.tls_certificate, self.layout.tls_key, cas, self._passphrase
+            )
+        except CryptoError as exc:
+            raise NodeError("tls", str(exc)) from None
+
+    @property
+    def line_port(self) -> int:
+        assert self._servers is not None
+        return self._servers.line_port
+
+    @property
+    def api_port(self) -> int:
+        assert self._servers is not None
+        return self._servers.api_port
+
+    def stop(self) -> None:
+        for sender in self.senders.values():
+            sender.stop()
+        self.senders.clear()
+        if self._servers is not None:
+            for server in self._servers.servers:
+                server.should_exit = True
+            self._servers.thread.join(timeout=10)
+            self._servers = None
+        self._running = False
+        self.transport.close()
+        self.db.dispose()
+
+    # --- faces ------------------------------------------------------------------------------
+
+    def api_services(self) -> Services:
+        return Services(
+            node=self.name,
+            accounts=self.accounts,
+            messaging=self.messaging,
+            peers=self.peering.link_health,
+            audit=self._audit_query,
+        )
+
+    def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:
+        if what == "verify":
+            try:
+                self.audit.verify()
+            except AuditChainBroken as exc:
+                return {"ok": False, "seq": exc.seq, "reason": exc.reason}
+            return {"ok": True}
+        assert arg is not None
+        return [
+            {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "detail": r.detail}
+            for r in self.audit.who_read(arg)
+        ]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise NodeError("listen", f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock

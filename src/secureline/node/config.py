@@ -1,0 +1,152 @@
+"""A node's configuration: ``node.toml`` in the node directory.
+
+Every key is known (a typo is an error naming it, with the closest valid key), every security
+setting is explicit, and nothing secret is stored here: a key passphrase is read from the
+environment variable that ``keys.passphrase_env`` names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from secureline.domain.addresses import NAME_PATTERN
+from secureline.node.errors import ConfigError
+
+CONFIG_FILE = "node.toml"
+Name = Annotated[str, Field(pattern=f"^{NAME_PATTERN}$")]
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSection(_Section):
+    name: Name
+    organisation: Annotated[str, Field(min_length=1, max_length=200)]
+    location: str = ""
+
+
+class StoreSection(_Section):
+    # Relative SQLite paths are inside the node directory.
+    url: str = "sqlite:///store.db"
+    schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] | None = None
+
+
+class LineSection(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 8443
+    # The URL partners use to reach this node; goes into the peer file.
+    public_url: str
+    hostnames: tuple[str, ...] = ("localhost", "127.0.0.1")
+    max_batch_messages: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_batch_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 16 * 1024 * 1024
+    clock_skew_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    max_envelope_age_days: Annotated[int, Field(ge=1, le=365)] = 30
+    undelivered_alarm_seconds: Annotated[int, Field(ge=1)] = 900
+    retry_initial_seconds: Annotated[float, Field(gt=0)] = 0.5
+    retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
+class ApiSection(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+
+
+class KeysSection(_Section):
+    # Name of the environment variable holding the private keys' passphrase; None means the
+    # keys are stored unencrypted (protected by file mode 0600 only).
+    passphrase_env: str | None = None
+
+
+class AlertsSection(_Section):
+    require_review: bool = True
+
+
+class NodeConfig(_Section):
+    node: NodeSection
+    store: StoreSection = StoreSection()
+    line: LineSection
+    api: ApiSection = ApiSection()
+    keys: KeysSection = KeysSection()
+    alerts: AlertsSection = AlertsSection()
+    # destination node -> next hop (one of our direct links)
+    routes: dict[Name, Name] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _no_self_route(self) -> NodeConfig:
+        if self.node.name in self.routes:
+            raise ValueError(
+                f"routes: a route to this node itself ({self.node.name}) is not allowed"
+            )
+        return self
+
+    def store_url(self, directory: Path) -> str:
+        prefix = "sqlite:///"
+        url = self.store.url
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str((directory / url[len(prefix) :]).resolve())
+        return url
+
+    def passphrase(self) -> bytes | None:
+        if self.keys.passphrase_env is None:
+            return None
+        value = os.environ.get(self.keys.passphrase_env)
+        if not value:
+            raise ConfigError(
+                "keys.passphrase_env",
+                f"environment variable {self.keys.passphrase_env} is not set: "
+                "the node's keys are encrypted and cannot be opened without it",
+            )
+        return value.encode()
+
+
+def parse_config(text: str, source: str = CONFIG_FILE) -> NodeConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, f"not valid TOML: {exc}") from None
+    try:
+        return NodeConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _translate(exc, source) from None
+
+
+def load_config(directory: Path) -> NodeConfig:
+    path = directory / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no node here: run 'secureline init' first") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
+    return parse_config(text, str(path))
+
+
+def _translate(exc: ValidationError, source: str) -> ConfigError:
+    first = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in first["loc"]]
+    field = ".".join(loc) or "config"
+    if first["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], known, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return ConfigError(f"{source}: {field}", f"unknown key{suggestion}")
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return ConfigError(f"{source}: {field}", reason)
+
+
+def _known_keys(path: list[str]) -> list[str]:
+    model: Any = NodeConfig
+    for part in path:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        model = field.annotation
+    return list(model.model_fields)

@@ -1,0 +1,240 @@
+"""Peering: peer files exchanged between administrators, pinned after an out-of-band check.
+
+A peer file carries the node's name, line URL, CA certificate and public keys. Its
+*fingerprint* (SHA-256 over the CA certificate and both public keys) is what two
+administrators read to each other on the phone before either pins the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from secureline.crypto import pki
+from secureline.crypto.errors import CryptoError
+from secureline.crypto.keys import EncryptionPublicKey, VerifyKey, load_encryption_key
+from secureline.domain.addresses import check_name
+from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.errors import DomainError
+from secureline.node.config import NodeConfig
+from secureline.node.errors import NodeError
+from secureline.node.layout import NodeLayout
+from secureline.services.audit import AuditLog
+from secureline.services.line.directory import Directory
+from secureline.store import line as line_store
+from secureline.store import peers as peer_store
+from secureline.store.database import Database
+from secureline.store.errors import AlreadyExists
+
+PEER_FILE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PeerFile:
+    node: str
+    organisation: str
+    line_url: str
+    ca_pem: str
+    signing_kid: str
+    signing_key: str
+    encryption_kid: str
+    encryption_key: str
+
+    @property
+    def fingerprint(self) -> str:
+        digest = (
+            hashlib.sha256(
+                "\n".join(
+                    [
+                        self.node,
+                        self.ca_pem,
+                        self.signing_kid,
+                        self.signing_key,
+                        self.encryption_kid,
+                        self.encryption_key,
+                    ]
+                ).encode()
+            )
+            .hexdigest()
+            .upper()
+        )
+        return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+    def to_json(self) -> bytes:
+        body = {"v": PEER_FILE_VERSION, **self.__dict__, "fingerprint": self.fingerprint}
+        return orjson.dumps(body, option=orjson.OPT_INDENT_2)
+
+
+def parse_peer_file(data: bytes, source: str) -> PeerFile:
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise NodeError(source, f"not a peer file (not JSON: {exc})") from None
+    if not isinstance(raw, dict) or raw.get("v") != PEER_FILE_VERSION:
+        raise NodeError(source, f"not a version {PEER_FILE_VERSION} peer file")
+    fields = list(PeerFile.__dataclass_fields__)
+    missing = [f for f in fields if not isinstance(raw.get(f), str)]
+    if missing:
+        raise NodeError(source, f"missing or not text: {', '.join(missing)}")
+    peer = PeerFile(**{f: raw[f] for f in fields})
+    try:
+        check_name(peer.node, "node")
+        pki.certificate_from_pem(peer.ca_pem.encode())
+        VerifyKey.from_text(peer.signing_kid, peer.signing_key)
+        EncryptionPublicKey.from_text(peer.encryption_kid, peer.encryption_key)
+    except (DomainError, CryptoError) as exc:
+        raise NodeError(source, str(exc)) from None
+    if not peer.signing_kid.startswith(peer.node + "/"):
+        raise NodeError(source, "the signing key id does not name the node")
+    if raw.get("fingerprint") not in (None, peer.fingerprint):
+        raise NodeError(source, "the fingerprint in the file does not match its contents")
+    return peer
+
+
+class PeerAdmin:
+    def __init__(
+        self,
+        node: str,
+        config: NodeConfig,
+        layout: NodeLayout,
+        db: Database,
+        directory: Directory,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._node = node
+        self._config = config
+        self._layout = layout
+        self._db = db
+        self._directory = directory
+        self._audit = audit
+        self._clock = clock
+
+    def export(self) -> PeerFile:
+        from secureline.crypto.keys import load_signing_key
+
+        passphrase = self._config.passphrase()
+        try:
+            signing = load_signing_key(
+                self._layout.signing_key, self._node, passphrase
+            ).verify_key()
+            encryption = load_encryption_key(
+                self._layout.encryption_key, self._node, passphrase
+            ).public_key()
+        except CryptoError as exc:
+            raise NodeError("keys", str(exc)) from None
+        return PeerFile(
+            node=self._node,
+            organisation=self._config.node.organisation,
+            line_url=self._config.line.public_url,
+            ca_pem=self._layout.ca_certificate.read_text(encoding="ascii"),
+            signing_kid=signing.kid,
+            signing_key=signing.to_text(),
+            encryption_kid=encryption.kid,
+            encryption_key=encryption.to_text(),
+        )
+
+    def add(
+        self, peer: PeerFile, actor: str, *, direct: bool = True, line_url: str | None = None
+    ) -> None:
+        """Pin a peer (a direct link) or a node we only reach through routes (direct=False)."""
+        if peer.node == self._node:
+            raise NodeError("peer", "a node cannot peer with itself")
+        row = peer_store.PeerRow(
+            name=peer.node,
+            organisation=peer.organisation,
+            direct=direct,
+            line_url=(line_url or peer.line_url) if direct else None,
+            ca_pem=peer.ca_pem if direct else None,
+            ca_fingerprint=pki.fingerprint(pki.certificate_from_pem(peer.ca_pem.encode()))
+            if direct
+            else None,
+            signing_kid=peer.signing_kid,
+            signing_key=peer.signing_key,
+            encryption_kid=peer.encryption_kid,
+            encryption_key=peer.encryption_key,
+        )
+        try:
+            with self._db.transaction() as conn:
+                peer_store.add_peer(conn, row, self._clock())
+                self._audit.record(
+                    conn,
+                    [
+                        AuditEvent(
+                            actor,
+                            AuditAction.PEER_CHANGED,
+                            peer.node,
+                            "pinned",
+                            {"fingerprint": peer.fingerprint, "direct": str(direct)},
+                        )
+                    ],
+                )
+        except AlreadyExists as exc:
+            raise NodeError("peer", str(exc)) from None
+        self._directory.reload()
+
+    def link_health(self) -> list[dict[str, Any]]:
+        """Each link: connected or not, queue depth, oldest undelivered, agreement, alarm."""
+        now = self._clock()
+        stats = line_store.queue_stats(self._db)
+        rows = {r.name: r for r in peer_store.list_peers(self._db)}
+        alarm_after = self._config.line.undelivered_alarm_seconds
+        result = []
+        for peer in self._directory.peers():
+            row = rows.get(peer.name)
+            queue = stats.get(peer.name)
+            oldest_age = (
+                (now - _aware(queue.oldest)).total_seconds() if queue and queue.oldest else None
+            )
+            ours = self._directory.agreement_digest(peer.name) if peer.direct else None
+            theirs = row.agreement_digest if row else None
+            problem = self._directory.agreement(peer.name).problem if peer.direct else None
+            alarms = []
+            if oldest_age is not None and oldest_age > alarm_after:
+                alarms.append(f"undelivered for {int(oldest_age)} s (alarm after {alarm_after} s)")
+            if peer.direct and problem:
+                alarms.append(f"no agreement: {problem}")
+            if row and row.last_error and "agreement_mismatch" in row.last_error:
+                alarms.append(
+                    "agreement mismatch: traffic stopped until both hold the same agreement"
+                )
+            result.append(
+                {
+                    "peer": peer.name,
+                    "organisation": peer.organisation,
+                    "direct": peer.direct,
+                    "route": self._directory.next_hop(peer.name),
+                    "connected": bool(row and row.last_contact_at and not row.last_error),
+                    "last_contact_at": row.last_contact_at.isoformat()
+                    if row and row.last_contact_at
+                    else None,
+                    "last_error": row.last_error if row else None,
+                    "queue_depth": queue.depth if queue else 0,
+                    "oldest_undelivered_seconds": oldest_age,
+                    "agreement_digest": ours,
+                    "peer_agreement_digest": theirs,
+                    "alarms": alarms,
+                }
+            )
+        return result
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def read_peer_file(path: Path) -> PeerFile:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NodeError(str(path), f"cannot be read: {exc.strerror}") from None
+    return parse_peer_file(data, str(path))

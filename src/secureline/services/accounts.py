@@ -1,0 +1,171 @@
+"""Units, users and API tokens.
+
+No account exists until an administrator makes one: there are no default users or
+passwords. Passwords are hashed with argon2id; API tokens are 256-bit random secrets shown
+once and stored as SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError, VerifyMismatchError
+
+from secureline.domain.addresses import check_name
+from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.errors import DomainError
+from secureline.services.audit import AuditLog
+from secureline.services.errors import Conflict, InvalidInput, NotAuthenticated, NotFoundError
+from secureline.store import accounts as store
+from secureline.store.database import Database
+from secureline.store.errors import AlreadyExists, NotFound
+
+TOKEN_PREFIX = "slt_"
+MIN_PASSWORD_LENGTH = 12
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # reads and sends for their unit
+    ADMIN = "admin"  # manages units, users and peers
+    DPO = "dpo"  # data protection officer: reads the audit chain
+    SYSTEM = "system"  # a national system connected through the API
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user, handed to services by the interfaces."""
+
+    user_id: str
+    username: str
+    unit: str
+    role: Role
+
+
+class Accounts:
+    def __init__(self, db: Database, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._audit = audit
+        self._clock = clock
+        self._hasher = PasswordHasher()  # argon2id with the library's current defaults
+
+    def add_unit(
+        self,
+        actor: str,
+        name: str,
+        *,
+        description: str = "",
+        specialist: bool = False,
+        liaison_for: str | None = None,
+    ) -> store.UnitRow:
+        try:
+            check_name(name, "unit")
+            if liaison_for is not None:
+                check_name(liaison_for, "liaison_for")
+        except DomainError as exc:
+            raise InvalidInput(exc.field, exc.reason) from None
+        unit = store.UnitRow(name, description, specialist, liaison_for)
+        try:
+            with self._db.transaction() as conn:
+                store.add_unit(conn, unit, self._clock())
+                detail = {"specialist": str(specialist), "liaison_for": liaison_for or ""}
+                self._audit.record(
+                    conn, [AuditEvent(actor, AuditAction.UNIT_CHANGED, name, "created", detail)]
+                )
+        except AlreadyExists as exc:
+            raise Conflict(str(exc)) from None
+        return unit
+
+    def units(self) -> list[store.UnitRow]:
+        return store.list_units(self._db)
+
+    def add_user(self, actor: str, username: str, unit: str, role: str, password: str) -> Principal:
+        try:
+            check_name(username, "username")
+        except DomainError as exc:
+            raise InvalidInput("username", exc.reason) from None
+        try:
+            parsed_role = Role(role)
+        except ValueError:
+            raise InvalidInput("role", f"{role!r} is not one of {', '.join(Role)}") from None
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+        row = store.UserRow(
+            secrets.token_hex(16), username, unit, parsed_role, self._hasher.hash(password)
+        )
+        try:
+            with self._db.transaction() as conn:
+                store.add_user(conn, row, self._clock())
+                self._audit.record(
+                    conn,
+                    [
+                        AuditEvent(
+                            actor,
+                            AuditAction.USER_CHANGED,
+                            username,
+                            "created",
+                            {"unit": unit, "role": role},
+                        )
+                    ],
+                )
+        except AlreadyExists as exc:
+            raise Conflict(str(exc)) from None
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from None
+        return Principal(row.id, username, unit, parsed_role)
+
+    def create_token(self, actor: str, username: str, label: str = "") -> str:
+        """A new API token for ``username``; the secret is returned once and never stored."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._db.transaction() as conn:
+            user = store.get_user(conn, username=username)
+            if user is None:
+                raise NotFoundError(f"user {username!r} does not exist")
+            token_id = secrets.token_hex(8)
+            store.add_token(conn, token_id, user.id, _token_hash(token), label, self._clock())
+            self._audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        actor,
+                        AuditAction.TOKEN_CHANGED,
+                        username,
+                        "created",
+                        {"token_id": token_id},
+                    )
+                ],
+            )
+        return token
+
+    def authenticate_token(self, token: str | None) -> Principal:
+        if not token or not token.startswith(TOKEN_PREFIX):
+            raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")
+        user = store.user_for_token(self._db, _token_hash(token))
+        if user is None:
+            raise NotAuthenticated("the API token is unknown or revoked")
+        return Principal(user.id, user.username, user.unit, Role(user.role))
+
+    def login(self, username: str, password: str) -> Principal:
+        """Check a password; every attempt, good or bad, is audited."""
+        with self._db.read() as conn:
+            user = store.get_user(conn, username=username)
+        ok = False
+        if user is not None:
+            try:
+                ok = self._hasher.verify(user.password_hash, password)
+            except (VerifyMismatchError, VerificationError):
+                ok = False
+        action = AuditAction.LOGIN_SUCCESS if ok else AuditAction.LOGIN_FAILURE
+        self._audit.append([AuditEvent(username, action, username, "ok" if ok else "refused")])
+        if not ok or user is None:
+            raise NotAuthenticated("unknown user or wrong password")
+        return Principal(user.id, user.username, user.unit, Role(user.role))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,543 @@
+"""The node's audit chain: append, checkpoint, verify, export, and cross-anchor with partners.
+
+Errors (one tree; ``code`` is stable and goes into API answers)::
+
+    AuditError            "audit_error"          refused input, e.g. a forged partner checkpoint
+    └── AuditChainBroken  "audit_chain_broken"   a record or checkpoint is wrong; ``seq`` names
+                                                 the first one, ``reason`` says what is wrong
+
+Every security-relevant action calls :meth:`AuditLog.record` with the connection of its own
+transaction, so the action and its record commit together or not at all. Each record is
+chained to the previous by SHA-256 (see :mod:`secureline.domain.audit` for the exact bytes)
+and every ``checkpoint_every`` records or ``checkpoint_seconds`` the node signs the head.
+Evidence sent over the line carries our latest checkpoint; partners keep it, and we keep
+theirs (:meth:`AuditLog.store_partner_checkpoint`), so neither side can later rewrite its
+history without the other holding a signature that contradicts the rewrite.
+
+Checkpoints are signed only when records are appended (or on :meth:`AuditLog.checkpoint`);
+an idle node has nothing new to sign, so the node may call ``checkpoint()`` on a timer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import orjson
+from sqlalchemy import Connection
+
+from secureline.crypto.envelope import sign_envelope, verify_envelope
+from secureline.crypto.errors import CryptoError
+from secureline.crypto.keys import SigningKey, VerifyKey
+from secureline.domain.audit import (
+    GENESIS_HASH,
+    AuditAction,
+    AuditEvent,
+    AuditRecord,
+    InvalidAuditData,
+    checkpoint_payload,
+    decode_detail,
+    encode_detail,
+    parse_checkpoint_payload,
+    record_hash,
+)
+from secureline.store import audit as store
+from secureline.store.database import Database
+
+__all__ = [
+    "CHECKPOINT_TYP",
+    "CSV_COLUMNS",
+    "AuditError",
+    "AuditChainBroken",
+    "Checkpoint",
+    "AuditLog",
+    "read_export",
+]
+
+CHECKPOINT_TYP = "secureline-checkpoint+jws"
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "object",
+    "outcome",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+ExportFormat = Literal["jsonl", "csv"]
+
+
+class AuditError(Exception):
+    """The audit service refused or could not do what was asked."""
+
+    code = "audit_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuditChainBroken(AuditError):
+    """The chain is not what was written: ``seq`` names the first wrong record."""
+
+    code = "audit_chain_broken"
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"audit chain broken at record {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement: ``node``'s chain had head ``head_hash`` at ``seq`` (time ``at``)."""
+
+    node: str
+    seq: int
+    head_hash: str
+    at: datetime
+    token: str
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_record(row: store.RecordRow) -> AuditRecord:
+    try:
+        detail = decode_detail(row.detail_json)
+    except InvalidAuditData as exc:
+        raise AuditChainBroken(row.seq, f"detail is unreadable ({exc.reason})") from None
+    return AuditRecord(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        object=row.object,
+        outcome=row.outcome,
+        detail=detail,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _hash_at(record: AuditRecord, seq: int) -> str | None:
+    """The record's hash had it been written at ``seq`` (None if it cannot be encoded)."""
+    try:
+        return record_hash(
+            record.prev_hash,
+            seq,
+            record.at,
+            record.actor,
+            record.action,
+            record.object,
+            record.outcome,
+            record.detail,
+        )
+    except InvalidAuditData:
+        return None
+
+
+def _diagnose(record: AuditRecord, prev_hash: str, prev_prev_hash: str | None) -> AuditChainBroken:
+    """Name the first wrong record when ``record`` (at its expected seq) does not fit.
+
+    A record that hashes correctly at a DIFFERENT seq proves the rows were renumbered,
+    which points at the record inserted or deleted before it, not at this one.
+    """
+    seq = record.seq
+    own = _hash_at(record, seq)
+    if own == record.hash and record.prev_hash != prev_hash:
+        if seq > 1 and _hash_at(record, seq - 1) != record.hash:
+            return AuditChainBroken(
+                seq - 1, "record was rewritten: the next record links to a different hash"
+            )
+        return AuditChainBroken(seq, "prev_hash does not link to the previous record")
+    if (
+        prev_prev_hash is not None
+        and record.prev_hash == prev_prev_hash
+        and _hash_at(record, seq - 1) == record.hash
+    ):
+        return AuditChainBroken(
+            seq - 1, "record is not part of the chain: the next one links past it (inserted)"
+        )
+    if _hash_at(record, seq + 1) == record.hash:
+        return AuditChainBroken(
+            seq, f"the record here belongs at seq {seq + 1}: one is missing or out of order"
+        )
+    if record.prev_hash != prev_hash:
+        return AuditChainBroken(seq, "prev_hash does not link to the previous record")
+    return AuditChainBroken(seq, "hash does not match the record's contents")
+
+
+class _ChainWalker:
+    """Checks records one by one in seq order, from seq 1 and the genesis hash."""
+
+    def __init__(self) -> None:
+        self.expected_seq = 1
+        self.prev_hash = GENESIS_HASH
+        self.prev_prev_hash: str | None = None
+
+    @property
+    def last_seq(self) -> int:
+        return self.expected_seq - 1
+
+    def feed(self, record: AuditRecord) -> None:
+        if record.seq != self.expected_seq:
+            if record.seq > self.expected_seq:
+                raise AuditChainBroken(self.expected_seq, "record is missing")
+            raise AuditChainBroken(record.seq, "records are not in seq order")
+        if record.prev_hash != self.prev_hash or _hash_at(record, record.seq) != record.hash:
+            raise _diagnose(record, self.prev_hash, self.prev_prev_hash)
+        self.prev_prev_hash = self.prev_hash
+        self.prev_hash = record.hash
+        self.expected_seq += 1
+
+
+class AuditLog:
+    """One node's audit chain. Thread-safe; several workers may share one PostgreSQL store."""
+
+    def __init__(
+        self,
+        db: Database,
+        node: str,
+        signer: SigningKey,
+        *,
+        checkpoint_every: int = 1000,
+        checkpoint_seconds: float = 60.0,
+        clock: Callable[[], datetime] = _utc_now,
+        verify_keys: Mapping[str, VerifyKey] | None = None,
+    ) -> None:
+        """``verify_keys`` are our own current and retired keys (default: the signer's)."""
+        if checkpoint_every < 1 or checkpoint_seconds <= 0:
+            raise ValueError("checkpoints need a positive record count and interval")
+        self.db = db
+        self.node = node
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self.clock = clock
+        self.verify_keys: Mapping[str, VerifyKey] = (
+            dict(verify_keys) if verify_keys is not None else {signer.kid: signer.verify_key()}
+        )
+        self._lock = threading.Lock()
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise AuditError("the audit clock must return timezone-aware times")
+        return now.astimezone(UTC)
+
+    # --- appending ----------------------------------------------------------------------
+
+    def record(self, conn: Connection, events: Sequence[AuditEvent]) -> None:
+        """Append ``events`` in the caller's transaction; call it last in that transaction.
+
+        It takes the append lock (the head row), which is held until the caller commits.
+        """
+        if not events:
+            return
+        with self._lock:
+            current = store.head(conn, for_update=True)
+            if current is None:
+                store.create_head(conn, GENESIS_HASH)
+                current = store.head(conn, for_update=True)
+                if current is None:  # pragma: no cover - the insert above just made it
+                    raise AuditError("audit head could not be created")
+            seq, prev = current
+            now = self._now()
+            rows = []
+            for event in events:
+                seq += 1
+                detail = event.detail or {}
+                digest = record_hash(
+                    prev,
+                    seq,
+                    now,
+                    event.actor,
+                    event.action.value,
+                    event.object,
+                    event.outcome,
+                    detail,
+                )
+                rows.append(
+                    store.RecordRow(
+                        seq,
+                        now,
+                        event.actor,
+                        event.action.value,
+                        event.object,
+                        event.outcome,
+                        encode_detail(detail),
+                        prev,
+                        digest,
+                    )
+                )
+                prev = digest
+            store.append(conn, rows)
+            new_head = store.Head(seq, prev)
+            store.set_head(conn, new_head)
+            last = store.latest_checkpoint(conn)
+            if (
+                last is None
+                or seq - last.seq >= self.checkpoint_every
+                or (now - last.at).total_seconds() >= self.checkpoint_seconds
+            ):
+                self._sign(conn, new_head, now)
+
+    def append(self, events: Sequence[AuditEvent]) -> None:
+        """Append in a transaction of its own (for events with nothing else to write)."""
+        with self.db.transaction() as conn:
+            self.record(conn, events)
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def _sign(self, conn: Connection, at_head: store.Head, now: datetime) -> Checkpoint:
+        token = sign_envelope(
+            checkpoint_payload(self.node, at_head.seq, at_head.hash, now),
+            self.signer,
+            typ=CHECKPOINT_TYP,
+        )
+        store.save_checkpoint(conn, store.CheckpointRow(at_head.seq, now, at_head.hash, token))
+        return Checkpoint(self.node, at_head.seq, at_head.hash, now, token)
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign the head now; if the head has not moved since the last one, return that."""
+        with self._lock, self.db.transaction() as conn:
+            current = store.head(conn, for_update=True) or store.Head(0, GENESIS_HASH)
+            last = store.latest_checkpoint(conn)
+            if last is not None and last.seq == current.seq:
+                return Checkpoint(self.node, last.seq, last.head_hash, last.at, last.token)
+            return self._sign(conn, current, self._now())
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """Our newest checkpoint: what evidence sent over the line carries."""
+        last = store.latest_checkpoint(self.db)
+        if last is None:
+            return None
+        return Checkpoint(self.node, last.seq, last.head_hash, last.at, last.token)
+
+    def _check_own_checkpoint(self, row: store.CheckpointRow, record_hash_at_seq: str) -> None:
+        try:
+            envelope = verify_envelope(row.token, self.verify_keys, typ=CHECKPOINT_TYP)
+            statement = parse_checkpoint_payload(envelope.payload)
+        except CryptoError as exc:
+            raise AuditChainBroken(
+                row.seq, f"checkpoint signature does not verify ({exc.code})"
+            ) from None
+        except InvalidAuditData as exc:
+            raise AuditChainBroken(row.seq, f"checkpoint payload is invalid ({exc})") from None
+        if (statement.node, statement.seq, statement.head_hash, statement.at) != (
+            self.node,
+            row.seq,
+            row.head_hash,
+            row.at,
+        ):
+            raise AuditChainBroken(row.seq, "checkpoint row differs from what was signed")
+        if statement.head_hash != record_hash_at_seq:
+            raise AuditChainBroken(
+                row.seq, "checkpoint was signed over a different head than the record's hash"
+            )
+
+    # --- verification -------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """Check every record and checkpoint; raise :class:`AuditChainBroken` at the first bad.
+
+        Steps, in seq order: seq contiguous from 1; ``prev_hash`` links; recomputed hash
+        equals the stored one; each checkpoint verifies with our keys, says what its row
+        says, and names the hash of the record at its seq; the head names the last record.
+        Reads page by page, so appends may continue meanwhile: they only extend the chain,
+        and the head is read last and followed until it stops moving.
+        """
+        walker = _ChainWalker()
+        checkpoints = store.iter_checkpoints(self.db)
+        pending = next(checkpoints, None)
+        if pending is not None and pending.seq == 0:
+            self._check_own_checkpoint(pending, GENESIS_HASH)
+            pending = next(checkpoints, None)
+        while True:
+            for row in store.iter_records(self.db, from_seq=walker.expected_seq):
+                walker.feed(_to_record(row))
+                while pending is not None and pending.seq <= walker.last_seq:
+                    if pending.seq < walker.last_seq:
+                        raise AuditChainBroken(pending.seq, "checkpoint at an impossible seq")
+                    self._check_own_checkpoint(pending, walker.prev_hash)
+                    pending = next(checkpoints, None)
+            with self.db.read() as conn:
+                current = store.head(conn, for_update=False)
+            if current is None:
+                if walker.last_seq == 0:
+                    break
+                raise AuditChainBroken(walker.last_seq, "audit head is missing")
+            if current.seq > walker.last_seq:
+                continue  # records were appended while we read; follow them
+            if current.seq < walker.last_seq:
+                raise AuditChainBroken(current.seq + 1, "record lies beyond the audit head")
+            if current.hash != walker.prev_hash:
+                raise AuditChainBroken(current.seq, "audit head names a different hash")
+            break
+        if pending is not None:
+            raise AuditChainBroken(pending.seq, "checkpoint names a record that does not exist")
+
+    # --- the data protection officer's tools --------------------------------------------
+
+    def records(
+        self, from_at: datetime | None = None, to_at: datetime | None = None
+    ) -> Iterator[AuditRecord]:
+        """Records with ``from_at <= at < to_at``, oldest first."""
+        for row in store.iter_records(self.db, from_at=from_at, to_at=to_at):
+            yield _to_record(row)
+
+    def export(
+        self, from_at: datetime | None, to_at: datetime | None, fmt: ExportFormat
+    ) -> Iterator[str]:
+        """Lines (each ending in ``\\n``) of JSON objects or CSV (with a header line).
+
+        Values are exported exactly, never escaped for spreadsheets: the export is evidence
+        whose hashes must verify. Open CSV exports as text, not by double-clicking.
+        """
+        records = self.records(from_at, to_at)
+        if fmt == "jsonl":
+            for record in records:
+                yield orjson.dumps(record.to_dict()).decode() + "\n"
+        elif fmt == "csv":
+            yield _csv_line(CSV_COLUMNS)
+            for record in records:
+                data = record.to_dict()
+                data["detail"] = encode_detail(record.detail)
+                yield _csv_line(tuple(str(data[column]) for column in CSV_COLUMNS))
+        else:
+            raise AuditError(f"unknown export format {fmt!r}")
+
+    def who_read(self, message_id: str) -> list[AuditRecord]:
+        """Every ``message.read`` record of a message, oldest first."""
+        rows = store.records_for_object(self.db, message_id, AuditAction.MESSAGE_READ.value)
+        return [_to_record(row) for row in rows]
+
+    def records_for_object(self, obj: str) -> list[AuditRecord]:
+        return [_to_record(row) for row in store.records_for_object(self.db, obj)]
+
+    # --- cross-anchoring ----------------------------------------------------------------
+
+    def store_partner_checkpoint(
+        self, peer: str, token: str, peer_keys: Mapping[str, VerifyKey]
+    ) -> Checkpoint:
+        """Verify a partner's checkpoint with ITS keys and keep it as proof of its history.
+
+        1. the JWS verifies with one of ``peer_keys``, typ checkpoint  -> AuditError
+        2. the payload is a canonical checkpoint statement             -> AuditError
+        3. the statement is about ``peer``                             -> AuditError
+        4. if we already hold one for that seq, its head is the same   -> AuditChainBroken
+        """
+        try:
+            envelope = verify_envelope(token, peer_keys, typ=CHECKPOINT_TYP)
+        except CryptoError as exc:
+            raise AuditError(f"checkpoint from {peer} refused: {exc.code}: {exc}") from None
+        try:
+            statement = parse_checkpoint_payload(envelope.payload)
+        except InvalidAuditData as exc:
+            raise AuditError(f"checkpoint from {peer} refused: {exc}") from None
+        if statement.node != peer:
+            raise AuditError(f"checkpoint from {peer} is about node {statement.node!r}")
+        kept = store.save_partner_checkpoint(
+            self.db,
+            store.PartnerCheckpointRow(
+                peer=peer,
+                seq=statement.seq,
+                at=statement.at,
+                head_hash=statement.head_hash,
+                token=token,
+                received_at=self._now(),
+            ),
+        )
+        if kept.head_hash != statement.head_hash:
+            raise AuditChainBroken(
+                statement.seq,
+                f"{peer} signed two different heads for this record (kept the first)",
+            )
+        return Checkpoint(peer, kept.seq, kept.head_hash, kept.at, kept.token)
+
+    def partner_checkpoints(self, peer: str) -> list[Checkpoint]:
+        """The partner's checkpoints we keep, oldest first."""
+        return [
+            Checkpoint(peer, row.seq, row.head_hash, row.at, row.token)
+            for row in store.partner_checkpoints(self.db, peer)
+        ]
+
+    @staticmethod
+    def check_against_partner_checkpoint(
+        records: Iterable[AuditRecord], checkpoint: Checkpoint
+    ) -> None:
+        """Check a partner's exported records (from seq 1) against a checkpoint it signed.
+
+        Raises :class:`AuditChainBroken` if the records are not a chain, or if the chain
+        does not reach the checkpoint's seq with the head the partner signed then: the
+        partner rewrote (or withheld) its history at or before that seq.
+        """
+        walker = _ChainWalker()
+        if checkpoint.seq == 0:
+            if checkpoint.head_hash != GENESIS_HASH:
+                raise AuditChainBroken(0, "checkpoint of the empty chain names a non-genesis head")
+            return
+        for record in records:
+            walker.feed(record)
+            if walker.last_seq == checkpoint.seq:
+                break
+        if walker.last_seq < checkpoint.seq:
+            raise AuditChainBroken(
+                walker.last_seq + 1,
+                f"records end before the checkpoint at {checkpoint.seq}: history withheld",
+            )
+        if walker.prev_hash != checkpoint.head_hash:
+            raise AuditChainBroken(
+                checkpoint.seq,
+                f"{checkpoint.node} signed head {checkpoint.head_hash} at this record on "
+                f"{checkpoint.at.isoformat()}, but its records now hash to {walker.prev_hash}: "
+                "history was rewritten at or before this record",
+            )
+
+
+def _csv_line(values: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def read_export(lines: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord]:
+    """Parse an export (ours or a partner's) back into records; raises :class:`AuditError`."""
+    try:
+        if fmt == "jsonl":
+            for line in lines:
+                if line.strip():
+                    yield AuditRecord.from_dict(orjson.loads(line))
+        elif fmt == "csv":
+            reader = csv.reader(_split_lines(lines))
+            header = next(reader, None)
+            if header is None or tuple(header) != CSV_COLUMNS:
+                raise AuditError(f"CSV export must start with the header {CSV_COLUMNS}")
+            for values in reader:
+                if len(values) != len(CSV_COLUMNS):
+                    raise AuditError(f"CSV row has {len(values)} columns")
+                data: dict[str, object] = dict(zip(CSV_COLUMNS, values, strict=True))
+                data["seq"] = int(values[0]) if values[0].isdigit() else values[0]
+                data["detail"] = decode_detail(values[6])
+                yield AuditRecord.from_dict(data)
+        else:
+            raise AuditError(f"unknown export format {fmt!r}")
+    except orjson.JSONDecodeError:
+        raise AuditError("export line is not JSON") from None
+    except InvalidAuditData as exc:
+        raise AuditError(f"export record is invalid: {exc}") from None
+
+
+def _split_lines(lines: Iterable[str]) -> Iterator[str]:
+    # csv wants an iterable of lines; callers may hand us chunks with several lines each.
+    for chunk in lines:
+        yield from io.StringIO(chunk, newline="")

@@ -1,0 +1,140 @@
+"""What a node knows of the others: pinned peers, their keys, link agreements and routes.
+
+Read from the store and the agreement files at start and after every change an
+administrator makes, so the hot path only looks things up in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from secureline.crypto.errors import CryptoError
+from secureline.crypto.keys import EncryptionPublicKey, VerifyKey
+from secureline.domain.agreement import Agreement, parse_agreement
+from secureline.domain.errors import DomainError
+from secureline.domain.policy import LinkTerms
+from secureline.store import peers as peer_store
+from secureline.store.database import Database
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    organisation: str
+    direct: bool
+    line_url: str | None
+    ca_pem: str | None
+    ca_fingerprint: str | None
+    signing: VerifyKey
+    encryption: EncryptionPublicKey
+    reported_agreement_digest: str | None
+
+
+@dataclass(frozen=True)
+class AgreementState:
+    agreement: Agreement | None
+    problem: str | None  # why there is none: missing file, or what is wrong in it
+
+
+class Directory:
+    def __init__(
+        self,
+        node: str,
+        db: Database,
+        own_signing: VerifyKey,
+        agreements_dir: Path,
+        routes: Mapping[str, str],
+    ) -> None:
+        self.node = node
+        self._db = db
+        self._own = own_signing
+        self._agreements_dir = agreements_dir
+        self._routes = dict(routes)
+        self._lock = threading.Lock()
+        self._peers: dict[str, Peer] = {}
+        self._keys: dict[str, VerifyKey] = {}
+        self._agreements: dict[str, AgreementState] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        loaded: dict[str, Peer] = {}
+        for row in peer_store.list_peers(self._db):
+            try:
+                signing = VerifyKey.from_text(row.signing_kid, row.signing_key)
+                encryption = EncryptionPublicKey.from_text(row.encryption_kid, row.encryption_key)
+            except CryptoError:
+                continue  # a damaged pin is as good as none: refuse that peer
+            loaded[row.name] = Peer(
+                row.name,
+                row.organisation,
+                row.direct,
+                row.line_url,
+                row.ca_pem,
+                row.ca_fingerprint,
+                signing,
+                encryption,
+                row.agreement_digest,
+            )
+        keys = {p.signing.kid: p.signing for p in loaded.values()}
+        keys[self._own.kid] = self._own
+        agreements = {name: self._load_agreement(name) for name, p in loaded.items() if p.direct}
+        with self._lock:
+            self._peers, self._keys, self._agreements = loaded, keys, agreements
+
+    def _load_agreement(self, peer: str) -> AgreementState:
+        path = self._agreements_dir / f"{peer}.toml"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return AgreementState(None, f"no agreement file {path}")
+        except OSError as exc:
+            return AgreementState(None, f"{path}: {exc.strerror}")
+        try:
+            agreement = parse_agreement(text)
+        except DomainError as exc:
+            return AgreementState(None, f"{path}: {exc}")
+        if not agreement.covers(self.node, peer):
+            return AgreementState(None, f"{path}: its parties are not {self.node} and {peer}")
+        return AgreementState(agreement, None)
+
+    @property
+    def verify_keys(self) -> dict[str, VerifyKey]:
+        return self._keys
+
+    def peer(self, name: str) -> Peer | None:
+        return self._peers.get(name)
+
+    def peers(self) -> list[Peer]:
+        return sorted(self._peers.values(), key=lambda p: p.name)
+
+    def direct_peers(self) -> list[Peer]:
+        return [p for p in self.peers() if p.direct]
+
+    def agreement(self, peer: str) -> AgreementState:
+        return self._agreements.get(peer, AgreementState(None, f"no link to {peer}"))
+
+    def agreement_digest(self, peer: str) -> str | None:
+        state = self.agreement(peer)
+        return state.agreement.digest() if state.agreement else None
+
+    def link_terms(self, peer: str, peer_digest: str | None = None) -> LinkTerms:
+        return LinkTerms(
+            peer=peer, agreement=self.agreement(peer).agreement, peer_digest=peer_digest
+        )
+
+    def next_hop(self, destination: str) -> str | None:
+        """The direct link a message for ``destination`` leaves on, or None when unreachable."""
+        direct = self._peers.get(destination)
+        if direct is not None and direct.direct:
+            return destination
+        hop = self._routes.get(destination)
+        if hop is not None and (p := self._peers.get(hop)) is not None and p.direct:
+            return hop
+        return None
+
+    def routes(self) -> dict[str, str | None]:
+        names = set(self._routes) | {p.name for p in self._peers.values()}
+        return {name: self.next_hop(name) for name in sorted(names)}

@@ -1,0 +1,420 @@
+"""The receiving side of the line: verify, decide, commit, then answer with signed evidence.
+
+``receive`` handles one transaction from one authenticated peer (the transport has already
+checked the peer's certificate against the CA pinned for it). Steps, in order:
+
+1. bounds: byte and envelope counts (413 ``batch_too_large``);
+2. idempotence: the same (peer, txn_id) returns the stored answer; a different body under a
+   known id is ``transaction_conflict`` (409);
+3. the link's agreement: both sides must hold the same one (409 ``agreement_mismatch``);
+4. each envelope: signature, header, path, time, destination, rules of sharing, content;
+5. one database transaction: messages, mailboxes, relay queue, evidence, audit records and
+   the answer itself, so that nothing is half-written and the answer can be replayed;
+6. the signed answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from secureline.crypto.errors import CryptoError
+from secureline.crypto.jwe import decrypt_with
+from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.errors import DomainError
+from secureline.domain.message import Header, parse_content, parse_header
+from secureline.domain.policy import PolicyContext, Stage, decide
+from secureline.services.audit import AuditLog
+from secureline.services.line import custody
+from secureline.services.line.directory import Directory
+from secureline.services.line.evidence import issue
+from secureline.services.line.identity import NodeIdentity
+from secureline.services.line.settings import LineError, LineSettings
+from secureline.services.line.wire import (
+    EvidenceItem,
+    EvidenceKind,
+    WireError,
+    envelope_digest,
+    open_envelope,
+)
+from secureline.store import accounts as account_store
+from secureline.store import line as line_store
+from secureline.store import messages as message_store
+from secureline.store.database import Database
+
+TXN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+@dataclass
+class _Accepted:
+    header: Header
+    token: str
+    path: list[str]
+    content: bytes | None
+    content_jwe: str | None
+    destination: str
+    next_hop: str | None  # None: delivered here
+
+
+@dataclass
+class _Batch:
+    accepted: list[_Accepted] = field(default_factory=list)
+    items: list[EvidenceItem] = field(default_factory=list)
+    audit: list[AuditEvent] = field(default_factory=list)
+
+
+class LineInbox:
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        db: Database,
+        directory: Directory,
+        audit: AuditLog,
+        settings: LineSettings,
+        clock: Callable[[], datetime],
+        on_queued: Callable[[set[str]], None],
+    ) -> None:
+        self._identity = identity
+        self._db = db
+        self._directory = directory
+        self._audit = audit
+        self._settings = settings
+        self._clock = clock
+        self._on_queued = on_queued
+        self._peer_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._units: dict[str, bool] = {}
+
+    def refresh_units(self) -> None:
+        self._units = {u.name: u.specialist for u in account_store.list_units(self._db)}
+
+    def receive(self, peer: str, txn_id: str, body: bytes, peer_digest: str | None) -> bytes:
+        if TXN_ID.fullmatch(txn_id) is None:
+            raise LineError(400, "bad_transaction_id", "transaction ids are 8-64 of [A-Za-z0-9_-]")
+        if len(body) > self._settings.max_batch_bytes:
+            raise LineError(413, "batch_too_large", f"over {self._settings.max_batch_bytes} bytes")
+        digest = hashlib.sha256(body).hexdigest()
+        with self._lock_for(peer):
+            stored = line_store.stored_transaction(self._db, peer, txn_id)
+            if stored is not None:
+                if stored[0] != digest:
+                    raise LineError(
+                        409, "transaction_conflict", f"{txn_id} was used for another body"
+                    )
+                return stored[1]
+            envelopes, evidence_tokens = self._parse_body(body)
+            ours = self._directory.agreement_digest(peer)
+            if ours is None:
+                raise LineError(403, "no_agreement", self._directory.agreement(peer).problem or "")
+            if peer_digest != ours:
+                raise LineError(
+                    409,
+                    "agreement_mismatch",
+                    f"this node holds agreement digest {ours}, the peer sent {peer_digest}",
+                )
+            now = self._clock()
+            batch = _Batch()
+            for item in envelopes:
+                self._examine(peer, item, now, batch)
+            intake = custody.check(evidence_tokens, self._directory)
+            return self._commit(peer, txn_id, digest, now, batch, intake)
+
+    def _lock_for(self, peer: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._peer_locks.setdefault(peer, threading.Lock())
+
+    def _parse_body(self, body: bytes) -> tuple[list[dict[str, Any]], list[str]]:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise LineError(400, "malformed_transaction", "the body is not JSON") from None
+        if not isinstance(data, dict) or data.get("v") != 1:
+            raise LineError(400, "malformed_transaction", "expected an object with v=1")
+        envelopes, evidence = data.get("envelopes", []), data.get("evidence", [])
+        if not isinstance(envelopes, list) or not isinstance(evidence, list):
+            raise LineError(400, "malformed_transaction", "envelopes and evidence must be lists")
+        if len(envelopes) + len(evidence) > self._settings.max_batch_messages:
+            raise LineError(
+                413,
+                "batch_too_large",
+                f"over {self._settings.max_batch_messages} items in one transaction",
+            )
+        for item in envelopes:
+            if not (
+                isinstance(item, dict)
+                and isinstance(item.get("token"), str)
+                and isinstance(item.get("path"), list)
+            ):
+                raise LineError(400, "malformed_transaction", "each envelope needs token and path")
+        if not all(isinstance(t, str) for t in evidence):
+            raise LineError(400, "malformed_transaction", "evidence items must be strings")
+        return envelopes, evidence
+
+    def _examine(self, peer: str, item: dict[str, Any], now: datetime, batch: _Batch) -> None:
+        token: str = item["token"]
+        path = [str(p) for p in item["path"]]
+        header: Header | None = None
+        destination = self._identity.name
+        try:
+            opened = open_envelope(token, self._directory.verify_keys)
+            destination = opened.destination
+            header = parse_header(opened.header_json)
+            accepted = self._check(peer, header, opened.signer_node, opened.destination, path, now)
+            if accepted is None:  # delivered here: the content must be what the header declared
+                content = opened.content
+                if opened.content_jwe is not None:
+                    content = decrypt_with(opened.content_jwe, self._identity.encryption)
+                assert content is not None
+                parse_content(content, header, now.date())
+                batch.accepted.append(
+                    _Accepted(header, token, path, content, None, destination, None)
+                )
+            else:
+                batch.accepted.append(
+                    _Accepted(
+                        header,
+                        token,
+                        path,
+                        opened.content,
+                        opened.content_jwe,
+                        destination,
+                        accepted,
+                    )
+                )
+        except Refusal as refusal:
+            self._refuse(batch, header, token, peer, destination, refusal.code, refusal.text)
+        except CryptoError as exc:
+            self._refuse(batch, header, token, peer, destination, exc.code, str(exc))
+        except WireError as exc:
+            self._refuse(batch, header, token, peer, destination, exc.code, str(exc))
+        except DomainError as exc:
+            code = "content_mismatch" if exc.field == "content" or header else "invalid_header"
+            self._refuse(batch, header, token, peer, destination, code, str(exc))
+
+    def _check(
+        self,
+        peer: str,
+        header: Header,
+        signer: str,
+        destination: str,
+        path: list[str],
+        now: datetime,
+    ) -> str | None:
+        """Everything but the content; returns the next hop, or None when delivered here."""
+        me = self._identity.name
+        if header.sender.node != signer:
+            raise Refusal("wrong_signer", f"signed by {signer} but sent as {header.sender}")
+        if not path or path[0] != signer or path[-1] != peer:
+            raise Refusal("bad_path", f"path {path} must start at the origin and end at {peer}")
+        if me in path:
+            raise Refusal("loop", f"{me} is already on the path {path}")
+        if len(path) >= header.hop_limit:
+            raise Refusal(
+                "hop_limit_exceeded", f"{len(path)} hops reach the limit {header.hop_limit}"
+            )
+        skew = timedelta(seconds=self._settings.clock_skew_seconds)
+        if header.created_at > now + skew:
+            raise Refusal("clock_skew", f"created {header.created_at.isoformat()}, in the future")
+        if header.created_at < now - timedelta(days=self._settings.max_envelope_age_days):
+            raise Refusal("too_old", f"created {header.created_at.isoformat()}")
+        if destination not in header.destination_nodes:
+            raise Refusal("bad_destination", f"{destination} is not among the recipients")
+        link_in = self._directory.link_terms(peer)
+        if destination == me:
+            missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
+            if missing:
+                raise Refusal("unknown_unit", f"no such unit here: {', '.join(missing)}")
+            context = PolicyContext(
+                node=me,
+                stage=Stage.RECEIVE,
+                now=now,
+                link_in=link_in,
+                specialist_units=frozenset(u for u, s in self._units.items() if s),
+            )
+            next_hop = None
+        else:
+            next_hop = self._directory.next_hop(destination)
+            if next_hop is None:
+                raise Refusal("no_route", f"{me} has no route to {destination}")
+            if next_hop in path:
+                raise Refusal("loop", f"the route to {destination} leads back to {next_hop}")
+            context = PolicyContext(
+                node=me,
+                stage=Stage.RELAY,
+                now=now,
+                link_in=link_in,
+                link_out=self._directory.link_terms(next_hop),
+            )
+        decision = decide(header, context)
+        if not decision.allowed:
+            raise Refusal(decision.reasons[0].code, "; ".join(r.text for r in decision.reasons))
+        return next_hop
+
+    def _refuse(
+        self,
+        batch: _Batch,
+        header: Header | None,
+        token: str,
+        peer: str,
+        destination: str,
+        code: str,
+        text: str,
+    ) -> None:
+        message_id = header.id if header else "unreadable-" + envelope_digest(token)[:16]
+        origin = header.sender.node if header else peer
+        batch.items.append(
+            EvidenceItem(
+                message_id,
+                origin,
+                destination,
+                EvidenceKind.REFUSED,
+                envelope_digest(token),
+                code,
+                text,
+            )
+        )
+        batch.audit.append(
+            AuditEvent(
+                peer,
+                AuditAction.MESSAGE_REFUSED,
+                message_id,
+                "refused",
+                {"reason": code, "origin": origin},
+            )
+        )
+
+    def _commit(
+        self,
+        peer: str,
+        txn_id: str,
+        digest: str,
+        now: datetime,
+        batch: _Batch,
+        intake: custody.Intake,
+    ) -> bytes:
+        me = self._identity.name
+        queued_hops: set[str] = set()
+        with self._db.transaction() as conn:
+            ids = [a.header.id for a in batch.accepted]
+            stored = message_store.existing_ids(conn, ids)
+            relaying = line_store.current_states(conn, ids)
+            rows, mailbox, relays = [], [], []
+            for acc in batch.accepted:
+                header = acc.header
+                here = acc.next_hop is None
+                kind = EvidenceKind.DELIVERED if here else EvidenceKind.RELAYED
+                duplicate = (
+                    stored.get(header.id) == "in"
+                    if here
+                    else (header.id, acc.destination) in relaying
+                )
+                reason = (
+                    ("duplicate", "already received; not delivered again")
+                    if duplicate
+                    else (None, None)
+                )
+                batch.items.append(
+                    EvidenceItem(
+                        header.id,
+                        header.sender.node,
+                        acc.destination,
+                        kind,
+                        envelope_digest(acc.token),
+                        *reason,
+                    )
+                )
+                if duplicate:
+                    continue
+                if header.id not in stored:
+                    stored[header.id] = "in" if here else "relay"
+                    rows.append(self._row(acc, now))
+                if here:
+                    mailbox += [(a.unit, header.id) for a in header.to if a.node == me]
+                    batch.audit.append(
+                        AuditEvent(
+                            peer,
+                            AuditAction.MESSAGE_RECEIVED,
+                            header.id,
+                            "delivered",
+                            {"origin": header.sender.node},
+                        )
+                    )
+                else:
+                    assert acc.next_hop is not None
+                    relaying[(header.id, acc.destination)] = "queued"
+                    relays.append(
+                        line_store.NewDelivery(
+                            header.id,
+                            acc.destination,
+                            acc.next_hop,
+                            acc.token,
+                            orjson.dumps([*acc.path, me]).decode(),
+                        )
+                    )
+                    queued_hops.add(acc.next_hop)
+                    batch.audit.append(
+                        AuditEvent(
+                            peer,
+                            AuditAction.MESSAGE_RELAYED,
+                            header.id,
+                            "relayed",
+                            {"origin": header.sender.node, "next_hop": acc.next_hop},
+                        )
+                    )
+            message_store.insert_messages(conn, rows)
+            message_store.add_to_mailboxes(conn, mailbox, now)
+            line_store.queue_deliveries(conn, relays, now)
+            batch.audit += custody.apply(conn, me, self._directory, intake.documents, now)
+            checkpoint = self._audit.latest_checkpoint()
+            documents = issue(
+                self._identity,
+                batch.items,
+                now,
+                checkpoint.token if checkpoint else None,
+                batch_for=peer,
+            )
+            for token_id, token, _items in documents:
+                line_store.save_evidence(conn, token_id, me, token, [], now)
+            response = orjson.dumps(
+                {
+                    "v": 1,
+                    "txn_id": txn_id,
+                    "evidence": [token for _, token, _ in documents],
+                    "evidence_taken": len(intake.documents),
+                    "evidence_rejected": intake.rejected,
+                }
+            )
+            line_store.save_transaction(conn, peer, txn_id, digest, response, now)
+            self._audit.record(conn, batch.audit)
+        if queued_hops:
+            self._on_queued(queued_hops)
+        return response
+
+    def _row(self, acc: _Accepted, now: datetime) -> message_store.MessageRow:
+        header = acc.header
+        return message_store.MessageRow(
+            id=header.id,
+            direction="in" if acc.next_hop is None else "relay",
+            sender=str(header.sender),
+            origin_node=header.sender.node,
+            header_json=orjson.dumps(header.model_dump(mode="json")).decode(),
+            content_json=acc.content.decode() if acc.content is not None else None,
+            content_jwe=acc.content_jwe,
+            envelope=acc.token,
+            created_at=header.created_at,
+            stored_at=now,
+        )

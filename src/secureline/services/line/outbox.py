@@ -1,0 +1,188 @@
+"""The sending side of the line: one sender per link, durable, never giving up silently.
+
+A sender takes the oldest due envelopes for its link (and evidence waiting to travel that
+way), pushes them as one transaction, and writes what the answer proves in one database
+transaction. A failure postpones the batch with exponential backoff and jitter; the
+transaction id is derived from the batch, so a retry of the same batch is the same
+transaction and the peer replays its stored answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import orjson
+
+from secureline.services.audit import AuditLog
+from secureline.services.line import custody
+from secureline.services.line.directory import Directory, Peer
+from secureline.services.line.settings import LineSettings
+from secureline.services.line.transport import LineTransport, TransportError
+from secureline.store import line as line_store
+from secureline.store import peers as peer_store
+from secureline.store.database import Database
+
+log = logging.getLogger(__name__)
+IDLE_WAIT_SECONDS = 1.0
+
+
+class LinkSender:
+    def __init__(
+        self,
+        node: str,
+        peer: str,
+        db: Database,
+        directory: Directory,
+        transport: LineTransport,
+        audit: AuditLog,
+        settings: LineSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.node = node
+        self.peer = peer
+        self._db = db
+        self._directory = directory
+        self._transport = transport
+        self._audit = audit
+        self._settings = settings
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0
+        self._batch_limit = settings.max_batch_messages
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"sender-{self.peer}", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.send_once()
+            except Exception:  # a sender must survive anything and try again later
+                log.exception("sender for %s failed; retrying", self.peer)
+                worked = False
+                self._failures += 1
+            if not worked:
+                self._wake.wait(self._idle_wait())
+                self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        if self._failures == 0:
+            return IDLE_WAIT_SECONDS
+        return min(self._backoff(self._failures), IDLE_WAIT_SECONDS * 5)
+
+    def _backoff(self, attempts: int) -> float:
+        base = min(
+            self._settings.retry_max_seconds,
+            self._settings.retry_initial_seconds * (2 ** min(attempts, 20)),
+        )
+        return float(base * (0.5 + random.random() / 2))  # noqa: S311 (jitter, not a secret)
+
+    def send_once(self) -> bool:
+        """Push one batch; True when there was something to send and it went."""
+        peer = self._directory.peer(self.peer)
+        if peer is None or not peer.direct:
+            return False
+        now = self._clock()
+        batch = line_store.claim_deliveries(
+            self._db, self.peer, now, self._batch_limit, self._settings.max_batch_bytes // 2
+        )
+        evidence = line_store.claim_evidence(
+            self._db, self.peer, now, max(1, self._batch_limit - len(batch))
+        )
+        if not batch and not evidence:
+            return False
+        seqs = [d.seq for d in batch]
+        with self._db.transaction() as conn:
+            line_store.mark_sent(conn, seqs, now)
+        body = orjson.dumps(
+            {
+                "v": 1,
+                "envelopes": [
+                    {"token": d.envelope, "path": [*orjson.loads(d.path), self.node]} for d in batch
+                ],
+                "evidence": [token for _, token in evidence],
+            }
+        )
+        txn_id = _txn_id(self.node, [f"d{d.seq}" for d in batch] + [f"e{s}" for s, _ in evidence])
+        try:
+            answer = self._transport.push(
+                peer, txn_id, body, self._directory.agreement_digest(self.peer)
+            )
+            if answer.status == 413 and self._batch_limit > 1:
+                self._batch_limit = max(1, self._batch_limit // 2)
+                raise TransportError(f"{self.peer} refused the batch size; halving it")
+            if answer.status != 200:
+                raise TransportError(
+                    f"{self.peer} answered {answer.status} {answer.error_code}: {answer.body[:300]!r}"
+                )
+            self._take_answer(peer, answer.body, batch, [s for s, _ in evidence])
+        except TransportError as exc:
+            self._failures += 1
+            self._postpone(seqs)
+            peer_store.record_contact(
+                self._db, self.peer, self._clock(), error=str(exc), agreement_digest=None
+            )
+            log.warning("line to %s: %s", self.peer, exc)
+            return False
+        self._failures = 0
+        return True
+
+    def _postpone(self, seqs: list[int]) -> None:
+        if seqs:
+            not_before = self._clock() + timedelta(seconds=self._backoff(self._failures))
+            line_store.postpone(self._db, seqs, not_before)
+
+    def _take_answer(
+        self,
+        peer: Peer,
+        body: bytes,
+        batch: list[line_store.QueuedDelivery],
+        evidence_seqs: list[int],
+    ) -> None:
+        try:
+            data = orjson.loads(body)
+            tokens = data["evidence"]
+            if not isinstance(tokens, list):
+                raise TypeError("evidence must be a list")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise TransportError(f"{peer.name} answered with a malformed body: {exc}") from None
+        intake = custody.check(tokens, self._directory)
+        if intake.rejected:
+            raise TransportError(
+                f"{peer.name} answered with evidence we cannot verify: {intake.rejected[0]}"
+            )
+        now = self._clock()
+        known = {(d.message_id, d.destination): "sent" for d in batch}
+        answered = {(i.message_id, i.destination) for doc in intake.documents for i in doc.items}
+        unanswered = [d.seq for d in batch if (d.message_id, d.destination) not in answered]
+        with self._db.transaction() as conn:
+            events = custody.apply(
+                conn, self.node, self._directory, intake.documents, now, known_states=known
+            )
+            line_store.forget_evidence(conn, evidence_seqs)
+            self._audit.record(conn, events)
+        peer_store.record_contact(self._db, self.peer, now, error=None, agreement_digest=None)
+        if unanswered:
+            self._postpone(unanswered)
+
+
+def _txn_id(node: str, item_keys: list[str]) -> str:
+    digest = hashlib.sha256((node + "|" + ",".join(item_keys)).encode()).hexdigest()
+    return "t" + digest[:40]

@@ -1,0 +1,27 @@
+"""The line's limits and timings, taken from the node configuration by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    max_batch_messages: int = 500
+    max_batch_bytes: int = 16 * 1024 * 1024
+    clock_skew_seconds: int = 300
+    max_envelope_age_days: int = 30
+    undelivered_alarm_seconds: int = 900
+    retry_initial_seconds: float = 0.5
+    retry_max_seconds: float = 60.0
+    require_alert_review: bool = True
+
+
+class LineError(Exception):
+    """A transaction refused as a whole: typed, with the HTTP status the transport answers."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message

@@ -1,0 +1,27 @@
+"""What the sender needs from the outbound transport (implemented in interfaces/line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from secureline.services.line.directory import Peer
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    status: int
+    body: bytes
+    error_code: str | None = None
+
+
+class TransportError(Exception):
+    """The peer could not be reached or did not answer; the batch is retried later."""
+
+
+class LineTransport(Protocol):
+    def push(
+        self, peer: Peer, txn_id: str, body: bytes, agreement_digest: str | None
+    ) -> PushAnswer: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,208 @@
+"""The line's wire forms: envelopes, evidence documents and transactions (docs/protocol.md).
+
+Envelope payload (JWS compact, typ ``secureline-envelope+jws``, signed by the origin node)::
+
+    {"v": 1, "destination": "<node>", "header": {...}, "content": "<content JSON text>"}
+    {"v": 1, "destination": "<node>", "header": {...}, "content_jwe": "<JWE compact>"}
+
+The content travels as the exact text the origin serialised, so the header's
+``content_digest`` can be checked without any canonicalisation.
+
+Evidence document (JWS, typ ``secureline-evidence+jws``, signed by the issuing node)::
+
+    {"v": 1, "id": "...", "issuer": "<node>", "issued_at": "...", "checkpoint": "<JWS>|null",
+     "items": [{"message_id", "origin", "destination", "kind", "reason_code", "reason_text",
+                "envelope_sha256"}]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from secureline.crypto.envelope import sign_envelope, verify_envelope
+from secureline.crypto.keys import SigningKey, VerifyKey
+from secureline.domain.message import Header, Message
+
+VERSION = 1
+ENVELOPE_TYPE = "secureline-envelope+jws"
+EVIDENCE_TYPE = "secureline-evidence+jws"
+
+
+class WireError(Exception):
+    """A wire document that does not have the documented form."""
+
+    code = "malformed_envelope"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class EvidenceKind(StrEnum):
+    RELAYED = "relayed"  # a relay took custody and forwards it
+    DELIVERED = "delivered"  # the destination committed it to its store
+    READ = "read"  # a recipient opened it for the first time
+    REFUSED = "refused"  # a node refused it; the reason says why
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    message_id: str
+    origin: str
+    destination: str
+    kind: EvidenceKind
+    envelope_sha256: str
+    reason_code: str | None = None
+    reason_text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "origin": self.origin,
+            "destination": self.destination,
+            "kind": self.kind.value,
+            "envelope_sha256": self.envelope_sha256,
+            "reason_code": self.reason_code,
+            "reason_text": self.reason_text,
+        }
+
+
+@dataclass(frozen=True)
+class EvidenceDocument:
+    id: str
+    issuer: str
+    issued_at: datetime
+    items: tuple[EvidenceItem, ...]
+    checkpoint: str | None
+    token: str
+
+
+def envelope_payload(message: Message, destination: str, content_jwe: str | None) -> bytes:
+    body: dict[str, Any] = {
+        "v": VERSION,
+        "destination": destination,
+        "header": message.header.model_dump(mode="json"),
+    }
+    if content_jwe is None:
+        body["content"] = message.content_bytes.decode()
+    else:
+        body["content_jwe"] = content_jwe
+    return orjson.dumps(body)
+
+
+def sign_message_envelope(payload: bytes, key: SigningKey) -> str:
+    return sign_envelope(payload, key, typ=ENVELOPE_TYPE)
+
+
+@dataclass(frozen=True)
+class OpenedEnvelope:
+    signer_node: str
+    destination: str
+    header_json: dict[str, Any]
+    content: bytes | None
+    content_jwe: str | None
+
+
+def open_envelope(token: str, keys: dict[str, VerifyKey]) -> OpenedEnvelope:
+    """Verify the origin's signature and split the payload; the header is parsed by the caller."""
+    verified = verify_envelope(token, keys, typ=ENVELOPE_TYPE)
+    try:
+        body = orjson.loads(verified.payload)
+    except orjson.JSONDecodeError:
+        raise WireError("envelope payload is not JSON") from None
+    if not isinstance(body, dict) or body.get("v") != VERSION:
+        raise WireError(f"envelope version must be {VERSION}")
+    unknown = set(body) - {"v", "destination", "header", "content", "content_jwe"}
+    if unknown:
+        raise WireError(f"envelope has unknown fields {sorted(unknown)}")
+    destination, header = body.get("destination"), body.get("header")
+    content, content_jwe = body.get("content"), body.get("content_jwe")
+    if not isinstance(destination, str) or not isinstance(header, dict):
+        raise WireError("envelope needs a destination and a header")
+    if (content is None) == (content_jwe is None):
+        raise WireError("envelope needs exactly one of content and content_jwe")
+    if content is not None and not isinstance(content, str):
+        raise WireError("envelope content must be JSON text")
+    if content_jwe is not None and not isinstance(content_jwe, str):
+        raise WireError("envelope content_jwe must be a JWE compact string")
+    return OpenedEnvelope(
+        signer_node=node_of_kid(verified.kid),
+        destination=destination,
+        header_json=header,
+        content=content.encode() if content is not None else None,
+        content_jwe=content_jwe,
+    )
+
+
+def node_of_kid(kid: str) -> str:
+    return kid.split("/", 1)[0]
+
+
+def envelope_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_evidence(
+    token_id: str,
+    issuer: str,
+    issued_at: datetime,
+    items: Sequence[EvidenceItem],
+    checkpoint: str | None,
+    key: SigningKey,
+) -> str:
+    payload = orjson.dumps(
+        {
+            "v": VERSION,
+            "id": token_id,
+            "issuer": issuer,
+            "issued_at": issued_at.isoformat(),
+            "checkpoint": checkpoint,
+            "items": [item.to_json() for item in items],
+        }
+    )
+    return sign_envelope(payload, key, typ=EVIDENCE_TYPE)
+
+
+def open_evidence(token: str, keys: dict[str, VerifyKey]) -> EvidenceDocument:
+    verified = verify_envelope(token, keys, typ=EVIDENCE_TYPE)
+    try:
+        body = orjson.loads(verified.payload)
+        issuer = body["issuer"]
+        if issuer != node_of_kid(verified.kid):
+            raise WireError("evidence issuer is not its signer", code="wrong_signer")
+        items = tuple(
+            EvidenceItem(
+                message_id=str(i["message_id"]),
+                origin=str(i["origin"]),
+                destination=str(i["destination"]),
+                kind=EvidenceKind(i["kind"]),
+                envelope_sha256=str(i["envelope_sha256"]),
+                reason_code=i.get("reason_code"),
+                reason_text=i.get("reason_text"),
+            )
+            for i in body["items"]
+        )
+        return EvidenceDocument(
+            id=str(body["id"]),
+            issuer=str(issuer),
+            issued_at=datetime.fromisoformat(body["issued_at"]),
+            items=items,
+            checkpoint=body.get("checkpoint"),
+            token=token,
+        )
+    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
+        if isinstance(exc, WireError):
+            raise
+        raise WireError(f"evidence document is malformed: {exc}") from None
+
+
+def header_destinations(header: Header) -> tuple[str, ...]:
+    return header.destination_nodes

@@ -1,0 +1,363 @@
+"""Composing, sending, reading and following messages: the rules a user meets first.
+
+``submit`` applies the rules of sharing before anything is queued: a refusal comes back at
+once with every reason and nothing is stored. An accepted message is stored, signed once
+per destination node and queued in one transaction, then the link's sender is woken.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from secureline.crypto.errors import CryptoError
+from secureline.crypto.jwe import encrypt_for
+from secureline.domain.addresses import Address
+from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.errors import DomainError
+from secureline.domain.message import Draft, Header, Message, compose, parse_draft, parse_header
+from secureline.domain.policy import PolicyContext, Stage, decide
+from secureline.domain.vocabulary import HandlingCode, Kind
+from secureline.services.accounts import Principal, Role
+from secureline.services.audit import AuditLog
+from secureline.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NoRoute,
+    NotFoundError,
+    ReasonInfo,
+    Refused,
+)
+from secureline.services.line.directory import Directory
+from secureline.services.line.evidence import issue
+from secureline.services.line.identity import NodeIdentity
+from secureline.services.line.wire import (
+    EvidenceItem,
+    EvidenceKind,
+    envelope_digest,
+    envelope_payload,
+    sign_message_envelope,
+)
+from secureline.store import line as line_store
+from secureline.store import messages as message_store
+from secureline.store.database import Database
+from secureline.store.errors import StoreError
+
+DEFAULT_RETENTION = timedelta(days=5 * 365)  # Interpol's default review period
+
+
+@dataclass(frozen=True)
+class Submitted:
+    id: str
+    destinations: tuple[str, ...]
+    held_for_review: bool
+
+
+@dataclass(frozen=True)
+class Opened:
+    header: Header
+    content: dict[str, Any] | None  # None: purged, or H3 conditions not yet acknowledged
+    first_read: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    header: Header
+    deliveries: list[message_store.DeliveryState]
+    evidence: list[message_store.EvidenceRow]
+
+
+def new_message_id() -> str:
+    return "msg-" + secrets.token_hex(12)
+
+
+class Messaging:
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        db: Database,
+        directory: Directory,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        wake: Callable[[set[str]], None],
+        *,
+        require_alert_review: bool,
+    ) -> None:
+        self._identity = identity
+        self._db = db
+        self._directory = directory
+        self._audit = audit
+        self._clock = clock
+        self._wake = wake
+        self._require_alert_review = require_alert_review
+
+    # --- sending ------------------------------------------------------------------------
+
+    def submit(self, principal: Principal, data: dict[str, Any] | Draft) -> Submitted:
+        return self.submit_many(principal, [data])[0]
+
+    def submit_many(
+        self, principal: Principal, drafts: Sequence[dict[str, Any] | Draft]
+    ) -> list[Submitted]:
+        """Submit several messages in one transaction (national systems send in bulk)."""
+        self._may_send(principal)
+        now = self._clock()
+        prepared = [self._prepare(principal, d, now) for d in drafts]
+        rows, deliveries, events = [], [], []
+        for message, hops, held in prepared:
+            header = message.header
+            rows.append(
+                message_store.MessageRow(
+                    id=header.id,
+                    direction="out",
+                    sender=str(header.sender),
+                    origin_node=self._identity.name,
+                    header_json=orjson.dumps(header.model_dump(mode="json")).decode(),
+                    content_json=message.content_bytes.decode(),
+                    content_jwe=None,
+                    envelope=None,
+                    created_at=header.created_at,
+                    stored_at=now,
+                )
+            )
+            for destination, hop in hops.items():
+                deliveries.append(
+                    line_store.NewDelivery(
+                        header.id,
+                        destination,
+                        hop,
+                        self._envelope(message, destination),
+                        orjson.dumps([]).decode(),
+                    )
+                )
+            events.append(
+                AuditEvent(
+                    principal.username,
+                    AuditAction.MESSAGE_CREATED,
+                    header.id,
+                    "held" if held else "queued",
+                    {"to": ",".join(str(a) for a in header.to), "kind": header.kind.value},
+                )
+            )
+        try:
+            with self._db.transaction() as conn:
+                message_store.insert_messages(conn, rows)
+                line_store.queue_deliveries(
+                    conn, [d for d, (_, _, held) in _pair(deliveries, prepared) if not held], now
+                )
+                held_rows = [d for d, (_, _, held) in _pair(deliveries, prepared) if held]
+                if held_rows:
+                    line_store.queue_deliveries(conn, held_rows, now, state="held")
+                self._audit.record(conn, events)
+        except StoreError as exc:
+            raise Conflict(f"could not store the message: {exc}") from None
+        self._wake({d.next_hop for d in deliveries})
+        return [Submitted(m.header.id, tuple(h), held) for m, h, held in prepared]
+
+    def _may_send(self, principal: Principal) -> None:
+        if principal.role not in (Role.OFFICER, Role.SYSTEM, Role.ADMIN):
+            raise Forbidden(f"role {principal.role} cannot send messages")
+
+    def _prepare(
+        self, principal: Principal, data: dict[str, Any] | Draft, now: datetime
+    ) -> tuple[Message, dict[str, str], bool]:
+        try:
+            draft = data if isinstance(data, Draft) else parse_draft(data)
+            message = compose(
+                draft,
+                message_id=new_message_id(),
+                sender=Address(principal.unit, self._identity.name),
+                now=now,
+                default_review_date=_review_date(now),
+            )
+        except DomainError as exc:
+            raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
+        header = message.header
+        hops: dict[str, str] = {}
+        reasons: list[ReasonInfo] = []
+        held = header.kind is Kind.ALERT and self._require_alert_review
+        for destination in header.destination_nodes:
+            if destination == self._identity.name:
+                raise InvalidInput(
+                    "to", "local delivery is not supported: address a unit on another node"
+                )
+            hop = self._directory.next_hop(destination)
+            if hop is None:
+                raise NoRoute(f"no route to node {destination!r}: pin it as a peer or add a route")
+            if header.confidential and self._directory.peer(destination) is None:
+                raise NoRoute(f"no encryption key pinned for {destination!r}: cannot encrypt to it")
+            decision = decide(
+                header,
+                PolicyContext(
+                    node=self._identity.name,
+                    stage=Stage.SUBMIT,
+                    now=now,
+                    link_out=self._directory.link_terms(hop),
+                    requires_alert_review=False,
+                    alert_approved=True,
+                ),
+            )
+            reasons += [ReasonInfo(r.code, r.text) for r in decision.reasons]
+            hops[destination] = hop
+        if reasons:
+            self._audit.append(
+                [
+                    AuditEvent(
+                        principal.username,
+                        AuditAction.MESSAGE_REFUSED,
+                        header.id,
+                        "refused",
+                        {"reasons": ",".join(r.code for r in reasons)},
+                    )
+                ]
+            )
+            raise Refused(reasons)
+        return message, hops, held
+
+    def _envelope(self, message: Message, destination: str) -> str:
+        jwe = None
+        if message.header.confidential:
+            peer = self._directory.peer(destination)
+            assert peer is not None
+            try:
+                jwe = encrypt_for(message.content_bytes, peer.encryption)
+            except (CryptoError, ValueError) as exc:
+                raise InvalidInput("content", f"cannot be encrypted: {exc}") from None
+        return sign_message_envelope(
+            envelope_payload(message, destination, jwe), self._identity.signing
+        )
+
+    def approve_alert(self, principal: Principal, message_id: str) -> None:
+        """Four eyes: an alert held for review leaves only when a second user approves it."""
+        if principal.role not in (Role.OFFICER, Role.ADMIN):
+            raise Forbidden("only officers and administrators approve alerts")
+        row = message_store.get_message(self._db, message_id)
+        if row is None or row.direction != "out":
+            raise NotFoundError(f"no outgoing message {message_id}")
+        header = parse_header(orjson.loads(row.header_json))
+        if header.kind is not Kind.ALERT:
+            raise InvalidInput("message_id", "only alerts are reviewed")
+        creator = next(
+            (
+                r.actor
+                for r in self._audit.records_for_object(message_id)
+                if r.action == AuditAction.MESSAGE_CREATED
+            ),
+            None,
+        )
+        if creator == principal.username:
+            raise Forbidden("an alert must be approved by someone other than its author")
+        with self._db.transaction() as conn:
+            released = line_store.release_held(conn, message_id, self._clock())
+            if not released:
+                raise Conflict(f"{message_id} is not waiting for review")
+            self._audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        principal.username,
+                        AuditAction.ALERT_APPROVED,
+                        message_id,
+                        "approved",
+                        {"author": creator or ""},
+                    )
+                ],
+            )
+        self._wake(set(released))
+
+    # --- reading ------------------------------------------------------------------------
+
+    def inbox(
+        self, principal: Principal, after: int = 0, limit: int = 50
+    ) -> list[tuple[int, Header]]:
+        if not 1 <= limit <= 500:
+            raise InvalidInput("limit", "must be between 1 and 500")
+        page = message_store.mailbox_page(self._db, principal.unit, after, limit)
+        return [(seq, parse_header(orjson.loads(row.header_json))) for seq, row in page]
+
+    def open(
+        self, principal: Principal, message_id: str, *, acknowledge_conditions: bool = False
+    ) -> Opened:
+        """Show a message to a member of a recipient unit; the first opening sends a read
+        acknowledgement to the origin. H3 content is shown only once its conditions are
+        acknowledged."""
+        row = message_store.get_message(self._db, message_id)
+        if row is None:
+            raise NotFoundError(f"no message {message_id}")
+        header = parse_header(orjson.loads(row.header_json))
+        if row.direction == "out":
+            if header.sender.unit != principal.unit:
+                raise NotFoundError(f"no message {message_id}")
+            return Opened(header, _content(row.content_json), first_read=False)
+        if row.direction != "in" or not message_store.in_mailbox(
+            self._db, principal.unit, message_id
+        ):
+            raise NotFoundError(f"no message {message_id}")
+        if header.handling is HandlingCode.H3 and not acknowledge_conditions:
+            return Opened(header, None, first_read=False)
+        now = self._clock()
+        with self._db.transaction() as conn:
+            first = message_store.mark_read(conn, message_id, now)
+            events = [
+                AuditEvent(
+                    principal.username,
+                    AuditAction.MESSAGE_READ,
+                    message_id,
+                    "ok",
+                    {
+                        "unit": principal.unit,
+                        "conditions_acknowledged": str(acknowledge_conditions),
+                    },
+                )
+            ]
+            if first:
+                self._acknowledge_read(conn, header, row.envelope or "", now)
+            self._audit.record(conn, events)
+        return Opened(header, _content(row.content_json), first_read=first)
+
+    def _acknowledge_read(self, conn: Any, header: Header, envelope: str, now: datetime) -> None:
+        origin = header.sender.node
+        hop = self._directory.next_hop(origin)
+        if hop is None:
+            return  # the origin is unreachable now; the read stays recorded here and in audit
+        item = EvidenceItem(
+            header.id, origin, self._identity.name, EvidenceKind.READ, envelope_digest(envelope)
+        )
+        for token_id, token, _ in issue(self._identity, [item], now, None, batch_for=""):
+            line_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
+            line_store.queue_evidence(conn, hop, [token], now)
+        self._wake({hop})
+
+    def status(self, principal: Principal, message_id: str) -> Status:
+        row = message_store.get_message(self._db, message_id)
+        if row is None or row.direction != "out":
+            raise NotFoundError(f"no outgoing message {message_id}")
+        header = parse_header(orjson.loads(row.header_json))
+        if principal.role not in (Role.ADMIN, Role.DPO) and header.sender.unit != principal.unit:
+            raise NotFoundError(f"no outgoing message {message_id}")
+        return Status(
+            header,
+            message_store.delivery_states(self._db, message_id),
+            message_store.evidence_for(self._db, message_id),
+        )
+
+
+def _pair(
+    deliveries: list[line_store.NewDelivery], prepared: list[tuple[Message, dict[str, str], bool]]
+) -> list[tuple[line_store.NewDelivery, tuple[Message, dict[str, str], bool]]]:
+    by_id = {m.header.id: (m, h, held) for m, h, held in prepared}
+    return [(d, by_id[d.message_id]) for d in deliveries]
+
+
+def _content(text: str | None) -> dict[str, Any] | None:
+    return orjson.loads(text) if text is not None else None
+
+
+def _review_date(now: datetime) -> date:
+    return (now + DEFAULT_RETENTION).date()

@@ -1,0 +1,117 @@
+"""Units, users and API tokens: one named transaction per function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from secureline.store.database import Database
+from secureline.store.errors import AlreadyExists, NotFound
+from secureline.store.tables import api_tokens, units, users
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    name: str
+    description: str
+    specialist: bool
+    liaison_for: str | None
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: str
+    username: str
+    unit: str
+    role: str
+    password_hash: str
+
+
+def add_unit(conn: Connection, unit: UnitRow, now: datetime) -> None:
+    exists = conn.execute(select(units.c.name).where(units.c.name == unit.name)).first()
+    if exists:
+        raise AlreadyExists(f"unit {unit.name!r} already exists")
+    conn.execute(
+        insert(units).values(
+            name=unit.name,
+            description=unit.description,
+            specialist=unit.specialist,
+            liaison_for=unit.liaison_for,
+            created_at=now,
+        )
+    )
+
+
+def list_units(db: Database) -> list[UnitRow]:
+    with db.read() as conn:
+        rows = conn.execute(select(units).order_by(units.c.name)).all()
+    return [UnitRow(r.name, r.description, r.specialist, r.liaison_for) for r in rows]
+
+
+def get_unit(conn: Connection, name: str) -> UnitRow | None:
+    r = conn.execute(select(units).where(units.c.name == name)).first()
+    return UnitRow(r.name, r.description, r.specialist, r.liaison_for) if r else None
+
+
+def add_user(conn: Connection, user: UserRow, now: datetime) -> None:
+    if get_unit(conn, user.unit) is None:
+        raise NotFound(f"unit {user.unit!r} does not exist: add it first")
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(users).values(
+                    id=user.id,
+                    username=user.username,
+                    unit=user.unit,
+                    role=user.role,
+                    password_hash=user.password_hash,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        raise AlreadyExists(f"user {user.username!r} already exists") from None
+
+
+def get_user(
+    conn: Connection, *, username: str | None = None, user_id: str | None = None
+) -> UserRow | None:
+    query = select(users)
+    query = (
+        query.where(users.c.username == username)
+        if username
+        else query.where(users.c.id == user_id)
+    )
+    r = conn.execute(query).first()
+    return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
+
+
+def add_token(
+    conn: Connection, token_id: str, user_id: str, token_hash: str, label: str, now: datetime
+) -> None:
+    conn.execute(
+        insert(api_tokens).values(
+            id=token_id, user_id=user_id, token_hash=token_hash, label=label, created_at=now
+        )
+    )
+
+
+def user_for_token(db: Database, token_hash: str) -> UserRow | None:
+    with db.read() as conn:
+        r = conn.execute(
+            select(users)
+            .join(api_tokens, api_tokens.c.user_id == users.c.id)
+            .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+        ).first()
+    return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
+
+
+def revoke_token(conn: Connection, token_id: str, now: datetime) -> bool:
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,59 @@
+"""The node's database: one engine, short named transactions, forward-only migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from secureline.store import dialect
+from secureline.store.errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """A node's store. Every store function takes one and runs one transaction on it."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = dialect.normalise_url(url)
+        self.schema = schema
+        self.engine: Engine = dialect.create(self.url, schema)
+        self.is_sqlite = dialect.is_sqlite(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back whole on any error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"database error: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+            ) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}") from exc
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (a no-op when it is already there)."""
+        if self.schema:
+            dialect.create_schema(self.url, self.schema)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

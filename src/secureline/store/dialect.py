@@ -1,0 +1,86 @@
+"""Every difference between SQLite and PostgreSQL lives here and nowhere else.
+
+SQLite is the embedded default (one WAL file per node); PostgreSQL is the production engine.
+Shared tables use only portable types; what differs is how a connection is set up, how a
+node's rows are kept apart (a schema on PostgreSQL, a file on SQLite) and how rows are claimed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs administrators write and pick the drivers we ship."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create(url: str, schema: str | None = None) -> Engine:
+    """An engine for the node's store; ``schema`` keeps a node's tables apart on PostgreSQL."""
+    url = normalise_url(url)
+    if is_sqlite(url):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling would defer BEGIN; take it over so that every
+        # write transaction takes the lock at its start (BEGIN IMMEDIATE) and cannot deadlock.
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["options"] = f"-c search_path={schema}"
+    return create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=8)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before the line answers with evidence (the protocol promises it).
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_schema(url: str, schema: str) -> None:
+    """Make a PostgreSQL schema for one node (tests run many nodes on one database)."""
+    if is_sqlite(url):
+        return
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    engine.dispose()
+
+
+def drop_schema(url: str, schema: str) -> None:
+    if is_sqlite(url):
+        return
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()
+
+
+def skip_locked(url: str) -> bool:
+    """Whether several workers can claim outbox rows without blocking each other."""
+    return not is_sqlite(url)

@@ -1,0 +1,301 @@
+"""The line's durable state: deliveries (the outbox), inbound transactions, evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+
+from secureline.store.database import Database
+from secureline.store.tables import (
+    deliveries,
+    evidence,
+    evidence_outbox,
+    evidence_tokens,
+    inbound_transactions,
+)
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    message_id: str
+    destination: str
+    next_hop: str
+    envelope: str
+    path: str  # JSON list of the hops before this node
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    seq: int
+    message_id: str
+    destination: str
+    envelope: str
+    path: str
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the next hop said of one envelope."""
+
+    message_id: str
+    destination: str
+    state: str  # relayed, delivered, refused, read
+    reason_code: str | None = None
+    reason_text: str | None = None
+    refused_by: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEvidence:
+    message_id: str
+    kind: str
+    issuer: str
+    destination: str | None
+    reason_code: str | None
+    reason_text: str | None
+    issued_at: datetime
+
+
+def queue_deliveries(
+    conn: Connection, rows: Sequence[NewDelivery], now: datetime, state: str = "queued"
+) -> None:
+    if rows:
+        conn.execute(
+            insert(deliveries),
+            [
+                {
+                    **r.__dict__,
+                    "state": state,
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r in rows
+            ],
+        )
+
+
+def claim_deliveries(
+    db: Database, next_hop: str, now: datetime, limit: int, max_bytes: int
+) -> list[QueuedDelivery]:
+    """The oldest queued envelopes for one link that are due, within a batch's bounds."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                deliveries.c.seq,
+                deliveries.c.message_id,
+                deliveries.c.destination,
+                deliveries.c.envelope,
+                deliveries.c.path,
+                deliveries.c.attempts,
+                deliveries.c.created_at,
+            )
+            .where(
+                deliveries.c.next_hop == next_hop,
+                deliveries.c.state == "queued",
+                deliveries.c.not_before <= now,
+            )
+            .order_by(deliveries.c.seq)
+            .limit(limit)
+        ).all()
+    batch: list[QueuedDelivery] = []
+    size = 0
+    for row in rows:
+        size += len(row.envelope) + len(row.path) + 32
+        if batch and size > max_bytes:
+            break
+        batch.append(QueuedDelivery(*row))
+    return batch
+
+
+def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
+    if not outcomes:
+        return
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.message_id == bindparam("m_id"),
+            deliveries.c.destination == bindparam("m_dest"),
+        )
+        .values(
+            state=bindparam("m_state"),
+            reason_code=bindparam("m_code"),
+            reason_text=bindparam("m_text"),
+            refused_by=bindparam("m_by"),
+            updated_at=now,
+        ),
+        [
+            {
+                "m_id": o.message_id,
+                "m_dest": o.destination,
+                "m_state": o.state,
+                "m_code": o.reason_code,
+                "m_text": o.reason_text,
+                "m_by": o.refused_by,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+def postpone(db: Database, seqs: Sequence[int], not_before: datetime) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.seq.in_(list(seqs)))
+            .values(state="queued", attempts=deliveries.c.attempts + 1, not_before=not_before)
+        )
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int
+    oldest: datetime | None
+
+
+def queue_stats(db: Database) -> dict[str, QueueStats]:
+    """Undelivered envelopes per next hop: depth and the oldest one's queueing time."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(deliveries.c.next_hop, func.count(), func.min(deliveries.c.created_at))
+            .where(deliveries.c.state == "queued")
+            .group_by(deliveries.c.next_hop)
+        ).all()
+    return {hop: QueueStats(int(n), oldest) for hop, n, oldest in rows}
+
+
+def stored_transaction(db: Database, origin: str, txn_id: str) -> tuple[str, bytes] | None:
+    with db.read() as conn:
+        row = conn.execute(
+            select(inbound_transactions.c.request_digest, inbound_transactions.c.response).where(
+                inbound_transactions.c.origin == origin, inbound_transactions.c.txn_id == txn_id
+            )
+        ).first()
+    return (row[0], bytes(row[1])) if row else None
+
+
+def save_transaction(
+    conn: Connection, origin: str, txn_id: str, digest: str, response: bytes, now: datetime
+) -> None:
+    conn.execute(
+        insert(inbound_transactions).values(
+            origin=origin, txn_id=txn_id, request_digest=digest, response=response, received_at=now
+        )
+    )
+
+
+def save_evidence(
+    conn: Connection,
+    token_id: str,
+    issuer: str,
+    token: str,
+    items: Sequence[NewEvidence],
+    now: datetime,
+) -> None:
+    exists = conn.execute(
+        select(evidence_tokens.c.id).where(evidence_tokens.c.id == token_id)
+    ).first()
+    if exists:
+        return  # the same signed document again (a replayed or forwarded copy)
+    conn.execute(
+        insert(evidence_tokens).values(id=token_id, issuer=issuer, token=token, stored_at=now)
+    )
+    if items:
+        conn.execute(insert(evidence), [{**i.__dict__, "token_id": token_id} for i in items])
+
+
+def evidence_token(db: Database, token_id: str) -> str | None:
+    with db.read() as conn:
+        row = conn.execute(
+            select(evidence_tokens.c.token).where(evidence_tokens.c.id == token_id)
+        ).first()
+    return row[0] if row else None
+
+
+def queue_evidence(conn: Connection, next_hop: str, tokens: Sequence[str], now: datetime) -> None:
+    if tokens:
+        conn.execute(
+            insert(evidence_outbox),
+            [
+                {
+                    "next_hop": next_hop,
+                    "token": t,
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for t in tokens
+            ],
+        )
+
+
+def claim_evidence(db: Database, next_hop: str, now: datetime, limit: int) -> list[tuple[int, str]]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(evidence_outbox.c.seq, evidence_outbox.c.token)
+            .where(evidence_outbox.c.next_hop == next_hop, evidence_outbox.c.not_before <= now)
+            .order_by(evidence_outbox.c.seq)
+            .limit(limit)
+        ).all()
+    return [(int(s), str(t)) for s, t in rows]
+
+
+def forget_evidence(conn: Connection, seqs: Sequence[int]) -> None:
+    if seqs:
+        conn.execute(delete(evidence_outbox).where(evidence_outbox.c.seq.in_(list(seqs))))
+
+
+def mark_sent(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
+    if seqs:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.seq.in_(list(seqs)))
+            .values(state="sent", updated_at=now)
+        )
+
+
+def requeue_sent(db: Database) -> int:
+    """After a restart: envelopes that were on the wire when the node stopped go out again
+    (the receiver's idempotence by message id makes the second copy harmless)."""
+    with db.transaction() as conn:
+        result = conn.execute(
+            update(deliveries).where(deliveries.c.state == "sent").values(state="queued")
+        )
+    return int(result.rowcount)
+
+
+def current_states(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    ids = list(dict.fromkeys(message_ids))
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(
+            select(deliveries.c.message_id, deliveries.c.destination, deliveries.c.state).where(
+                deliveries.c.message_id.in_(ids[start : start + 500])
+            )
+        ):
+            found[(row.message_id, row.destination)] = row.state
+    return found
+
+
+def release_held(conn: Connection, message_id: str, now: datetime) -> list[str]:
+    """Queue a message held for review; returns the next hops it now waits for."""
+    hops = [
+        r.next_hop
+        for r in conn.execute(
+            select(deliveries.c.next_hop).where(
+                deliveries.c.message_id == message_id, deliveries.c.state == "held"
+            )
+        )
+    ]
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
+        .values(state="queued", not_before=now, created_at=now, updated_at=now)
+    )
+    return hops

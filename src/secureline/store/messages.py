@@ -1,0 +1,171 @@
+"""Messages and mailboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from secureline.store.database import Database
+from secureline.store.tables import deliveries, evidence, mailbox, messages
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: str
+    direction: str
+    sender: str
+    origin_node: str
+    header_json: str
+    content_json: str | None
+    content_jwe: str | None
+    envelope: str | None
+    created_at: datetime
+    stored_at: datetime
+    read_at: datetime | None = None
+    purged_at: datetime | None = None
+
+
+def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
+    if rows:
+        conn.execute(insert(messages), [r.__dict__ for r in rows])
+
+
+def add_to_mailboxes(conn: Connection, entries: Sequence[tuple[str, str]], now: datetime) -> None:
+    """``entries`` are (unit, message_id) pairs."""
+    if entries:
+        conn.execute(
+            insert(mailbox), [{"unit": u, "message_id": m, "added_at": now} for u, m in entries]
+        )
+
+
+def existing_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+    """Which of ``ids`` are already stored here, with their direction."""
+    wanted = list(ids)
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in conn.execute(
+            select(messages.c.id, messages.c.direction).where(messages.c.id.in_(chunk))
+        ):
+            found[row.id] = row.direction
+    return found
+
+
+def get_message(db: Database, message_id: str) -> MessageRow | None:
+    with db.read() as conn:
+        row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
+    return MessageRow(**row._mapping) if row else None
+
+
+def mark_read(conn: Connection, message_id: str, now: datetime) -> bool:
+    """Set the first-read time; True only for the first opening."""
+    result = conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.read_at.is_(None))
+        .values(read_at=now)
+    )
+    return result.rowcount > 0
+
+
+def in_mailbox(db: Database, unit: str, message_id: str) -> bool:
+    with db.read() as conn:
+        row = conn.execute(
+            select(mailbox.c.seq).where(mailbox.c.unit == unit, mailbox.c.message_id == message_id)
+        ).first()
+    return row is not None
+
+
+def mailbox_page(db: Database, unit: str, after: int, limit: int) -> list[tuple[int, MessageRow]]:
+    """A page of a unit's inbox in arrival order; ``after`` is the last seq already seen."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(mailbox.c.seq, messages)
+            .join(messages, messages.c.id == mailbox.c.message_id)
+            .where(mailbox.c.unit == unit, mailbox.c.seq > after)
+            .order_by(mailbox.c.seq)
+            .limit(limit)
+        ).all()
+    result = []
+    for row in rows:
+        data: dict[str, Any] = dict(row._mapping)
+        seq = data.pop("seq")
+        result.append((seq, MessageRow(**data)))
+    return result
+
+
+def sent_page(db: Database, sender: str, after: str | None, limit: int) -> list[MessageRow]:
+    with db.read() as conn:
+        query = select(messages).where(messages.c.sender == sender, messages.c.direction == "out")
+        if after:
+            query = query.where(messages.c.id > after)
+        rows = conn.execute(query.order_by(messages.c.id).limit(limit)).all()
+    return [MessageRow(**r._mapping) for r in rows]
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    destination: str
+    next_hop: str
+    state: str
+    reason_code: str | None
+    reason_text: str | None
+    refused_by: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    kind: str
+    issuer: str
+    destination: str | None
+    reason_code: str | None
+    reason_text: str | None
+    issued_at: datetime
+    token_id: str
+
+
+def delivery_states(db: Database, message_id: str) -> list[DeliveryState]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                deliveries.c.destination,
+                deliveries.c.next_hop,
+                deliveries.c.state,
+                deliveries.c.reason_code,
+                deliveries.c.reason_text,
+                deliveries.c.refused_by,
+                deliveries.c.updated_at,
+            )
+            .where(deliveries.c.message_id == message_id)
+            .order_by(deliveries.c.destination)
+        ).all()
+    return [DeliveryState(*r) for r in rows]
+
+
+def evidence_for(db: Database, message_id: str) -> list[EvidenceRow]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                evidence.c.kind,
+                evidence.c.issuer,
+                evidence.c.destination,
+                evidence.c.reason_code,
+                evidence.c.reason_text,
+                evidence.c.issued_at,
+                evidence.c.token_id,
+            )
+            .where(evidence.c.message_id == message_id)
+            .order_by(evidence.c.seq)
+        ).all()
+    return [EvidenceRow(*r) for r in rows]
+
+
+def count_messages(db: Database, direction: str) -> int:
+    with db.read() as conn:
+        return int(
+            conn.execute(select(func.count()).where(messages.c.direction == direction)).scalar_one()
+        )
