@@ -12,7 +12,9 @@ code ``policy_error`` instead of escaping (or, worse, allowing).
 
 Each rule is a module-level function ``check_...(header, context) -> tuple[Reason, ...]``
 listed in :data:`RULES`, so that tests can show the decision never allows what a single
-rule forbids. Reason codes are stable: they travel in signed evidence and the API.
+rule forbids. Reasons come in the order of :data:`RULES` (links and agreements first), so a
+caller that reports one code reports the most basic problem. Reason codes are stable: they
+travel in signed evidence and the API.
 
 =================================== ===============================================================
 code                                refused when
@@ -36,7 +38,7 @@ confidentiality_required            the agreement requires end-to-end encryption
 retention_exceeds_agreement         the review date is later than sending + the agreement's maximum
                                     days, or personal data has no review date
 onward_transfer_forbidden           a forwarded message, over a link whose agreement says ``never``
-onward_transfer_without_permission  a forwarded H0/H1 message over a ``with-permission`` link, or a
+onward_transfer_without_permission  a forwarded message over a ``with-permission`` link, or a
                                     forwarded H3 message over any link, without the provider's
                                     onward-transfer grant for every destination node
 h2_onward_without_permission        a forwarded H2 message without the provider's onward-transfer
@@ -295,11 +297,14 @@ def check_link_present(header: Header, context: PolicyContext) -> tuple[Reason, 
     reasons = []
     if context.stage in (Stage.SUBMIT, Stage.RELAY) and context.link_out is None:
         reasons.append(
-            Reason(NO_LINK, f"{context.stage} at {context.node}: no link to send message on")
+            Reason(NO_LINK, f"{context.node} has no link to send the message on ({context.stage})")
         )
     if context.stage in (Stage.RELAY, Stage.RECEIVE) and context.link_in is None:
         reasons.append(
-            Reason(NO_LINK, f"{context.stage} at {context.node}: the link it arrived on is unknown")
+            Reason(
+                NO_LINK,
+                f"{context.node} does not know the link the message arrived on ({context.stage})",
+            )
         )
     return tuple(reasons)
 
@@ -476,7 +481,11 @@ def check_retention(header: Header, context: PolicyContext) -> tuple[Reason, ...
 
 
 def check_onward_transfer_terms(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
-    """The agreement's onward-transfer term; H2/H3 are check_restricted_onward's in any case."""
+    """The agreement's onward-transfer term, whatever the handling code.
+
+    H2 and H3 also need the grant under check_restricted_onward: the agreement and the
+    provider's marking are two independent grounds, and each is reported.
+    """
     forwarded = header.forwarded
     if forwarded is None:
         return ()
@@ -490,9 +499,7 @@ def check_onward_transfer_terms(header: Header, context: PolicyContext) -> tuple
                     f"and {_in(agreement, link)} forbids onward transfer",
                 )
             )
-        elif agreement.onward_transfer is OnwardTransfer.WITH_PERMISSION and (
-            forwarded.handling in (HandlingCode.H0, HandlingCode.H1)
-        ):
+        elif agreement.onward_transfer is OnwardTransfer.WITH_PERMISSION:
             reasons.extend(
                 Reason(
                     ONWARD_TRANSFER_WITHOUT_PERMISSION,

@@ -152,21 +152,12 @@ def _diagnose(record: AuditRecord, prev_hash: str, prev_prev_hash: str | None) -
     which points at the record inserted or deleted before it, not at this one.
     """
     seq = record.seq
-    own = _hash_at(record, seq)
-    if own == record.hash and record.prev_hash != prev_hash:
-        if seq > 1 and _hash_at(record, seq - 1) != record.hash:
-            return AuditChainBroken(
-                seq - 1, "record was rewritten: the next record links to a different hash"
-            )
-        return AuditChainBroken(seq, "prev_hash does not link to the previous record")
     if (
         prev_prev_hash is not None
         and record.prev_hash == prev_prev_hash
         and _hash_at(record, seq - 1) == record.hash
     ):
-        return AuditChainBroken(
-            seq - 1, "record is not part of the chain: the next one links past it (inserted)"
-        )
+        return AuditChainBroken(seq - 1, _INSERTED)
     if _hash_at(record, seq + 1) == record.hash:
         return AuditChainBroken(
             seq, f"the record here belongs at seq {seq + 1}: one is missing or out of order"
@@ -176,28 +167,52 @@ def _diagnose(record: AuditRecord, prev_hash: str, prev_prev_hash: str | None) -
     return AuditChainBroken(seq, "hash does not match the record's contents")
 
 
+_INSERTED = "record is not part of the chain: the next one links past it (inserted)"
+_REWRITTEN = "record was rewritten: the next record links to a different hash"
+
+
 class _ChainWalker:
-    """Checks records one by one in seq order, from seq 1 and the genesis hash."""
+    """Checks records one by one in seq order, from seq 1 and the genesis hash.
+
+    A record whose hash is right but whose ``prev_hash`` names another predecessor is a
+    *suspect*: either its predecessor was rewritten (and re-hashed), or it was forged and
+    slipped in. The next record decides: if that one links past the suspect, the suspect
+    was inserted; otherwise the predecessor was rewritten. :meth:`finish` decides for a
+    suspect at the end of the records.
+    """
 
     def __init__(self) -> None:
         self.expected_seq = 1
         self.prev_hash = GENESIS_HASH
         self.prev_prev_hash: str | None = None
+        self.suspect: int | None = None
 
     @property
     def last_seq(self) -> int:
         return self.expected_seq - 1
 
     def feed(self, record: AuditRecord) -> None:
+        if self.suspect is not None:
+            if record.seq == self.suspect + 1 and record.prev_hash == self.prev_prev_hash:
+                raise AuditChainBroken(self.suspect, _INSERTED)
+            self.finish()
         if record.seq != self.expected_seq:
             if record.seq > self.expected_seq:
                 raise AuditChainBroken(self.expected_seq, "record is missing")
             raise AuditChainBroken(record.seq, "records are not in seq order")
-        if record.prev_hash != self.prev_hash or _hash_at(record, record.seq) != record.hash:
-            raise _diagnose(record, self.prev_hash, self.prev_prev_hash)
+        own = _hash_at(record, record.seq)
+        if record.prev_hash != self.prev_hash or own != record.hash:
+            if own != record.hash or record.seq == 1:
+                raise _diagnose(record, self.prev_hash, self.prev_prev_hash)
+            self.suspect = record.seq
         self.prev_prev_hash = self.prev_hash
         self.prev_hash = record.hash
         self.expected_seq += 1
+
+    def finish(self) -> None:
+        """Decide a pending suspect: no record follows it to say it was inserted."""
+        if self.suspect is not None:
+            raise AuditChainBroken(self.suspect - 1, _REWRITTEN)
 
 
 class AuditLog:
@@ -362,14 +377,20 @@ class AuditLog:
         if pending is not None and pending.seq == 0:
             self._check_own_checkpoint(pending, GENESIS_HASH)
             pending = next(checkpoints, None)
+        seen_head: store.Head | None = None
         while True:
             for row in store.iter_records(self.db, from_seq=walker.expected_seq):
                 walker.feed(_to_record(row))
-                while pending is not None and pending.seq <= walker.last_seq:
+                while (
+                    walker.suspect is None
+                    and pending is not None
+                    and pending.seq <= walker.last_seq
+                ):
                     if pending.seq < walker.last_seq:
                         raise AuditChainBroken(pending.seq, "checkpoint at an impossible seq")
                     self._check_own_checkpoint(pending, walker.prev_hash)
                     pending = next(checkpoints, None)
+            walker.finish()
             with self.db.read() as conn:
                 current = store.head(conn, for_update=False)
             if current is None:
@@ -377,6 +398,11 @@ class AuditLog:
                     break
                 raise AuditChainBroken(walker.last_seq, "audit head is missing")
             if current.seq > walker.last_seq:
+                if current == seen_head:
+                    # The head and its records commit together, so a second pass that
+                    # found nothing new means the records up to the head are gone.
+                    raise AuditChainBroken(walker.expected_seq, "record is missing")
+                seen_head = current
                 continue  # records were appended while we read; follow them
             if current.seq < walker.last_seq:
                 raise AuditChainBroken(current.seq + 1, "record lies beyond the audit head")
@@ -398,7 +424,9 @@ class AuditLog:
     def export(
         self, from_at: datetime | None, to_at: datetime | None, fmt: ExportFormat
     ) -> Iterator[str]:
-        """Lines (each ending in ``\\n``) of JSON objects or CSV (with a header line).
+        """Lines of JSON objects (ending ``\\n``) or RFC 4180 CSV (``\\r\\n``, header first).
+
+        Read them back with :func:`read_export`, or from a file opened with ``newline=""``.
 
         Values are exported exactly, never escaped for spreadsheets: the export is evidence
         whose hashes must verify. Open CSV exports as text, not by double-clicking.
@@ -406,7 +434,7 @@ class AuditLog:
         records = self.records(from_at, to_at)
         if fmt == "jsonl":
             for record in records:
-                yield orjson.dumps(record.to_dict()).decode() + "\n"
+                yield _jsonl_safe(orjson.dumps(record.to_dict()).decode()) + "\n"
         elif fmt == "csv":
             yield _csv_line(CSV_COLUMNS)
             for record in records:
@@ -490,6 +518,7 @@ class AuditLog:
             walker.feed(record)
             if walker.last_seq == checkpoint.seq:
                 break
+        walker.finish()
         if walker.last_seq < checkpoint.seq:
             raise AuditChainBroken(
                 walker.last_seq + 1,
@@ -505,16 +534,30 @@ class AuditLog:
 
 
 def _csv_line(values: Sequence[str]) -> str:
+    # RFC 4180 line ends: the writer then quotes every field holding \r or \n.
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
     return buffer.getvalue()
 
 
+#: Characters that JSON allows raw but that str.splitlines() (and some editors) break on.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _jsonl_safe(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
+
+
 def read_export(lines: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord]:
-    """Parse an export (ours or a partner's) back into records; raises :class:`AuditError`."""
+    """Parse an export (ours or a partner's) back into records; raises :class:`AuditError`.
+
+    ``lines`` may be the export's lines, any chunks of it, or the whole text as one string.
+    """
+    if isinstance(lines, str):
+        lines = [lines]
     try:
         if fmt == "jsonl":
-            for line in lines:
+            for line in _split_lines(lines):
                 if line.strip():
                     yield AuditRecord.from_dict(orjson.loads(line))
         elif fmt == "csv":

@@ -271,6 +271,60 @@ class Messaging:
             )
         self._wake(set(released))
 
+    def forward(
+        self,
+        principal: Principal,
+        message_id: str,
+        to: Sequence[str],
+        purpose: str | None = None,
+        grants: Sequence[dict[str, Any]] = (),
+    ) -> Submitted:
+        """Pass on a message received here; the provider's handling code and purpose travel
+        with it, and the rules (H2: the provider's grant) are checked like any submission."""
+        row = message_store.get_message(self._db, message_id)
+        if (
+            row is None
+            or row.direction != "in"
+            or not message_store.in_mailbox(self._db, principal.unit, message_id)
+        ):
+            raise NotFoundError(f"no message {message_id} in {principal.unit}'s inbox")
+        if row.content_json is None:
+            raise Conflict(f"{message_id} was purged; its content cannot be forwarded")
+        original = parse_header(orjson.loads(row.header_json))
+        content = orjson.loads(row.content_json)
+        marking = original.model_dump(
+            mode="json",
+            include={
+                "kind",
+                "crime_area",
+                "subject",
+                "handling",
+                "handling_conditions",
+                "evaluation",
+                "data_subjects",
+                "classification",
+                "language",
+                "case_ref",
+                "confidential",
+            },
+        )
+        draft = {
+            **marking,
+            **content,
+            "to": list(to),
+            "purpose": purpose or original.purpose,
+            "forwarded": {
+                "message_id": original.id,
+                "provider": str(original.sender),
+                "handling": original.handling.value,
+                "purpose": original.purpose,
+                "grants": list(grants),
+            },
+        }
+        if original.kind is Kind.ALERT:
+            draft["kind"], draft["alert"] = "information", None
+        return self.submit(principal, draft)
+
     # --- reading ------------------------------------------------------------------------
 
     def inbox(

@@ -40,7 +40,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(secureline_read_only=True) as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}") from exc

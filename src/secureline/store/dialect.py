@@ -59,7 +59,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get("secureline_read_only"):
+        connection.exec_driver_sql("BEGIN")  # a snapshot; takes no write lock
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_schema(url: str, schema: str) -> None:

@@ -341,9 +341,20 @@ def test_personal_data_without_review_date_refuses() -> None:
 # --- onward transfer and purpose -------------------------------------------------------------
 
 
+def onward_allowed(**changes: Any) -> PolicyContext:
+    """A link whose agreement allows onward transfer: only the handling code can refuse."""
+    return context(link_out=link(agreement(onward_transfer=OnwardTransfer.ALLOWED)), **changes)
+
+
 def test_h2_forward_without_any_grant_refuses() -> None:
-    decision = decide(header(forwarded=forwarded("H2")), context())
+    decision = decide(header(forwarded=forwarded("H2")), onward_allowed())
     only(decision, H2_ONWARD_WITHOUT_PERMISSION, "H2", "interpol")
+
+
+def test_h2_forward_over_a_with_permission_link_gives_both_grounds() -> None:
+    decision = decide(header(forwarded=forwarded("H2")), context())
+    assert decision.codes == (ONWARD_TRANSFER_WITHOUT_PERMISSION, H2_ONWARD_WITHOUT_PERMISSION)
+    assert decide(header(forwarded=forwarded("H2", grant())), context()).allowed
 
 
 @pytest.mark.parametrize(
@@ -363,7 +374,7 @@ def test_h2_forward_with_an_invalid_grant_refuses(
     vector: str, bad_grant: dict[str, Any], valid_ids: frozenset[str] | None
 ) -> None:
     changes = {} if valid_ids is None else {"valid_grant_ids": valid_ids}
-    decision = decide(header(forwarded=forwarded("H2", bad_grant)), context(**changes))
+    decision = decide(header(forwarded=forwarded("H2", bad_grant)), onward_allowed(**changes))
     only(decision, H2_ONWARD_WITHOUT_PERMISSION)
 
 
@@ -371,7 +382,7 @@ def test_h2_forward_needs_a_grant_for_every_destination_node() -> None:
     two_nodes = header(
         to=["ncb-lyon@interpol", "eurojust-desk@eurojust"], forwarded=forwarded("H2", grant())
     )
-    decision = decide(two_nodes, context())
+    decision = decide(two_nodes, onward_allowed())
     reason = only(decision, H2_ONWARD_WITHOUT_PERMISSION, "eurojust")
     assert "naming interpol" not in reason.text
     both = header(
@@ -379,6 +390,7 @@ def test_h2_forward_needs_a_grant_for_every_destination_node() -> None:
         forwarded=forwarded("H2", grant(), grant(id="grant-0000002", grantee="eurojust")),
     )
     assert decide(both, context()).allowed
+    assert decide(both, onward_allowed()).allowed
 
 
 def test_h2_forward_with_a_valid_grant_passes() -> None:
@@ -405,7 +417,7 @@ def test_forward_over_a_never_link_refuses(handling: str) -> None:
 
 
 @pytest.mark.parametrize("handling", ["H0", "H1"])
-def test_h0_h1_forward_over_a_with_permission_link_needs_a_grant(handling: str) -> None:
+def test_forward_over_a_with_permission_link_needs_a_grant(handling: str) -> None:
     decision = decide(header(forwarded=forwarded(handling)), context())
     only(decision, ONWARD_TRANSFER_WITHOUT_PERMISSION, "only with the provider's permission")
     assert decide(header(forwarded=forwarded(handling, grant())), context()).allowed

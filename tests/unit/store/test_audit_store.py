@@ -19,7 +19,9 @@ T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 GENESIS = "0" * 64
 
 
-def _row(seq: int, at: datetime = T0, obj: str = "msg-1", action: str = "message.read") -> store.RecordRow:
+def _row(
+    seq: int, at: datetime = T0, obj: str = "msg-1", action: str = "message.read"
+) -> store.RecordRow:
     return store.RecordRow(
         seq=seq,
         at=at,
@@ -66,9 +68,13 @@ def test_append_and_read_back_in_utc(database: Database) -> None:
 
 def test_append_rolls_back_with_the_callers_transaction(database: Database) -> None:
     # The action and its audit record commit together or not at all.
-    with pytest.raises(StoreError), database.transaction() as conn:
-        store.append(conn, [_row(1)])
-        store.append(conn, [_row(1)])  # duplicate seq: the whole transaction fails
+    def append_twice() -> None:
+        with database.transaction() as conn:
+            store.append(conn, [_row(1)])
+            store.append(conn, [_row(1)])  # duplicate seq: the whole transaction fails
+
+    with pytest.raises(StoreError):
+        append_twice()
     assert list(store.iter_records(database)) == []
 
 

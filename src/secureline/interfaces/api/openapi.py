@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -11,9 +11,8 @@ from secureline.interfaces.api.app import Services, create_app
 
 
 def document() -> dict[str, Any]:
-    services = Services.model_construct(
-        node="node", accounts=None, messaging=None, peers=lambda: [], audit=None
-    )
+    # Only the routes' shapes matter for the document; no service is called.
+    services: Services = cast(Any, Services).model_construct(node="node")
     result: dict[str, Any] = create_app(services).openapi()
     return result
 

@@ -308,6 +308,7 @@ class LineInbox:
     ) -> bytes:
         me = self._identity.name
         queued_hops: set[str] = set()
+        checkpoint = self._audit.latest_checkpoint()
         with self._db.transaction() as conn:
             ids = [a.header.id for a in batch.accepted]
             stored = message_store.existing_ids(conn, ids)
@@ -379,7 +380,6 @@ class LineInbox:
             message_store.add_to_mailboxes(conn, mailbox, now)
             line_store.queue_deliveries(conn, relays, now)
             batch.audit += custody.apply(conn, me, self._directory, intake.documents, now)
-            checkpoint = self._audit.latest_checkpoint()
             documents = issue(
                 self._identity,
                 batch.items,

@@ -1,0 +1,511 @@
+"""``secureline``: the administrator's and officer's command line.
+
+Every command takes ``--dir`` (the node directory made by ``secureline init``). Errors are
+one readable line on stderr and a non-zero exit; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from secureline.domain.errors import DomainError
+from secureline.node.errors import NodeError
+from secureline.services.errors import ServiceError
+from secureline.store.errors import StoreError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="secureline: a secure line between police organisations' networks.",
+)
+unit_app = typer.Typer(no_args_is_help=True, help="Units: addressable desks inside this node.")
+user_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")
+peer_app = typer.Typer(no_args_is_help=True, help="Peering: exchange peer files, pin, watch links.")
+route_app = typer.Typer(no_args_is_help=True, help="Routes to nodes reached through a relay.")
+audit_app = typer.Typer(
+    no_args_is_help=True, help="The audit chain, for the data protection officer."
+)
+agreement_app = typer.Typer(no_args_is_help=True, help="Link agreements (the MoU in machine form).")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on loopback.")
+for sub, name in [
+    (unit_app, "unit"),
+    (user_app, "user"),
+    (peer_app, "peer"),
+    (route_app, "route"),
+    (audit_app, "audit"),
+    (agreement_app, "agreement"),
+    (bench_app, "bench"),
+]:
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+Dir = Annotated[Path, typer.Option("--dir", help="The node directory.", show_default=False)]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _node(directory: Path) -> Any:
+    from secureline.node.compose import Node
+
+    return Node(directory)
+
+
+def main() -> None:
+    try:
+        app()
+    except (NodeError, DomainError, ServiceError, StoreError) as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="The node's name, e.g. interpol.")],
+    directory: Dir,
+    organisation: Annotated[
+        str | None, typer.Option(help="Organisation name (default: NAME).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Line port (mutual TLS).")] = 8443,
+    api_port: Annotated[int, typer.Option(help="API port (loopback).")] = 8080,
+    hostname: Annotated[
+        list[str] | None, typer.Option(help="Host names for the TLS certificate.")
+    ] = None,
+    store_url: Annotated[
+        str, typer.Option(help="Database URL; SQLite in the node directory by default.")
+    ] = "sqlite:///store.db",
+    ca_cert: Annotated[
+        Path | None, typer.Option(help="Existing organisation CA certificate.")
+    ] = None,
+    ca_key: Annotated[Path | None, typer.Option(help="Its private key.")] = None,
+    passphrase_env: Annotated[
+        str | None, typer.Option(help="Env variable holding the key passphrase.")
+    ] = None,
+    route: Annotated[
+        list[str] | None, typer.Option(help="DEST=HOP: reach node DEST through link HOP.")
+    ] = None,
+) -> None:
+    """Create a node directory: CA, TLS certificate, signing and encryption keys, config, store.
+
+    Example: secureline init interpol --dir ./interpol --organisation "Interpol" --port 8443
+    """
+    from secureline.node.init import InitOptions, init_node
+
+    if (ca_cert is None) != (ca_key is None):
+        fail("--ca-cert and --ca-key go together")
+    passphrase = None
+    if passphrase_env:
+        value = os.environ.get(passphrase_env)
+        if not value:
+            fail(f"environment variable {passphrase_env} is not set")
+        passphrase = value.encode()
+    routes = []
+    for item in route or []:
+        dest, eq, hop = item.partition("=")
+        if not eq:
+            fail(f"--route {item!r}: write it as DEST=HOP")
+        routes.append((dest.strip(), hop.strip()))
+    layout = init_node(
+        InitOptions(
+            name=name,
+            directory=directory,
+            organisation=organisation or name,
+            line_port=port,
+            api_port=api_port,
+            hostnames=tuple(hostname or ("localhost", "127.0.0.1")),
+            store_url=store_url,
+            ca=(ca_cert, ca_key) if ca_cert and ca_key else None,
+            passphrase_env=passphrase_env,
+            passphrase=passphrase,
+            routes=tuple(routes),
+        )
+    )
+    out.print(f"node [bold]{name}[/bold] created in {layout.root}")
+    out.print("next: secureline unit add NAME --dir ...; secureline peer export --dir ...")
+
+
+@app.command()
+def run(directory: Dir) -> None:
+    """Serve the node (line and API) until Ctrl-C.
+
+    Example: secureline run --dir ./interpol
+    """
+    node = _node(directory)
+    node.start()
+    out.print(
+        f"{node.name}: line on https://{node.config.line.host}:{node.line_port}, "
+        f"API on http://{node.config.api.host}:{node.api_port}"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.stop()
+        out.print(f"{node.name}: stopped")
+
+
+@unit_app.command("add")
+def unit_add(
+    name: str,
+    directory: Dir,
+    description: str = "",
+    specialist: Annotated[
+        bool, typer.Option(help="May receive child sexual exploitation material.")
+    ] = False,
+    liaison_for: Annotated[
+        str | None, typer.Option(help="A liaison office staffed by this organisation.")
+    ] = None,
+) -> None:
+    """Add a unit (addressable as NAME@node).
+
+    Example: secureline unit add ncb --dir ./interpol --description "National Central Bureau"
+    """
+    node = _node(directory)
+    node.accounts.add_unit(
+        "cli", name, description=description, specialist=specialist, liaison_for=liaison_for
+    )
+    out.print(f"unit {name}@{node.name} added")
+
+
+@unit_app.command("list")
+def unit_list(directory: Dir) -> None:
+    """List the node's units."""
+    node = _node(directory)
+    table = Table("unit", "specialist", "liaison for", "description")
+    for unit in node.accounts.units():
+        table.add_row(
+            f"{unit.name}@{node.name}",
+            "yes" if unit.specialist else "",
+            unit.liaison_for or "",
+            unit.description,
+        )
+    out.print(table)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The unit the user belongs to.")],
+    role: Annotated[str, typer.Option(help="officer, admin, dpo or system.")] = "officer",
+    password_env: Annotated[
+        str | None, typer.Option(help="Read the password from this env variable.")
+    ] = None,
+) -> None:
+    """Add a user (argon2id password; asked for twice unless --password-env is given).
+
+    Example: secureline user add alice --unit ncb --role officer --dir ./interpol
+    """
+    if password_env:
+        password = os.environ.get(password_env) or fail(
+            f"environment variable {password_env} is not set"
+        )
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    node = _node(directory)
+    node.accounts.add_user("cli", username, unit, role, password)
+    out.print(f"user {username} added to {unit}@{node.name} as {role}")
+
+
+@user_app.command("token")
+def user_token(username: str, directory: Dir, label: str = "") -> None:
+    """Create an API token for a user; it is shown once.
+
+    Example: secureline user token alice --dir ./interpol
+    """
+    node = _node(directory)
+    print(node.accounts.create_token("cli", username, label))
+
+
+@peer_app.command("export")
+def peer_export(
+    directory: Dir, output: Annotated[Path | None, typer.Option("--out")] = None
+) -> None:
+    """Write this node's peer file (to give to a partner's administrator).
+
+    Example: secureline peer export --dir ./interpol --out interpol.peer.json
+    """
+    node = _node(directory)
+    peer = node.peering.export()
+    if output:
+        output.write_bytes(peer.to_json())
+        out.print(f"peer file written to {output}; fingerprint: [bold]{peer.fingerprint}[/bold]")
+    else:
+        sys.stdout.write(peer.to_json().decode() + "\n")
+
+
+@peer_app.command("add")
+def peer_add(
+    file: Path,
+    directory: Dir,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Skip the question (fingerprint checked already).")
+    ] = False,
+    via: Annotated[
+        bool, typer.Option("--known-only", help="Pin keys only: reached via a route.")
+    ] = False,
+) -> None:
+    """Pin a partner from its peer file after checking its fingerprint out of band.
+
+    Example: secureline peer add europol.peer.json --dir ./interpol
+    """
+    from secureline.node.peering import read_peer_file
+
+    peer = read_peer_file(file)
+    out.print(f"peer {peer.node} ({peer.organisation}) at {peer.line_url}")
+    out.print(f"fingerprint: [bold]{peer.fingerprint}[/bold]")
+    if not yes and not typer.confirm("Does the partner's administrator read the same fingerprint?"):
+        fail("not pinned")
+    node = _node(directory)
+    node.peering.add(peer, "cli", direct=not via)
+    out.print(f"{peer.node} pinned")
+
+
+@peer_app.command("list")
+def peer_list(directory: Dir, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Each link: connected or not, queue depth, oldest undelivered, agreement, alarms."""
+    node = _node(directory)
+    health = node.peering.link_health()
+    if as_json:
+        print(json.dumps(health, indent=2))
+        return
+    table = Table("peer", "link", "connected", "queued", "oldest (s)", "agreement", "alarms")
+    for h in health:
+        table.add_row(
+            h["peer"],
+            "direct" if h["direct"] else f"via {h['route']}",
+            "yes" if h["connected"] else "no",
+            str(h["queue_depth"]),
+            ""
+            if h["oldest_undelivered_seconds"] is None
+            else f"{h['oldest_undelivered_seconds']:.0f}",
+            (h["agreement_digest"] or "")[:12],
+            "; ".join(h["alarms"]),
+        )
+    out.print(table)
+
+
+@route_app.command("list")
+def route_list(directory: Dir) -> None:
+    """Show the next hop for every node this node knows."""
+    node = _node(directory)
+    table = Table("destination", "next hop")
+    for dest, hop in node.directory.routes().items():
+        table.add_row(dest, hop or "[red]unreachable[/red]")
+    out.print(table)
+
+
+@app.command()
+def send(
+    directory: Dir,
+    to: Annotated[list[str], typer.Option(help="Recipient unit@node (repeatable).")],
+    sender: Annotated[str, typer.Option("--from", help="Sending unit of this node.")],
+    kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
+    area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
+    handling: Annotated[str, typer.Option(help="H0, H1, H2 or H3.")],
+    subject: Annotated[str, typer.Option()],
+    body: Annotated[str, typer.Option()] = "",
+    purpose: Annotated[str, typer.Option()] = "prevent and combat serious crime",
+    evaluation: Annotated[str, typer.Option(help="4x4 code, e.g. B2.")] = "B2",
+    conditions: Annotated[str | None, typer.Option(help="H3 conditions.")] = None,
+    subjects: Annotated[
+        list[str] | None, typer.Option("--data-subject", help="suspect, victim, ...")
+    ] = None,
+    entities: Annotated[
+        Path | None, typer.Option(help="FollowTheMoney entities, JSON list.")
+    ] = None,
+    confidential: bool = False,
+    priority: str = "normal",
+) -> None:
+    """Submit a message; the rules of sharing are applied at once.
+
+    Example: secureline send --dir ./interpol --from ncb --to ops@europol --kind information
+      --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
+    """
+    from secureline.services.accounts import Principal, Role
+
+    draft: dict[str, Any] = {
+        "to": to,
+        "kind": kind,
+        "crime_area": area,
+        "handling": handling,
+        "subject": subject,
+        "body": body,
+        "purpose": purpose,
+        "evaluation": evaluation,
+        "priority": priority,
+        "confidential": confidential,
+        "data_subjects": subjects or [],
+    }
+    if conditions:
+        draft["handling_conditions"] = conditions
+    if entities:
+        try:
+            draft["entities"] = json.loads(entities.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            fail(f"{entities}: {exc}")
+    node = _node(directory)
+    principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
+    if sender not in {u.name for u in node.accounts.units()}:
+        fail(f"--from {sender}: no such unit on {node.name}")
+    done = node.messaging.submit(principal, draft)
+    state = "held for review" if done.held_for_review else "queued"
+    out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
+
+
+@app.command()
+def inbox(directory: Dir, unit: str, after: int = 0, limit: int = 50) -> None:
+    """List a unit's messages in arrival order.
+
+    Example: secureline inbox --dir ./europol --unit ops
+    """
+    from secureline.services.accounts import Principal, Role
+
+    node = _node(directory)
+    page = node.messaging.inbox(Principal("cli", "cli", unit, Role.OFFICER), after, limit)
+    table = Table("#", "id", "from", "kind", "area", "handling", "subject")
+    for seq, h in page:
+        table.add_row(
+            str(seq),
+            h.id,
+            str(h.sender),
+            h.kind.value,
+            h.crime_area.value,
+            h.handling.value,
+            h.subject,
+        )
+    out.print(table)
+
+
+@app.command()
+def status(message_id: str, directory: Dir) -> None:
+    """Where a message is: per destination state, and the evidence received.
+
+    Example: secureline status msg-0123abcd... --dir ./interpol
+    """
+    from secureline.services.accounts import Principal, Role
+
+    node = _node(directory)
+    found = node.messaging.status(Principal("cli", "cli", "", Role.ADMIN), message_id)
+    for d in found.deliveries:
+        why = f" ({d.reason_code}: {d.reason_text}, by {d.refused_by})" if d.reason_code else ""
+        out.print(f"{d.destination}: {d.state} via {d.next_hop}{why}")
+    for e in found.evidence:
+        out.print(f"  evidence {e.kind} from {e.issuer} at {e.issued_at}")
+
+
+@audit_app.command("verify")
+def audit_verify(directory: Dir) -> None:
+    """Check every record and checkpoint; exit 1 naming the first record that is wrong."""
+    from secureline.services.audit import AuditChainBroken
+
+    node = _node(directory)
+    try:
+        node.audit.verify()
+    except AuditChainBroken as exc:
+        fail(f"audit chain broken at record {exc.seq}: {exc.reason}")
+    out.print("audit chain verified")
+
+
+@audit_app.command("who-read")
+def audit_who_read(message_id: str, directory: Dir) -> None:
+    """Every opening of a message: who, when."""
+    node = _node(directory)
+    for record in node.audit.who_read(message_id):
+        out.print(f"{record.at.isoformat()} {record.actor} {record.detail}")
+
+
+@audit_app.command("export")
+def audit_export(
+    directory: Dir,
+    start: Annotated[str | None, typer.Option("--from", help="ISO time")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO time")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+) -> None:
+    """Export records between two times as JSON lines or CSV."""
+    from datetime import datetime
+
+    if fmt not in ("jsonl", "csv"):
+        fail("--format must be jsonl or csv")
+    try:
+        lo = datetime.fromisoformat(start) if start else None
+        hi = datetime.fromisoformat(end) if end else None
+    except ValueError as exc:
+        fail(f"--from/--to: {exc}")
+    node = _node(directory)
+    for line in node.audit.export(lo, hi, fmt):
+        sys.stdout.write(line if line.endswith("\n") else line + "\n")
+
+
+@agreement_app.command("show")
+def agreement_show(peer: str, directory: Dir) -> None:
+    """Show the agreement of the link with PEER and its digest."""
+    node = _node(directory)
+    state = node.directory.agreement(peer)
+    if state.agreement is None:
+        fail(state.problem or f"no agreement with {peer}")
+    out.print(node.layout.agreement(peer).read_text(encoding="utf-8"))
+    out.print(f"digest: {state.agreement.digest()}")
+
+
+@agreement_app.command("check")
+def agreement_check(file: Path) -> None:
+    """Check an agreement file; print its digest or the first problem."""
+    from secureline.domain.agreement import parse_agreement
+
+    try:
+        agreement = parse_agreement(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror}")
+    out.print(f"{file}: valid; digest {agreement.digest()}")
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Keep the node directories here.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Run once, print a JSON summary, exit.")
+    ] = False,
+) -> None:
+    """Run a federation on loopback: organisations peered, real traffic in the five areas.
+
+    Example: secureline demo --check
+    """
+    from secureline.cli.demo import run_demo
+
+    ok = run_demo(directory, check=check, console=out)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@bench_app.command("line")
+def bench_line(
+    messages: Annotated[int, typer.Option(help="How many messages.")] = 5000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    batch: Annotated[int, typer.Option(help="Messages per submission.")] = 200,
+) -> None:
+    """Two nodes on loopback; N messages of ~2 KiB with 3-5 entities; throughput and latency
+    against a baseline measured in the same run."""
+    from secureline.cli.bench import run_line_bench
+
+    result = run_line_bench(messages, batch)
+    print(json.dumps(result) if as_json else json.dumps(result, indent=2))
