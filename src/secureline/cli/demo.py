@@ -262,7 +262,8 @@ def summary(run: Run) -> dict[str, Any]:
             state != "refused" or reason != s.reason or by != s.refused_by
         ):
             problems.append(
-                f"{s.id}: expected refused by {s.refused_by} ({s.reason}), is {state} by {by} ({reason})"
+                f"{s.id}: expected refused by {s.refused_by} ({s.reason}), "
+                f"is {state} by {by} ({reason})"
             )
     for r in run.submit_refusals:
         refusals.append({"message_id": r["message_id"], "reason": r["reason"], "node": r["node"]})

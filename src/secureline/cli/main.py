@@ -509,3 +509,7 @@ def bench_line(
 
     result = run_line_bench(messages, batch)
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

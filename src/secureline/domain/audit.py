@@ -281,7 +281,7 @@ def decode_detail(text: str) -> dict[str, str]:
     return detail
 
 
-def record_hash(  # noqa: PLR0917 -- one argument per hashed field, in hash order
+def record_hash(
     prev_hash: str,
     seq: int,
     at: datetime,

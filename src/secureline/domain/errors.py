@@ -9,8 +9,11 @@ raw: pydantic's errors are translated by :func:`secureline.domain.message.parse_
 from __future__ import annotations
 
 
-class DomainError(Exception):
-    """A value or message that breaks a rule of the domain."""
+class DomainError(ValueError):
+    """A value or message that breaks a rule of the domain.
+
+    A ValueError so that pydantic validators may raise it and report it as a field error.
+    """
 
     code = "invalid"
 

@@ -26,7 +26,7 @@ from secureline.store import accounts as store
 from secureline.store.database import Database
 from secureline.store.errors import AlreadyExists, NotFound
 
-TOKEN_PREFIX = "slt_"
+TOKEN_PREFIX = "slt_"  # noqa: S105 (a visible prefix, not a secret: lets scanners spot leaked tokens)
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -9,7 +9,8 @@ Errors (one tree; ``code`` is stable and goes into API answers)::
 Every security-relevant action calls :meth:`AuditLog.record` with the connection of its own
 transaction, so the action and its record commit together or not at all. Each record is
 chained to the previous by SHA-256 (see :mod:`secureline.domain.audit` for the exact bytes)
-and every ``checkpoint_every`` records or ``checkpoint_seconds`` the node signs the head.
+and whenever the seq crosses a multiple of ``checkpoint_every``, or ``checkpoint_seconds``
+after its last checkpoint, the node signs the head.
 Evidence sent over the line carries our latest checkpoint; partners keep it, and we keep
 theirs (:meth:`AuditLog.store_partner_checkpoint`), so neither side can later rewrite its
 history without the other holding a signature that contradicts the rewrite.
@@ -215,6 +216,27 @@ class _ChainWalker:
             raise AuditChainBroken(self.suspect - 1, _REWRITTEN)
 
 
+def _head_moved_on(
+    current: store.Head | None, walker: _ChainWalker, seen_head: store.Head | None
+) -> bool:
+    """Compare the head with the records read: True if more records must be read first."""
+    if current is None:
+        if walker.last_seq == 0:
+            return False
+        raise AuditChainBroken(walker.last_seq, "audit head is missing")
+    if current.seq > walker.last_seq:
+        if current == seen_head:
+            # The head and its records commit together, so a second pass that found
+            # nothing new means the records up to the head are gone.
+            raise AuditChainBroken(walker.expected_seq, "record is missing")
+        return True
+    if current.seq < walker.last_seq:
+        raise AuditChainBroken(current.seq + 1, "record lies beyond the audit head")
+    if current.hash != walker.prev_hash:
+        raise AuditChainBroken(current.seq, "audit head names a different hash")
+    return False
+
+
 class AuditLog:
     """One node's audit chain. Thread-safe; several workers may share one PostgreSQL store."""
 
@@ -242,6 +264,7 @@ class AuditLog:
             dict(verify_keys) if verify_keys is not None else {signer.kid: signer.verify_key()}
         )
         self._lock = threading.Lock()
+        self._last_signed_at: datetime | None = None
 
     def _now(self) -> datetime:
         now = self.clock()
@@ -298,13 +321,24 @@ class AuditLog:
             store.append(conn, rows)
             new_head = store.Head(seq, prev)
             store.set_head(conn, new_head)
-            last = store.latest_checkpoint(conn)
-            if (
-                last is None
-                or seq - last.seq >= self.checkpoint_every
-                or (now - last.at).total_seconds() >= self.checkpoint_seconds
-            ):
+            if self._checkpoint_due(conn, current.seq, seq, now):
                 self._sign(conn, new_head, now)
+
+    def _checkpoint_due(self, conn: Connection, old_seq: int, new_seq: int, now: datetime) -> bool:
+        """Due when the batch crosses a multiple of N, or T seconds after our last signature.
+
+        Multiples of N rather than "N after the last": the head alone decides, so several
+        workers agree without reading the checkpoints on every append. The time is kept in
+        memory (read once from the store): if the transaction that signed is rolled back,
+        the next time-based checkpoint merely comes T later.
+        """
+        every = self.checkpoint_every
+        if new_seq // every > old_seq // every:
+            return True
+        if self._last_signed_at is None:
+            last = store.latest_checkpoint(conn)
+            self._last_signed_at = last.at if last is not None else now
+        return (now - self._last_signed_at).total_seconds() >= self.checkpoint_seconds
 
     def append(self, events: Sequence[AuditEvent]) -> None:
         """Append in a transaction of its own (for events with nothing else to write)."""
@@ -320,6 +354,7 @@ class AuditLog:
             typ=CHECKPOINT_TYP,
         )
         store.save_checkpoint(conn, store.CheckpointRow(at_head.seq, now, at_head.hash, token))
+        self._last_signed_at = now
         return Checkpoint(self.node, at_head.seq, at_head.hash, now, token)
 
     def checkpoint(self) -> Checkpoint:
@@ -381,34 +416,22 @@ class AuditLog:
         while True:
             for row in store.iter_records(self.db, from_seq=walker.expected_seq):
                 walker.feed(_to_record(row))
-                while (
-                    walker.suspect is None
-                    and pending is not None
-                    and pending.seq <= walker.last_seq
-                ):
-                    if pending.seq < walker.last_seq:
+                # A checkpoint is checked once the record after it has been read, so that a
+                # record inserted or deleted there is named as such, not as a bad checkpoint.
+                while pending is not None and pending.seq < walker.last_seq:
+                    if pending.seq != walker.last_seq - 1 or walker.prev_prev_hash is None:
                         raise AuditChainBroken(pending.seq, "checkpoint at an impossible seq")
-                    self._check_own_checkpoint(pending, walker.prev_hash)
+                    self._check_own_checkpoint(pending, walker.prev_prev_hash)
                     pending = next(checkpoints, None)
             walker.finish()
+            if pending is not None and pending.seq == walker.last_seq:
+                self._check_own_checkpoint(pending, walker.prev_hash)
+                pending = next(checkpoints, None)
             with self.db.read() as conn:
                 current = store.head(conn, for_update=False)
-            if current is None:
-                if walker.last_seq == 0:
-                    break
-                raise AuditChainBroken(walker.last_seq, "audit head is missing")
-            if current.seq > walker.last_seq:
-                if current == seen_head:
-                    # The head and its records commit together, so a second pass that
-                    # found nothing new means the records up to the head are gone.
-                    raise AuditChainBroken(walker.expected_seq, "record is missing")
-                seen_head = current
-                continue  # records were appended while we read; follow them
-            if current.seq < walker.last_seq:
-                raise AuditChainBroken(current.seq + 1, "record lies beyond the audit head")
-            if current.hash != walker.prev_hash:
-                raise AuditChainBroken(current.seq, "audit head names a different hash")
-            break
+            if not _head_moved_on(current, walker, seen_head):
+                break
+            seen_head = current  # records were appended while we read; follow them
         if pending is not None:
             raise AuditChainBroken(pending.seq, "checkpoint names a record that does not exist")
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     select,
     update,
 )
@@ -182,18 +183,27 @@ def _writing(source: Database | Connection) -> Iterator[Connection]:
 # --- records and head --------------------------------------------------------------------
 
 
+# Built once: the hot path runs these per batch, and building a statement costs as much
+# as executing it.
+_INSERT_RECORDS = audit_records.insert()
+_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_SET_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def append(conn: Connection, rows: Sequence[RecordRow]) -> None:
     """Insert records in one ``executemany``; ``at`` must be UTC."""
     if rows:
-        conn.execute(audit_records.insert(), [row._asdict() for row in rows])
+        conn.execute(_INSERT_RECORDS, [row._asdict() for row in rows])
 
 
 def head(conn: Connection, *, for_update: bool) -> Head | None:
     """The chain's head; ``for_update`` takes the append lock until the transaction ends."""
-    query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_HEAD_FOR_UPDATE if for_update else _HEAD).first()
     return None if row is None else Head(row.seq, row.hash)
 
 
@@ -207,11 +217,7 @@ def create_head(conn: Connection, genesis_hash: str) -> None:
 
 
 def set_head(conn: Connection, new_head: Head) -> None:
-    conn.execute(
-        update(audit_head)
-        .where(audit_head.c.id == HEAD_ID)
-        .values(seq=new_head.seq, hash=new_head.hash)
-    )
+    conn.execute(_SET_HEAD, {"new_seq": new_head.seq, "new_hash": new_head.hash})
 
 
 def _record(row: Any) -> RecordRow:

@@ -34,7 +34,7 @@ class Database:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"database error: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+                f"database error: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}"
             ) from exc
 
     @contextmanager

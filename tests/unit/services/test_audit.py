@@ -275,12 +275,13 @@ def test_record_joins_the_callers_transaction(log: AuditLog, database: Database)
 
 def test_checkpoint_every_n_records(log: AuditLog, database: Database) -> None:
     _fill(log, 12)
-    # The first append has no checkpoint before it; then one every 5 records.
-    assert [c.seq for c in store.iter_checkpoints(database)] == [1, 6, 11]
+    assert [c.seq for c in store.iter_checkpoints(database)] == [5, 10]
+    _fill(log, 9, batch=9)  # a batch crossing a multiple is checkpointed at its end
+    assert [c.seq for c in store.iter_checkpoints(database)] == [5, 10, 21]
     latest = log.latest_checkpoint()
     assert latest is not None
-    assert latest.seq == 11
-    assert latest.head_hash == next(store.iter_records(database, from_seq=11)).hash
+    assert latest.seq == 21
+    assert latest.head_hash == next(store.iter_records(database, from_seq=21)).hash
 
 
 def test_checkpoint_after_t_seconds(
@@ -290,7 +291,12 @@ def test_checkpoint_after_t_seconds(
     _fill(log, 3)
     clock.advance(61)
     _fill(log, 1)
-    assert [c.seq for c in store.iter_checkpoints(database)] == [1, 4]
+    _fill(log, 2)
+    assert [c.seq for c in store.iter_checkpoints(database)] == [4]
+    clock.advance(61)
+    restarted = AuditLog(database, "alpha", alpha_key, checkpoint_every=1000, clock=clock)
+    _fill(restarted, 1)  # a restarted node reads when it last signed
+    assert [c.seq for c in store.iter_checkpoints(database)] == [4, 7]
 
 
 def test_checkpoint_now_and_not_twice_for_one_head(log: AuditLog) -> None:
@@ -487,14 +493,14 @@ def test_checkpoint_signed_by_another_key_under_our_kid_is_caught(
     log: AuditLog, database: Database, alpha_key: SigningKey, bravo_key: SigningKey
 ) -> None:
     _fill(log, 8)
-    cp = next(c for c in store.iter_checkpoints(database) if c.seq == 6)
+    cp = next(c for c in store.iter_checkpoints(database) if c.seq == 5)
     impostor = SigningKey(kid=alpha_key.kid, private=bravo_key.private)
     token = sign_envelope(
-        checkpoint_payload("alpha", 6, cp.head_hash, cp.at), impostor, typ=CHECKPOINT_TYP
+        checkpoint_payload("alpha", 5, cp.head_hash, cp.at), impostor, typ=CHECKPOINT_TYP
     )
-    _set_checkpoint(database, 6, token=token)
+    _set_checkpoint(database, 5, token=token)
     broken = _broken_at(log)
-    assert broken.seq == 6
+    assert broken.seq == 5
     assert "bad_signature" in broken.reason
 
 
@@ -502,13 +508,13 @@ def test_checkpoint_signed_by_an_unknown_key_is_caught(
     log: AuditLog, database: Database, bravo_key: SigningKey
 ) -> None:
     _fill(log, 8)
-    cp = next(c for c in store.iter_checkpoints(database) if c.seq == 6)
+    cp = next(c for c in store.iter_checkpoints(database) if c.seq == 5)
     token = sign_envelope(
-        checkpoint_payload("alpha", 6, cp.head_hash, cp.at), bravo_key, typ=CHECKPOINT_TYP
+        checkpoint_payload("alpha", 5, cp.head_hash, cp.at), bravo_key, typ=CHECKPOINT_TYP
     )
-    _set_checkpoint(database, 6, token=token)
+    _set_checkpoint(database, 5, token=token)
     broken = _broken_at(log)
-    assert broken.seq == 6
+    assert broken.seq == 5
     assert "unknown_key" in broken.reason
 
 
@@ -516,9 +522,9 @@ def test_checkpoint_row_edited_without_resigning_is_caught(
     log: AuditLog, database: Database
 ) -> None:
     _fill(log, 8)
-    _set_checkpoint(database, 6, head_hash="d" * 64)
+    _set_checkpoint(database, 5, head_hash="d" * 64)
     broken = _broken_at(log)
-    assert broken.seq == 6
+    assert broken.seq == 5
     assert "differs from what was signed" in broken.reason
 
 
@@ -526,13 +532,13 @@ def test_checkpoint_resigned_over_a_wrong_head_is_caught(
     log: AuditLog, database: Database, alpha_key: SigningKey
 ) -> None:
     _fill(log, 8)
-    cp = next(c for c in store.iter_checkpoints(database) if c.seq == 6)
+    cp = next(c for c in store.iter_checkpoints(database) if c.seq == 5)
     token = sign_envelope(
-        checkpoint_payload("alpha", 6, "d" * 64, cp.at), alpha_key, typ=CHECKPOINT_TYP
+        checkpoint_payload("alpha", 5, "d" * 64, cp.at), alpha_key, typ=CHECKPOINT_TYP
     )
-    _set_checkpoint(database, 6, head_hash="d" * 64, token=token)
+    _set_checkpoint(database, 5, head_hash="d" * 64, token=token)
     broken = _broken_at(log)
-    assert broken.seq == 6
+    assert broken.seq == 5
     assert "different head" in broken.reason
 
 
@@ -561,7 +567,7 @@ def test_retired_key_still_verifies_old_checkpoints(
     _fill(rotated, 4)
     rotated.verify()
     without_old = AuditLog(database, "alpha", new_key, clock=clock)
-    assert _broken_at(without_old).seq == 1
+    assert _broken_at(without_old).seq == 2
 
 
 # --- export and who-read -------------------------------------------------------------------

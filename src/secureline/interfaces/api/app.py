@@ -90,6 +90,18 @@ class StatusOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
+def current_user(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Authenticate once, before any route runs: a Bearer API token."""
+    token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    services: Services = request.app.state.services
+    return services.accounts.authenticate_token(token)
+
+
+User = Annotated[Principal, Depends(current_user)]
+
+
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="secureline node API",
@@ -99,11 +111,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        token = authorization.removeprefix("Bearer ").strip() if authorization else None
-        return services.accounts.authenticate_token(token)
-
-    User = Annotated[Principal, Depends(principal)]
+    app.state.services = services
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -216,23 +216,7 @@ class LineInbox:
     ) -> str | None:
         """Everything but the content; returns the next hop, or None when delivered here."""
         me = self._identity.name
-        if header.sender.node != signer:
-            raise Refusal("wrong_signer", f"signed by {signer} but sent as {header.sender}")
-        if not path or path[0] != signer or path[-1] != peer:
-            raise Refusal("bad_path", f"path {path} must start at the origin and end at {peer}")
-        if me in path:
-            raise Refusal("loop", f"{me} is already on the path {path}")
-        if len(path) >= header.hop_limit:
-            raise Refusal(
-                "hop_limit_exceeded", f"{len(path)} hops reach the limit {header.hop_limit}"
-            )
-        skew = timedelta(seconds=self._settings.clock_skew_seconds)
-        if header.created_at > now + skew:
-            raise Refusal("clock_skew", f"created {header.created_at.isoformat()}, in the future")
-        if header.created_at < now - timedelta(days=self._settings.max_envelope_age_days):
-            raise Refusal("too_old", f"created {header.created_at.isoformat()}")
-        if destination not in header.destination_nodes:
-            raise Refusal("bad_destination", f"{destination} is not among the recipients")
+        self._check_origin_and_path(me, peer, header, signer, destination, path, now)
         link_in = self._directory.link_terms(peer)
         if destination == me:
             missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
@@ -263,6 +247,34 @@ class LineInbox:
         if not decision.allowed:
             raise Refusal(decision.reasons[0].code, "; ".join(r.text for r in decision.reasons))
         return next_hop
+
+    def _check_origin_and_path(
+        self,
+        me: str,
+        peer: str,
+        header: Header,
+        signer: str,
+        destination: str,
+        path: list[str],
+        now: datetime,
+    ) -> None:
+        if header.sender.node != signer:
+            raise Refusal("wrong_signer", f"signed by {signer} but sent as {header.sender}")
+        if not path or path[0] != signer or path[-1] != peer:
+            raise Refusal("bad_path", f"path {path} must start at the origin and end at {peer}")
+        if me in path:
+            raise Refusal("loop", f"{me} is already on the path {path}")
+        if len(path) >= header.hop_limit:
+            raise Refusal(
+                "hop_limit_exceeded", f"{len(path)} hops reach the limit {header.hop_limit}"
+            )
+        skew = timedelta(seconds=self._settings.clock_skew_seconds)
+        if header.created_at > now + skew:
+            raise Refusal("clock_skew", f"created {header.created_at.isoformat()}, in the future")
+        if header.created_at < now - timedelta(days=self._settings.max_envelope_age_days):
+            raise Refusal("too_old", f"created {header.created_at.isoformat()}")
+        if destination not in header.destination_nodes:
+            raise Refusal("bad_destination", f"{destination} is not among the recipients")
 
     def _refuse(
         self,

@@ -130,7 +130,8 @@ class LinkSender:
                 raise TransportError(f"{self.peer} refused the batch size; halving it")
             if answer.status != 200:
                 raise TransportError(
-                    f"{self.peer} answered {answer.status} {answer.error_code}: {answer.body[:300]!r}"
+                    f"{self.peer} answered {answer.status} {answer.error_code}: "
+                    f"{answer.body[:300]!r}"
                 )
             self._take_answer(peer, answer.body, batch, [s for s, _ in evidence])
         except TransportError as exc:

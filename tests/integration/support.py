@@ -1,0 +1,261 @@
+"""Helpers for the integration tests: real nodes on loopback, real TLS, real stores."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+from sqlalchemy import func, select
+
+from secureline.cli.federation import LinkSpec, NodeSpec, build
+from secureline.cli.samples import draft
+from secureline.crypto import pki
+from secureline.crypto.keys import SigningKey
+from secureline.domain.addresses import Address
+from secureline.domain.message import compose, parse_draft
+from secureline.node.compose import Node
+from secureline.node.layout import NodeLayout
+from secureline.services.accounts import Principal, Role
+from secureline.services.line.wire import (
+    EvidenceItem,
+    envelope_payload,
+    open_evidence,
+    sign_message_envelope,
+)
+from secureline.services.messaging import new_message_id
+from secureline.store import tables
+
+T = TypeVar("T")
+
+UNITS = {"interpol": "cc", "europol": "ops", "ncb-madrid": "ncb"}
+SPECS = {
+    "interpol": NodeSpec("interpol", "Interpol", "Lyon", [("cc", False, None)]),
+    "europol": NodeSpec("europol", "Europol", "The Hague", [("ops", False, None)]),
+    "ncb-madrid": NodeSpec("ncb-madrid", "NCB Madrid", "Madrid", [("ncb", False, None)]),
+}
+PAIR = ([SPECS["interpol"], SPECS["europol"]], [LinkSpec("interpol", "europol")])
+CHAIN = (
+    [SPECS["ncb-madrid"], SPECS["interpol"], SPECS["europol"]],
+    [LinkSpec("ncb-madrid", "interpol"), LinkSpec("interpol", "europol")],
+)
+ADMIN = Principal("test-admin", "test-admin", "", Role.ADMIN)
+FINAL = ("delivered", "read", "refused")
+
+
+def wait_for(
+    predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """Poll until ``predicate`` returns something truthy, and return it; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def officer(node: Node | str, unit: str | None = None) -> Principal:
+    name = node if isinstance(node, str) else node.name
+    unit = unit or UNITS[name]
+    return Principal(f"test-{unit}", f"test:{unit}@{name}", unit, Role.OFFICER)
+
+
+class Federation:
+    """Node directories built by ``federation.build``, and the nodes running from them.
+
+    A Node is constructed once per run: to restart, stop it and construct a new one."""
+
+    def __init__(self, root: Path, dirs: dict[str, Path]) -> None:
+        self.root = root
+        self.dirs = dirs
+        self.nodes: dict[str, Node] = {}
+
+    def __getitem__(self, name: str) -> Node:
+        return self.nodes[name]
+
+    def layout(self, name: str) -> NodeLayout:
+        return NodeLayout(self.dirs[name])
+
+    def construct(self, name: str) -> Node:
+        assert name not in self.nodes, f"{name} is already constructed"
+        node = Node(self.dirs[name])
+        self.nodes[name] = node
+        return node
+
+    def start(self, name: str) -> Node:
+        node = self.nodes.get(name) or self.construct(name)
+        node.start()
+        return node
+
+    def stop(self, name: str) -> None:
+        self.nodes.pop(name).stop()
+
+    def restart(self, name: str) -> Node:
+        self.stop(name)
+        return self.start(name)
+
+    def close(self) -> None:
+        errors = []
+        for name in list(self.nodes):
+            try:
+                self.stop(name)
+            except Exception as exc:  # stop every node even if one fails to stop
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+def make_federation(
+    root: Path,
+    specs: tuple[Sequence[NodeSpec], Sequence[LinkSpec]],
+    store: Callable[[str], tuple[str, str | None]],
+) -> Federation:
+    nodes, links = specs
+    return Federation(root, build(root, nodes, links, store=store))
+
+
+# --- messages and their states ------------------------------------------------------------
+
+
+def sample(to: str, area: str = "cyber-crime", seed: int = 2011, **overrides: Any) -> dict[str, Any]:
+    rng = random.Random(seed)
+    return draft(rng, to, area, f"t{seed}", n_entities=rng.randint(3, 5), **overrides)
+
+
+def delivery_state(node: Node, message_id: str, destination: str) -> str | None:
+    status = node.messaging.status(ADMIN, message_id)
+    for d in status.deliveries:
+        if d.destination == destination:
+            return d.state
+    return None
+
+
+def wait_state(
+    node: Node, message_id: str, destination: str, states: Sequence[str], timeout: float = 20.0
+) -> str:
+    def reached() -> str | None:
+        state = delivery_state(node, message_id, destination)
+        return state if state in states else None
+
+    return wait_for(reached, timeout, what=f"{message_id} to {destination} in {list(states)}")
+
+
+def evidence_kinds(node: Node, message_id: str) -> list[tuple[str, str]]:
+    """(kind, issuer) of the evidence held at the origin for a message."""
+    return [(e.kind, e.issuer) for e in node.messaging.status(ADMIN, message_id).evidence]
+
+
+def count_rows(node: Node, table: Any, *where: Any) -> int:
+    with node.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def stored_counts(node: Node) -> dict[str, int]:
+    """What a receiver stores for what it takes in; an attack must change none of these."""
+    return {
+        "messages": count_rows(node, tables.messages),
+        "mailbox": count_rows(node, tables.mailbox),
+        "deliveries": count_rows(node, tables.deliveries),
+    }
+
+
+def message_row(node: Node, message_id: str) -> Any:
+    with node.db.read() as conn:
+        return conn.execute(
+            select(tables.messages).where(tables.messages.c.id == message_id)
+        ).first()
+
+
+# --- a hand-made line client ----------------------------------------------------------------
+
+
+def craft_envelope(
+    origin: Node,
+    to: str,
+    *,
+    seed: int = 7,
+    signing: SigningKey | None = None,
+    destination: str | None = None,
+) -> tuple[str, str]:
+    """A message composed and signed as ``origin`` would; returns (message id, JWS)."""
+    now = datetime.now(UTC)
+    message = compose(
+        parse_draft(sample(to, seed=seed)),
+        message_id=new_message_id(),
+        sender=Address(UNITS[origin.name], origin.name),
+        now=now,
+        default_review_date=(now + timedelta(days=365)).date(),
+    )
+    payload = envelope_payload(message, destination or to.split("@")[1], None)
+    return message.header.id, sign_message_envelope(payload, signing or origin.identity.signing)
+
+
+def transaction_body(
+    envelopes: Sequence[tuple[str, Sequence[str]]], evidence: Sequence[str] = ()
+) -> bytes:
+    return orjson.dumps(
+        {
+            "v": 1,
+            "envelopes": [{"token": t, "path": list(p)} for t, p in envelopes],
+            "evidence": list(evidence),
+        }
+    )
+
+
+def identity_context(
+    ca_pem: bytes, cert: Path | None = None, key: Path | None = None
+) -> ssl.SSLContext:
+    """TLS 1.3 trusting only ``ca_pem``, presenting ``cert``/``key`` when given."""
+    if cert is not None and key is not None:
+        return pki.client_ssl_context(cert, key, [ca_pem], None)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_verify_locations(cadata=ca_pem.decode("ascii"))
+    return context
+
+
+def save_identity(directory: Path, name: str, identity: pki.Identity) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    pki.save_identity(cert, key, identity, None)
+    return cert, key
+
+
+def put(
+    context: ssl.SSLContext, node: Node, txn_id: str, body: bytes, agreement: str | None
+) -> httpx.Response:
+    with httpx.Client(verify=context, timeout=httpx.Timeout(30.0, connect=5.0)) as client:
+        return client.put(
+            f"https://127.0.0.1:{node.line_port}/line/v1/transactions/{txn_id}",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "secureline-agreement": agreement or "",
+            },
+        )
+
+
+def evidence_items(response: httpx.Response, verifier: Node) -> list[EvidenceItem]:
+    """The signed evidence of a 200 answer, each document verified with the sender's keys."""
+    assert response.status_code == 200, response.text
+    documents = [
+        open_evidence(token, verifier.directory.verify_keys)
+        for token in response.json()["evidence"]
+    ]
+    return [item for doc in documents for item in doc.items]
+
+
+def error_code(response: httpx.Response) -> str | None:
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        return str(response.json()["error"]["code"])
+    return None

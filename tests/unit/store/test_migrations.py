@@ -1,0 +1,18 @@
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import secureline.store.audit  # noqa: F401  (registers the audit tables)
+from secureline.store.database import Database
+from secureline.store.tables import metadata
+
+
+def test_migrations_create_exactly_the_tables_the_code_declares(database: Database) -> None:
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrating_twice_changes_nothing(database: Database) -> None:
+    database.migrate()
+    with database.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
