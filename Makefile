@@ -35,7 +35,7 @@ unit-postgres: setup
 test: lint unit-sqlite unit-postgres
 
 bench: setup
-	$(BIN)/secureline bench line --messages 20000 --json
+	$(BIN)/python bench/line.py 20000
 
 openapi: setup
 	$(BIN)/python -m secureline.interfaces.api.openapi > docs/openapi.json

@@ -14,9 +14,7 @@ __all__ = ["wait_for"]
 
 
 @pytest.fixture
-def federation_factory(
-    tmp_path: Path, store_for: StoreFor
-) -> Iterator[Callable[..., Federation]]:
+def federation_factory(tmp_path: Path, store_for: StoreFor) -> Iterator[Callable[..., Federation]]:
     """``factory(PAIR or CHAIN, start=names)``: builds a federation, starts the named nodes
     (all by default), and stops whatever runs at teardown, whatever happened in the test."""
     made: list[Federation] = []
@@ -28,9 +26,17 @@ def federation_factory(
             fed.start(name)
         return fed
 
-    yield factory
-    for fed in made:
-        fed.close()
+    try:
+        yield factory
+    finally:
+        errors = []
+        for fed in made:
+            try:
+                fed.close()
+            except Exception as exc:  # noqa: BLE001 (close every federation, then report)
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 @pytest.fixture

@@ -32,8 +32,11 @@ from secureline.services.line.wire import (
 )
 from secureline.services.messaging import new_message_id
 from secureline.store import tables
+from tests.conftest import database_url
 
 T = TypeVar("T")
+
+ON_SQLITE = database_url() is None
 
 UNITS = {"interpol": "cc", "europol": "ops", "ncb-madrid": "ncb"}
 SPECS = {
@@ -109,7 +112,7 @@ class Federation:
         for name in list(self.nodes):
             try:
                 self.stop(name)
-            except Exception as exc:  # stop every node even if one fails to stop
+            except Exception as exc:  # noqa: BLE001 (stop every node even if one fails)
                 errors.append(exc)
         if errors:
             raise errors[0]
@@ -127,7 +130,9 @@ def make_federation(
 # --- messages and their states ------------------------------------------------------------
 
 
-def sample(to: str, area: str = "cyber-crime", seed: int = 2011, **overrides: Any) -> dict[str, Any]:
+def sample(
+    to: str, area: str = "cyber-crime", seed: int = 2011, **overrides: Any
+) -> dict[str, Any]:
     rng = random.Random(seed)
     return draft(rng, to, area, f"t{seed}", n_entities=rng.randint(3, 5), **overrides)
 

@@ -16,8 +16,10 @@ from secureline.node.compose import Node
 def api(tmp_path: Path) -> Iterator[tuple[TestClient, str, Node]]:
     dirs = build(
         tmp_path,
-        [NodeSpec("interpol", "Interpol", units=[("cc", False, None)]),
-         NodeSpec("europol", "Europol", units=[("ops", False, None)])],
+        [
+            NodeSpec("interpol", "Interpol", units=[("cc", False, None)]),
+            NodeSpec("europol", "Europol", units=[("ops", False, None)]),
+        ],
         [LinkSpec("interpol", "europol")],
     )
     node = Node(dirs["interpol"])
@@ -56,7 +58,9 @@ def test_bad_input_names_the_field_and_stores_nothing(
     import random
 
     message = draft(random.Random(1), "ops@europol", "cyber-crime", "t") | change
-    answer = client.post("/api/v1/messages", json=message, headers={"Authorization": f"Bearer {token}"})
+    answer = client.post(
+        "/api/v1/messages", json=message, headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 422
     assert field in answer.json()["error"]["message"]
     from secureline.store.messages import count_messages
@@ -65,12 +69,14 @@ def test_bad_input_names_the_field_and_stores_nothing(
 
 
 def test_an_unknown_entity_property_is_refused(api: tuple[TestClient, str, Node]) -> None:
-    client, token, node = api
+    client, token, _ = api
     import random
 
     message = draft(random.Random(1), "ops@europol", "cyber-crime", "t")
     message["entities"][0]["properties"]["shoeSize"] = ["44"]
-    answer = client.post("/api/v1/messages", json=message, headers={"Authorization": f"Bearer {token}"})
+    answer = client.post(
+        "/api/v1/messages", json=message, headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 422
     assert "shoeSize" in answer.json()["error"]["message"]
 
@@ -87,12 +93,16 @@ def test_submit_then_status_shows_it_queued(api: tuple[TestClient, str, Node]) -
     assert [d["state"] for d in status["deliveries"]] == ["queued"]
 
 
-def test_a_refusal_by_the_rules_comes_back_at_once_with_reasons(api: tuple[TestClient, str, Node]) -> None:
+def test_a_refusal_by_the_rules_comes_back_at_once_with_reasons(
+    api: tuple[TestClient, str, Node],
+) -> None:
     client, token, node = api
     import random
 
     message = draft(random.Random(1), "ops@europol", "environmental-crime", "t")
-    answer = client.post("/api/v1/messages", json=message, headers={"Authorization": f"Bearer {token}"})
+    answer = client.post(
+        "/api/v1/messages", json=message, headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 403
     assert answer.json()["error"]["reasons"][0]["code"] == "crime_area_not_allowed"
     from secureline.store.messages import count_messages

@@ -63,9 +63,10 @@ def _wait_port(port: int, seconds: float) -> None:
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
         except OSError:
             time.sleep(0.05)
+        else:
+            return
     raise RuntimeError(f"the receiver did not open port {port}")
 
 
@@ -75,15 +76,27 @@ def run_line_bench(messages: int, batch: int) -> dict[str, Any]:
         root = Path(tmp)
         dirs = build(
             root,
-            [NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
-             NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)])],
+            [
+                NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
+                NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
+            ],
             [LinkSpec(SENDER, RECEIVER)],
         )
-        drafts = [draft(rng, "ops@europol", "cyber-crime", f"b{i}", n_entities=rng.randint(3, 5),
-                        body_bytes=1100) for i in range(messages)]
+        drafts = [
+            draft(
+                rng,
+                "ops@europol",
+                "cyber-crime",
+                f"b{i}",
+                n_entities=rng.randint(3, 5),
+                body_bytes=1100,
+            )
+            for i in range(messages)
+        ]
         receiver = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
             [sys.executable, "-m", "secureline.cli.main", "run", "--dir", str(dirs[RECEIVER])],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         sender = Node(dirs[SENDER])
         try:
@@ -100,20 +113,34 @@ def run_line_bench(messages: int, batch: int) -> dict[str, Any]:
             while done < messages and time.monotonic() < deadline:
                 time.sleep(0.02)
                 with sender.db.read() as conn:
-                    done = int(conn.execute(
-                        select(func.count()).where(deliveries.c.state.in_(("delivered", "refused")))
-                    ).scalar_one())
+                    done = int(
+                        conn.execute(
+                            select(func.count()).where(
+                                deliveries.c.state.in_(("delivered", "refused"))
+                            )
+                        ).scalar_one()
+                    )
             seconds = time.perf_counter() - start
             with sender.db.read() as conn:
-                rows = conn.execute(select(deliveries.c.created_at, deliveries.c.updated_at, deliveries.c.envelope,
-                                           deliveries.c.state)).all()
-            latencies = sorted((u - c).total_seconds() * 1000 for c, u, _, s in rows if s == "delivered")
+                rows = conn.execute(
+                    select(
+                        deliveries.c.created_at,
+                        deliveries.c.updated_at,
+                        deliveries.c.envelope,
+                        deliveries.c.state,
+                    )
+                ).all()
+            latencies = sorted(
+                (u - c).total_seconds() * 1000 for c, u, _, s in rows if s == "delivered"
+            )
             envelope_bytes = sum(len(e) for _, _, e, _ in rows) / max(1, len(rows))
         finally:
             sender.stop()
             receiver.terminate()
             receiver.wait(timeout=30)
-        base = baseline(min(messages, 10_000), batch, rows[0][2].encode() if rows else b"x" * 2048, root)
+        base = baseline(
+            min(messages, 10_000), batch, rows[0][2].encode() if rows else b"x" * 2048, root
+        )
     rate = done / seconds
     return {
         "benchmark": "line",

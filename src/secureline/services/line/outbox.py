@@ -120,7 +120,9 @@ class LinkSender:
                 "evidence": [token for _, token in evidence],
             }
         )
-        txn_id = _txn_id(self.node, [f"d{d.seq}" for d in batch] + [f"e{s}" for s, _ in evidence])
+        # Derived from the body: a retry of the same batch is the same transaction (the peer
+        # replays its stored answer); row ids are not used because SQLite reuses them.
+        txn_id = _txn_id(self.node, body)
         try:
             answer = self._transport.push(
                 peer, txn_id, body, self._directory.agreement_digest(self.peer)
@@ -184,6 +186,6 @@ class LinkSender:
             self._postpone(unanswered)
 
 
-def _txn_id(node: str, item_keys: list[str]) -> str:
-    digest = hashlib.sha256((node + "|" + ",".join(item_keys)).encode()).hexdigest()
+def _txn_id(node: str, body: bytes) -> str:
+    digest = hashlib.sha256(node.encode() + b"|" + body).hexdigest()
     return "t" + digest[:40]
