@@ -32,11 +32,8 @@ from secureline.services.line.wire import (
 )
 from secureline.services.messaging import new_message_id
 from secureline.store import tables
-from tests.conftest import database_url
 
 T = TypeVar("T")
-
-ON_SQLITE = database_url() is None
 
 UNITS = {"interpol": "cc", "europol": "ops", "ncb-madrid": "ncb"}
 SPECS = {
@@ -108,6 +105,13 @@ class Federation:
         return self.start(name)
 
     def close(self) -> None:
+        # First every node hangs up its own line clients, then the nodes stop: a node whose
+        # peer still holds an idle TLS connection to it takes 10 s to stop (see
+        # test_stop_is_prompt_while_a_peer_is_connected).
+        for node in self.nodes.values():
+            for sender in node.senders.values():
+                sender.stop()
+            node.transport.close()
         errors = []
         for name in list(self.nodes):
             try:

@@ -272,7 +272,7 @@ def summary(run: Run) -> dict[str, Any]:
                 f"forward of {r['message_id']}: expected {r['expected']}, got {r['reason']}"
             )
     return {
-        "sent": len(run.sent),
+        "sent": len(run.sent) + len(run.submit_refusals),
         "delivered": delivered,
         "refused": refused + len(run.submit_refusals),
         "relayed": relayed,
