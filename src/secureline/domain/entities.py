@@ -7,6 +7,7 @@ typo in a property name is refused at the border instead of silently dropped dow
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -56,6 +57,32 @@ def check_entity(entity: Any, position: int, today: date) -> dict[str, Any]:
     return {"id": entity_id, "schema": schema.name, "properties": cleaned}
 
 
+# Fast, exact checks for the commonest value shapes; anything else goes through FtM's own
+# (much slower) parsers. An E.164 number is accepted by its shape: a country code and at most
+# 15 digits, which is what the line needs to match and route on.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_ISO_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+
+
+def _valid(prop_type: Any, value: str) -> bool:
+    if prop_type is registry.date and _ISO_DATE.fullmatch(value):
+        return _real_date(value)
+    if prop_type is registry.phone and _E164.fullmatch(value):
+        return True
+    return bool(prop_type.validate(value))
+
+
+def _real_date(value: str) -> bool:
+    try:
+        if len(value) == 10:
+            date.fromisoformat(value)
+        elif len(value) == 7:
+            date.fromisoformat(value + "-01")
+    except ValueError:
+        return False
+    return True
+
+
 def _check_values(prop: Any, values: Any, field: str, today: date) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InvalidEntity(field, "values must be a list of strings")
@@ -66,7 +93,7 @@ def _check_values(prop: Any, values: Any, field: str, today: date) -> list[str]:
             raise InvalidEntity(field, f"a value is longer than {MAX_VALUE_LENGTH} characters")
         if prop.type is registry.entity:
             continue  # a reference to another entity: any id
-        if not prop.type.validate(value):
+        if not _valid(prop.type, value):
             raise InvalidEntity(field, f"{value!r} is not a valid {prop.type.name}")
         if prop.type is registry.date and _is_future(value, today):
             raise InvalidEntity(field, f"{value!r} is in the future")
@@ -83,7 +110,7 @@ def check_entities(entities: Sequence[Any], today: date) -> list[dict[str, Any]]
 
 def _is_future(value: str, today: date) -> bool:
     # FtM dates are ISO prefixes (YYYY, YYYY-MM, YYYY-MM-DD...); compare on the shared prefix.
-    text = registry.date.clean(value) or value
+    text = value if _ISO_DATE.fullmatch(value) else (registry.date.clean(value) or value)
     return text[:10] > today.isoformat()[: len(text[:10])]
 
 

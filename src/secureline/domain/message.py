@@ -173,7 +173,13 @@ class Content(_Strict):
     attachments: tuple[Attachment, ...] = ()
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        return orjson.dumps(
+            {
+                "body": self.body,
+                "entities": list(self.entities),
+                "attachments": [a.model_dump(mode="json") for a in self.attachments],
+            }
+        )
 
 
 class Message(_Strict):
@@ -202,7 +208,10 @@ def compose(
             "data_subjects",
             "the message carries persons: state their categories (suspect, victim, witness, ...)",
         )
-    content = Content(body=draft.body, entities=entities, attachments=draft.attachments)
+    # The entities were just checked and the draft validated: build without validating again.
+    content = Content.model_construct(
+        body=draft.body, entities=entities, attachments=draft.attachments
+    )
     content_bytes = content.to_bytes()
     marking = draft.model_dump(exclude={"to", "body", "entities", "attachments"})
     if marking["deadline"] is None:
@@ -241,13 +250,20 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
         raw = orjson.loads(content_bytes)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage("content", f"is not JSON: {exc}") from None
-    content = _build(Content, raw)
-    entities = check_entities(content.entities, today)
+    if not isinstance(raw, dict) or set(raw) - {"body", "entities", "attachments"}:
+        raise InvalidMessage("content", "must be an object with body, entities and attachments")
+    body, listed = raw.get("body", ""), raw.get("entities", [])
+    if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
+        raise InvalidMessage("content.body", f"must be text of at most {MAX_BODY_CHARS} characters")
+    if not isinstance(listed, list) or len(listed) > MAX_ENTITIES:
+        raise InvalidMessage("content.entities", f"must be a list of at most {MAX_ENTITIES}")
+    attachments = tuple(_build(Attachment, a) for a in raw.get("attachments") or ())
+    entities = check_entities(listed, today)
     if schema_counts(entities) != header.entity_schemata:
         raise InvalidMessage("content", "entities differ from the counts its header declares")
     if carries_personal_data(entities) and not header.personal_data:
         raise InvalidMessage("content", "carries personal data its header does not declare")
-    return content
+    return Content.model_construct(body=body, entities=tuple(entities), attachments=attachments)
 
 
 def _build(cls: type[M], data: Any) -> M:
