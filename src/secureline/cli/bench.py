@@ -8,6 +8,7 @@ the whole product adds on top.
 
 from __future__ import annotations
 
+import gc
 import random
 import socket
 import sqlite3
@@ -104,6 +105,8 @@ def run_line_bench(messages: int, batch: int) -> dict[str, Any]:
 
             _wait_port(load_config(dirs[RECEIVER]).line.port, 60)
             sender.start()
+            gc.collect()
+            gc.freeze()  # as `secureline run` does for the receiver
             principal = Principal("bench", "bench", "cc", Role.SYSTEM)
             start = time.perf_counter()
             for first in range(0, messages, batch):

@@ -65,6 +65,16 @@ def _node(directory: Path) -> Any:
     return Node(directory)
 
 
+def _settle_memory() -> None:
+    """Move everything built at start-up (the FtM model, apps, keys) out of the cyclic
+    garbage collector's reach: a long-lived server otherwise rescans it on every collection,
+    which costs the line a measurable share of its throughput."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def main() -> None:
     try:
         app()

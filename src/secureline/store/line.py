@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from secureline.store import dialect
 from secureline.store.database import Database
 from secureline.store.tables import (
     deliveries,
@@ -84,9 +85,11 @@ def queue_deliveries(
 def claim_deliveries(
     db: Database, next_hop: str, now: datetime, limit: int, max_bytes: int
 ) -> list[QueuedDelivery]:
-    """The oldest queued envelopes for one link that are due, within a batch's bounds."""
-    with db.read() as conn:
-        rows = conn.execute(
+    """Take the oldest due envelopes for one link, within a batch's bounds, and mark them
+    'sent' in the same transaction, so that several senders never take the same row
+    (SKIP LOCKED on PostgreSQL; SQLite's write transactions are serialised anyway)."""
+    with db.transaction() as conn:
+        query = (
             select(
                 deliveries.c.seq,
                 deliveries.c.message_id,
@@ -103,14 +106,18 @@ def claim_deliveries(
             )
             .order_by(deliveries.c.seq)
             .limit(limit)
-        ).all()
-    batch: list[QueuedDelivery] = []
-    size = 0
-    for row in rows:
-        size += len(row.envelope) + len(row.path) + 32
-        if batch and size > max_bytes:
-            break
-        batch.append(QueuedDelivery(*row))
+        )
+        if dialect.skip_locked(db.url):
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        batch: list[QueuedDelivery] = []
+        size = 0
+        for row in rows:
+            size += len(row.envelope) + len(row.path) + 32
+            if batch and size > max_bytes:
+                break
+            batch.append(QueuedDelivery(*row))
+        mark_sent(conn, [d.seq for d in batch], now)
     return batch
 
 

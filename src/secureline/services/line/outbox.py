@@ -42,6 +42,7 @@ class LinkSender:
         audit: AuditLog,
         settings: LineSettings,
         clock: Callable[[], datetime],
+        concurrency: int = 2,
     ) -> None:
         self.node = node
         self.peer = peer
@@ -51,26 +52,38 @@ class LinkSender:
         self._audit = audit
         self._settings = settings
         self._clock = clock
-        self._wake = threading.Event()
+        # Two transactions in flight: the peer verifies one batch while the next is on the
+        # wire, so neither side waits for the other. The peer still processes one
+        # transaction per origin at a time.
+        self._concurrency = concurrency
+        self._wakes = [threading.Event() for _ in range(concurrency)]
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._evidence_lock = threading.Lock()
         self._failures = 0
         self._batch_limit = settings.max_batch_messages
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"sender-{self.peer}", daemon=True)
-        self._thread.start()
+        for n in range(self._concurrency):
+            thread = threading.Thread(
+                target=self._run, args=(n,), name=f"sender-{self.peer}-{n}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes:
+            event.set()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
 
-    def _run(self) -> None:
+    def _run(self, worker: int) -> None:
+        wake = self._wakes[worker]
         while not self._stop.is_set():
             try:
                 worked = self.send_once()
@@ -79,8 +92,8 @@ class LinkSender:
                 worked = False
                 self._failures += 1
             if not worked:
-                self._wake.wait(self._idle_wait())
-                self._wake.clear()
+                wake.wait(self._idle_wait())
+                wake.clear()
 
     def _idle_wait(self) -> float:
         if self._failures == 0:
@@ -103,14 +116,25 @@ class LinkSender:
         batch = line_store.claim_deliveries(
             self._db, self.peer, now, self._batch_limit, self._settings.max_batch_bytes // 2
         )
-        evidence = line_store.claim_evidence(
-            self._db, self.peer, now, max(1, self._batch_limit - len(batch))
-        )
-        if not batch and not evidence:
-            return False
+        # Evidence rows have no claim state: one worker at a time takes them.
+        evidence: list[tuple[int, str]] = []
+        has_evidence = self._evidence_lock.acquire(blocking=False)
+        try:
+            if has_evidence:
+                evidence = line_store.claim_evidence(
+                    self._db, self.peer, now, max(1, self._batch_limit - len(batch))
+                )
+            if not batch and not evidence:
+                return False
+            return self._push(peer, batch, evidence)
+        finally:
+            if has_evidence:
+                self._evidence_lock.release()
+
+    def _push(
+        self, peer: Peer, batch: list[line_store.QueuedDelivery], evidence: list[tuple[int, str]]
+    ) -> bool:
         seqs = [d.seq for d in batch]
-        with self._db.transaction() as conn:
-            line_store.mark_sent(conn, seqs, now)
         body = orjson.dumps(
             {
                 "v": 1,
