@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import re
+import signal
+import socket
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,6 +28,7 @@ from secureline.crypto.keys import SigningKey
 from secureline.domain.addresses import Address
 from secureline.domain.message import compose, parse_draft
 from secureline.node.compose import Node
+from secureline.node.config import load_config
 from secureline.node.layout import NodeLayout
 from secureline.services.accounts import Principal, Role
 from secureline.services.line.wire import (
@@ -32,26 +39,38 @@ from secureline.services.line.wire import (
 )
 from secureline.services.messaging import new_message_id
 from secureline.store import tables
+from secureline.store.database import Database
 
 T = TypeVar("T")
 
-UNITS = {"interpol": "cc", "europol": "ops", "ncb-madrid": "ncb"}
+UNITS = {"interpol": "cc", "europol": "ops", "ncb-madrid": "ncb", "enu-spain": "enu"}
 SPECS = {
     "interpol": NodeSpec("interpol", "Interpol", "Lyon", [("cc", False, None)]),
     "europol": NodeSpec("europol", "Europol", "The Hague", [("ops", False, None)]),
     "ncb-madrid": NodeSpec("ncb-madrid", "NCB Madrid", "Madrid", [("ncb", False, None)]),
+    "enu-spain": NodeSpec("enu-spain", "ENU Spain", "Madrid", [("enu", False, None)]),
 }
 PAIR = ([SPECS["interpol"], SPECS["europol"]], [LinkSpec("interpol", "europol")])
 CHAIN = (
     [SPECS["ncb-madrid"], SPECS["interpol"], SPECS["europol"]],
     [LinkSpec("ncb-madrid", "interpol"), LinkSpec("interpol", "europol")],
 )
+# interpol in the middle, linked directly to each of the three others (which reach one another
+# through interpol).
+STAR = (
+    [SPECS["interpol"], SPECS["europol"], SPECS["ncb-madrid"], SPECS["enu-spain"]],
+    [
+        LinkSpec("interpol", "europol"),
+        LinkSpec("interpol", "ncb-madrid"),
+        LinkSpec("interpol", "enu-spain"),
+    ],
+)
 ADMIN = Principal("test-admin", "test-admin", "", Role.ADMIN)
 FINAL = ("delivered", "read", "refused")
 
 
 def wait_for(
-    predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = ""
+    predicate: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.05, what: str = ""
 ) -> T:
     """Poll until ``predicate`` returns something truthy, and return it; fail after timeout."""
     deadline = time.monotonic() + timeout
@@ -64,10 +83,12 @@ def wait_for(
         time.sleep(interval)
 
 
-def officer(node: Node | str, unit: str | None = None) -> Principal:
+def officer(node: Node | str, unit: str | None = None, who: str | None = None) -> Principal:
+    """An officer of ``unit`` (the node's test unit by default); ``who`` names another one."""
     name = node if isinstance(node, str) else node.name
     unit = unit or UNITS[name]
-    return Principal(f"test-{unit}", f"test:{unit}@{name}", unit, Role.OFFICER)
+    person = f"{unit}-{who}" if who else unit
+    return Principal(f"test-{person}", f"test:{person}@{name}", unit, Role.OFFICER)
 
 
 class Federation:
@@ -106,8 +127,8 @@ class Federation:
 
     def close(self) -> None:
         # First every node hangs up its own line clients, then the nodes stop: a node whose
-        # peer still holds an idle TLS connection to it takes 10 s to stop (see
-        # test_stop_is_prompt_while_a_peer_is_connected).
+        # peer still holds an idle TLS connection to it would wait for the peer's close_notify
+        # up to its graceful shutdown timeout (see test_stop_is_prompt_while_a_peer_is_connected).
         for node in self.nodes.values():
             for sender in node.senders.values():
                 sender.stop()
@@ -120,6 +141,94 @@ class Federation:
                 errors.append(exc)
         if errors:
             raise errors[0]
+
+
+def set_option(directory: Path, section: str, key: str, value: str) -> None:
+    """Set ``key = value`` (a TOML literal) in a section of the node's ``node.toml``; the
+    change applies to the next Node built from that directory."""
+    config = directory / "node.toml"
+    text = config.read_text(encoding="utf-8")
+    head = f"[{section}]\n"
+    assert head in text, f"no [{section}] in {config}"
+    start = text.index(head) + len(head)
+    end = text.find("\n[", start)
+    end = len(text) if end < 0 else end + 1
+    body = re.sub(rf"(?m)^{re.escape(key)} = .*\n", "", text[start:end])
+    config.write_text(text[:start] + f"{key} = {value}\n" + body + text[end:], encoding="utf-8")
+
+
+def open_store(directory: Path) -> Database:
+    """The store of the node in ``directory``, for a test to read while that node runs in
+    another process (dispose it when done)."""
+    config = load_config(directory)
+    return Database(config.store_url(directory), config.store.schema_name)
+
+
+# --- nodes in their own OS process ----------------------------------------------------------
+
+# cli/main.py has no ``if __name__ == "__main__"`` guard: run the console script installed
+# next to this interpreter.
+SECURELINE = Path(sys.executable).with_name("secureline")
+
+
+class NodeProcess:
+    """``secureline run --dir DIR`` as a child process, killed or stopped by the test.
+
+    Each run appends its output to ``DIR/../<name>-run.log``, quoted when a wait fails."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.config = load_config(directory)
+        self.log = directory.parent / f"{self.config.node.name}-run.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        assert self.process is None, "already running"
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(SECURELINE), "run", "--dir", str(self.directory)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        wait_for(self._listening, timeout, interval=0.05, what=f"{self.directory.name} to listen")
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"{self.directory.name} exited with {self.process.returncode}:\n{self.output()}"
+            )
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection((self.config.line.host, self.config.line.port), timeout=0.5),
+        ):
+            return True
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a power cut or an OOM kill."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (a clean stop), then SIGKILL if it does not end in time; safe to repeat."""
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
 
 def make_federation(

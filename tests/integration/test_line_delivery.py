@@ -239,14 +239,6 @@ def test_exactly_once_for_a_burst_of_50(pair: Federation) -> None:
     assert sorted(_inbox_ids(pair, "europol")) == sorted(ids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: node/compose.py Node.stop() blocks 10 s (its join timeout) and leaves the "
-    "server thread running when a peer still holds an idle keep-alive TLS connection: "
-    "uvicorn's graceful shutdown closes the connection, asyncio's SSL transport waits up to "
-    "30 s for the peer's close_notify, and uvicorn waits for the connection to go; the "
-    "uvicorn.Config in Node.start sets no timeout_graceful_shutdown",
-)
 def test_stop_is_prompt_while_a_peer_is_connected(pair: Federation) -> None:
     interpol = pair["interpol"]
     sent = interpol.messaging.submit(officer(interpol), sample("ops@europol"))

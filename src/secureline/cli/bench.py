@@ -4,6 +4,10 @@ The baseline is measured in the same run on the same machine: per message, one E
 sign, one Ed25519 verify, and one row inserted on each side in batches, with no HTTP and no
 framework. The line's rate divided by it is the ``ratio``: how much of the unavoidable cost
 the whole product adds on top.
+
+``--no-audit`` runs both nodes with :class:`~secureline.services.audit.UnsafeNoAudit` (an
+audit log that records nothing), so that the chain's share of the line's cost can be
+measured: compare ``msgs_per_s`` with and without. It is the only user of that class.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +30,31 @@ from sqlalchemy import func, select
 from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.crypto.keys import generate_signing_key
+from secureline.node import compose
 from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
+from secureline.services.audit import UnsafeNoAudit, UnsafeNoAuditWarning
 from secureline.store.tables import deliveries
 
 SENDER, RECEIVER = "interpol", "europol"
+
+
+@contextmanager
+def unsafe_no_audit() -> Iterator[None]:
+    """Nodes constructed inside build an :class:`UnsafeNoAudit`: NO audit chain at all.
+
+    Benchmark only (``--no-audit``); the warning each construction raises is expected here.
+    """
+    import warnings
+
+    saved = getattr(compose, "AuditLog")  # noqa: B009
+    setattr(compose, "AuditLog", UnsafeNoAudit)  # noqa: B010 (a module attribute, on purpose)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnsafeNoAuditWarning)
+            yield
+    finally:
+        setattr(compose, "AuditLog", saved)  # noqa: B010
 
 
 def baseline(messages: int, batch: int, payload: bytes, directory: Path) -> float:
@@ -71,7 +97,8 @@ def _wait_port(port: int, seconds: float) -> None:
     raise RuntimeError(f"the receiver did not open port {port}")
 
 
-def run_line_bench(messages: int, batch: int) -> dict[str, Any]:
+def run_line_bench(messages: int, batch: int, *, audit: bool = True) -> dict[str, Any]:
+    """The line benchmark; ``audit=False`` runs both nodes with no audit chain (UNSAFE)."""
     rng = random.Random(1)
     with tempfile.TemporaryDirectory(prefix="secureline-bench-") as tmp:
         root = Path(tmp)
@@ -94,12 +121,21 @@ def run_line_bench(messages: int, batch: int) -> dict[str, Any]:
             )
             for i in range(messages)
         ]
+        command = (
+            ["-m", "secureline.cli.main", "run"]
+            if audit
+            else ["-m", "secureline.cli.bench", "run-without-audit"]
+        )
         receiver = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
-            [sys.executable, "-m", "secureline.cli.main", "run", "--dir", str(dirs[RECEIVER])],
+            [sys.executable, *command, "--dir", str(dirs[RECEIVER])],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        sender = Node(dirs[SENDER])
+        if audit:
+            sender = Node(dirs[SENDER])
+        else:
+            with unsafe_no_audit():
+                sender = Node(dirs[SENDER])
         try:
             from secureline.node.config import load_config
 
@@ -157,4 +193,16 @@ def run_line_bench(messages: int, batch: int) -> dict[str, Any]:
         "baseline_msgs_per_s": round(base, 1),
         "ratio": round(rate / base, 3),
         "store": "sqlite",
+        **({} if audit else {"audit": "off (UnsafeNoAudit)"}),
     }
+
+
+if __name__ == "__main__":
+    # `python -m secureline.cli.bench run-without-audit --dir DIR`: the receiver of
+    # `bench line --no-audit`, exactly `secureline run` but with NO audit chain.
+    from secureline.cli.main import app
+
+    if sys.argv[1:2] != ["run-without-audit"]:
+        sys.exit("usage: python -m secureline.cli.bench run-without-audit --dir DIR")
+    with unsafe_no_audit():
+        app(["run", *sys.argv[2:]])

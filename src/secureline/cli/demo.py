@@ -215,6 +215,24 @@ def forward_h2(run: Run) -> None:
                 "expected": "onward_transfer_without_permission",
             }
         )
+    forward_with_grant(run, h2)
+
+
+def forward_with_grant(run: Run, h2: str) -> None:
+    """The same forward, once Interpol (the provider) granted it over the line: Europol asks
+    with a permission-request, Interpol answers with a signed grant, and the forward carrying
+    it passes Europol's check and Enu Spain's."""
+    europol, interpol = run.nodes["europol"], run.nodes["interpol"]
+    request = europol.messaging.request_permission(
+        _as(europol, "ops"), h2, "onward-transfer", "enu-spain", None, "Spanish follow-up"
+    )
+    run.sent.append(Sent(request.id, "europol", "interpol", 1, "delivered"))
+    _wait(run, run.sent[-1:], 30)
+    _, carrier = interpol.messaging.grant_permission(_as(interpol, "cc"), request.id)
+    run.sent.append(Sent(carrier.id, "interpol", "europol", 1, "delivered"))
+    _wait(run, run.sent[-1:], 30)
+    forwarded = europol.messaging.forward(_as(europol, "ops"), h2, ["enu@enu-spain"])
+    run.sent.append(Sent(forwarded.id, "europol", "enu-spain", 1, "delivered"))
 
 
 def _state(run: Run, sent: Sent) -> tuple[str, str | None, str | None]:

@@ -460,8 +460,68 @@ def audit_export(
     except ValueError as exc:
         fail(f"--from/--to: {exc}")
     node = _node(directory)
-    for line in node.audit.export(lo, hi, fmt):
+    for line in node.audit.export(lo, hi, fmt, actor=_cli_actor()):
         sys.stdout.write(line if line.endswith("\n") else line + "\n")
+
+
+def _cli_actor() -> str:
+    """Who acts from the command line, for the audit chain: ``cli:<OS user>``."""
+    import getpass
+
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
+
+
+@audit_app.command("partners")
+def audit_partners(
+    directory: Dir,
+    peer: Annotated[str | None, typer.Argument(help="Only this partner.")] = None,
+) -> None:
+    """List the partners' signed checkpoints this node keeps (its proof of their history)."""
+    node = _node(directory)
+    try:
+        names = [peer] if peer else node.audit.partners()
+        table = Table("partner", "seq", "head hash", "signed at")
+        for name in names:
+            for cp in node.audit.partner_checkpoints(name):
+                table.add_row(name, str(cp.seq), cp.head_hash, cp.at.isoformat())
+    finally:
+        node.db.dispose()
+    if not table.row_count:
+        fail(f"no checkpoints kept for {peer}" if peer else "no partner checkpoints kept yet")
+    out.print(table)
+
+
+@audit_app.command("check-partner")
+def audit_check_partner(
+    directory: Dir,
+    peer: Annotated[str, typer.Option("--peer", help="The partner node.")],
+    records: Annotated[
+        Path, typer.Option("--records", help="The partner's `audit export --format jsonl`.")
+    ],
+) -> None:
+    """Check a partner's full export against its checkpoints we keep; exit 1 naming the
+    first wrong record (or, for a consistent rewrite, the range its checkpoint covers)."""
+    from secureline.services.audit import AuditChainBroken, AuditError, read_export
+
+    node = _node(directory)
+    try:
+        with records.open(encoding="utf-8", newline="") as handle:
+            matched = node.audit.check_partner_export(peer, read_export(handle, "jsonl"))
+    except OSError as exc:
+        fail(f"{records}: {exc.strerror}")
+    except AuditChainBroken as exc:
+        fail(f"{peer}'s audit chain broken at record {exc.seq}: {exc.reason}")
+    except AuditError as exc:
+        fail(exc.message)
+    finally:
+        node.db.dispose()
+    out.print(
+        f"{peer}'s records match its {len(matched)} checkpoints we keep "
+        f"(up to record {matched[-1].seq})"
+    )
 
 
 @agreement_app.command("show")
@@ -512,13 +572,181 @@ def bench_line(
     messages: Annotated[int, typer.Option(help="How many messages.")] = 5000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     batch: Annotated[int, typer.Option(help="Messages per submission.")] = 200,
+    no_audit: Annotated[
+        bool,
+        typer.Option(
+            "--no-audit",
+            help="UNSAFE, for measuring only: both nodes record no audit chain at all.",
+        ),
+    ] = False,
 ) -> None:
     """Two nodes on loopback; N messages of ~2 KiB with 3-5 entities; throughput and latency
-    against a baseline measured in the same run."""
+    against a baseline measured in the same run. Compare with --no-audit for the audit
+    chain's cost."""
     from secureline.cli.bench import run_line_bench
 
-    result = run_line_bench(messages, batch)
+    result = run_line_bench(messages, batch, audit=not no_audit)
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+# --- the rules of sharing: permissions, the review queue, deletion and correction ----------
+
+permission_app = typer.Typer(
+    no_args_is_help=True, help="Providers' permissions: ask, grant, list (signed grants)."
+)
+review_app = typer.Typer(
+    no_args_is_help=True, help="Retention: the review queue, keep or purge, the scheduled job."
+)
+app.add_typer(permission_app, name="permission")
+app.add_typer(review_app, name="review")
+
+
+def _cli_principal(unit: str | None) -> Any:
+    from secureline.services.accounts import Principal, Role
+
+    if unit:
+        return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
+    return Principal("cli", "cli", "", Role.ADMIN)
+
+
+@permission_app.command("request")
+def permission_request(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    scope: Annotated[str, typer.Option(help="onward-transfer, judicial-use or other-purpose.")],
+    grantee: Annotated[str, typer.Option(help="The node the permission is for.")],
+    purpose: Annotated[str | None, typer.Option(help="The purpose asked for.")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the provider.")] = "",
+) -> None:
+    """Ask a message's provider for a permission; sends a permission-request message.
+
+    Example: secureline permission request msg-... --dir ./interpol --unit cc
+      --scope onward-transfer --grantee europol --reason "joint investigation"
+    """
+    node = _node(directory)
+    done = node.messaging.request_permission(
+        _cli_principal(unit), message_id, scope, grantee, purpose, reason
+    )
+    out.print(f"{done.id} permission request queued for {', '.join(done.destinations)}")
+
+
+@permission_app.command("grant")
+def permission_grant(
+    directory: Dir,
+    request: Annotated[
+        str | None, typer.Argument(help="The permission request to answer.", show_default=False)
+    ] = None,
+    message: Annotated[str | None, typer.Option(help="The message sent from here.")] = None,
+    grantee: Annotated[str | None, typer.Option(help="The node the permission is for.")] = None,
+    scope: Annotated[str | None, typer.Option(help="onward-transfer, ...")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO time; default 90 days.")] = None,
+    purpose: Annotated[str | None, typer.Option()] = None,
+    unit: Annotated[str | None, typer.Option(help="The sending unit (default: admin).")] = None,
+) -> None:
+    """As the provider, grant a permission: sign it and send it in a permission-grant message.
+
+    Example: secureline permission grant msg-REQUEST --dir ./ncb-madrid
+    """
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(until) if until else None
+    except ValueError as exc:
+        fail(f"--until: {exc}")
+    node = _node(directory)
+    grant, carrier = node.messaging.grant_permission(
+        _cli_principal(unit),
+        request,
+        message_id=message,
+        grantee=grantee,
+        scope=scope,
+        until=when,
+        purpose=purpose,
+    )
+    out.print(
+        f"{grant.id}: {grant.scope.value} on {grant.message_id} for {grant.grantee} until "
+        f"{grant.until.isoformat()}; sent in {carrier.id} to {', '.join(carrier.destinations)}"
+    )
+
+
+@permission_app.command("list")
+def permission_list(directory: Dir) -> None:
+    """The grants this node issued and received."""
+    node = _node(directory)
+    table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
+    for g in node.messaging.permissions(_cli_principal(None)):
+        table.add_row(
+            g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
+        )
+    out.print(table)
+
+
+@review_app.command("list")
+def review_list(directory: Dir) -> None:
+    """Messages due for a retention decision."""
+    node = _node(directory)
+    table = Table("message", "review date", "queued at")
+    for item in node.retention.queue(_cli_principal(None)):
+        queued = item.queued_at.isoformat() if item.queued_at else ""
+        table.add_row(item.message_id, item.review_date.isoformat(), queued)
+    out.print(table)
+
+
+@review_app.command("keep")
+def review_keep(
+    message_id: str,
+    directory: Dir,
+    until: Annotated[str, typer.Option(help="The new review date, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option(help="Why it is still needed.")],
+) -> None:
+    """Keep a message until a new review date."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(until)
+    except ValueError as exc:
+        fail(f"--until: {exc}")
+    node = _node(directory)
+    node.retention.keep(_cli_principal(None), message_id, day, reason)
+    out.print(f"{message_id} kept until {day.isoformat()}")
+
+
+@review_app.command("purge")
+def review_purge(
+    message_id: str,
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why it goes.")],
+) -> None:
+    """Purge a message now: body, entities and attachments go; a tombstone stays."""
+    node = _node(directory)
+    node.retention.purge(_cli_principal(None), message_id, reason)
+    out.print(f"{message_id} purged")
+
+
+@review_app.command("run")
+def review_run(directory: Dir) -> None:
+    """The scheduled job: queue what is due, purge what is past its date with no decision."""
+    node = _node(directory)
+    result = node.retention.run()
+    out.print(f"queued {len(result.queued)}, purged {len(result.purged)}")
+    for message_id in result.purged:
+        out.print(f"  purged {message_id}")
+
+
+@app.command()
+def retract(
+    message_id: str,
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why the information is withdrawn.")],
+) -> None:
+    """As the provider, delete a message at every recipient (a deletion message).
+
+    Example: secureline retract msg-... --dir ./interpol --reason "sent in error"
+    """
+    node = _node(directory)
+    done = node.messaging.retract(_cli_principal(None), message_id, reason)
+    out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,7 @@ class AuditAction(StrEnum):
     TOKEN_CHANGED = "token.changed"  # noqa: S105 -- an event name, not a secret
     ALERT_APPROVED = "alert.approved"
     AUDIT_EXPORTED = "audit.exported"
+    PARTNER_CHECKPOINT = "audit.partner_checkpoint"  # a partner's checkpoint we could not keep
 
 
 def _check_text(name: str, value: object, limit: int) -> str:

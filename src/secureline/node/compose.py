@@ -7,6 +7,7 @@ own database, keys, services, senders and servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -36,10 +37,16 @@ from secureline.services.line.outbox import LinkSender
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
 from secureline.services.messaging import Messaging
+from secureline.services.retention import Retention, RetentionTimer
 from secureline.store import line as line_store
 from secureline.store.database import Database
 
 log = logging.getLogger(__name__)
+
+# How long a stopping server lets open connections finish before it cuts them. A peer that
+# holds an idle keep-alive TLS connection never answers the close_notify that a graceful
+# close waits for (asyncio waits up to 30 s for it), so the wait must be bounded.
+GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
 def utc_now() -> datetime:
@@ -120,6 +127,8 @@ class Node:
             self.name, self.config, self.layout, self.db, self.directory, self.audit, clock
         )
         self._servers: Servers | None = None
+        self.retention = Retention(self.db, self.audit, clock)
+        self._retention_timer: RetentionTimer | None = None
         self._running = False
 
     # --- senders --------------------------------------------------------------------------
@@ -175,6 +184,7 @@ class Node:
                 log_level="warning",
                 access_log=False,
                 timeout_keep_alive=60,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 lifespan="off",
             )
         )
@@ -185,6 +195,7 @@ class Node:
                 create_app(self.api_services()),
                 log_level="warning",
                 access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 lifespan="off",
             )
         )
@@ -197,7 +208,14 @@ class Node:
                 asyncio.create_task(api_server.serve(sockets=[api_sock])),
             ]
             started.set()
-            await asyncio.gather(*tasks)
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                # Connections still open after the graceful shutdown (a peer that never
+                # answered close_notify) are cut, so that the loop closes with no transport.
+                for server in (line_server, api_server):
+                    _abort_connections(server)
+                await asyncio.sleep(0.05)
 
         def run() -> None:
             asyncio.set_event_loop(loop)
@@ -221,6 +239,8 @@ class Node:
         )
         self._running = True
         self.start_senders()
+        self._retention_timer = RetentionTimer(self.retention, self.name)
+        self._retention_timer.start()
         return self._servers
 
     def _server_ssl(self) -> Any:
@@ -243,17 +263,36 @@ class Node:
         return self._servers.api_port
 
     def stop(self) -> None:
-        for sender in self.senders.values():
-            sender.stop()
+        """Stop the senders, then the servers (at most about GRACEFUL_SHUTDOWN_SECONDS even
+        while peers hold connections), then close the line clients and the store. Safe to
+        call twice; every step runs even if an earlier one failed."""
+        errors: list[BaseException] = []
+        timer, self._retention_timer = self._retention_timer, None
+        if timer is not None:
+            try:
+                timer.stop()
+            except Exception as exc:  # noqa: BLE001 (stop everything, then report)
+                errors.append(exc)
+        for sender in list(self.senders.values()):
+            try:
+                sender.stop()
+            except Exception as exc:  # noqa: BLE001 (stop everything, then report)
+                errors.append(exc)
         self.senders.clear()
-        if self._servers is not None:
-            for server in self._servers.servers:
-                server.should_exit = True
-            self._servers.thread.join(timeout=10)
-            self._servers = None
+        servers, self._servers = self._servers, None
+        if servers is not None:
+            try:
+                _stop_servers(servers)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
         self._running = False
-        self.transport.close()
-        self.db.dispose()
+        for close in (self.transport.close, self.db.dispose):
+            try:
+                close()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     # --- faces ------------------------------------------------------------------------------
 
@@ -264,6 +303,8 @@ class Node:
             messaging=self.messaging,
             peers=self.peering.link_health,
             audit=self._audit_query,
+            audit_log=self.audit,
+            retention=self.retention,
         )
 
     def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:
@@ -278,6 +319,32 @@ class Node:
             {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "detail": r.detail}
             for r in self.audit.who_read(arg)
         ]
+
+
+def _stop_servers(servers: Servers) -> None:
+    for server in servers.servers:
+        server.should_exit = True
+    servers.thread.join(timeout=GRACEFUL_SHUTDOWN_SECONDS + 3)
+    if servers.thread.is_alive() and not servers.loop.is_closed():
+        # Should not happen (uvicorn gives up on connections after the graceful timeout);
+        # if it does, force the exit and cut the connections from the loop's own thread.
+        def force() -> None:
+            for server in servers.servers:
+                server.force_exit = True
+                _abort_connections(server)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed in the meantime
+            servers.loop.call_soon_threadsafe(force)
+        servers.thread.join(timeout=5)
+    if servers.thread.is_alive():
+        log.warning("%s: the server thread did not stop", servers.thread.name)
+
+
+def _abort_connections(server: uvicorn.Server) -> None:
+    for connection in list(server.server_state.connections):
+        transport = getattr(connection, "transport", None)
+        if transport is not None:  # abort, even while closing: it does not wait for the peer
+            transport.abort()
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Connection
@@ -40,6 +42,7 @@ from secureline.domain.audit import (
     AuditAction,
     AuditEvent,
     AuditRecord,
+    CheckpointStatement,
     InvalidAuditData,
     checkpoint_payload,
     decode_detail,
@@ -50,6 +53,8 @@ from secureline.domain.audit import (
 from secureline.store import audit as store
 from secureline.store.database import Database
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "CHECKPOINT_TYP",
     "CSV_COLUMNS",
@@ -57,6 +62,8 @@ __all__ = [
     "AuditChainBroken",
     "Checkpoint",
     "AuditLog",
+    "UnsafeNoAudit",
+    "UnsafeNoAuditWarning",
     "read_export",
 ]
 
@@ -73,6 +80,7 @@ CSV_COLUMNS = (
     "hash",
 )
 ExportFormat = Literal["jsonl", "csv"]
+_VERIFIED_CACHE = 4096
 
 
 class AuditError(Exception):
@@ -265,6 +273,9 @@ class AuditLog:
         )
         self._lock = threading.Lock()
         self._last_signed_at: datetime | None = None
+        # Partner checkpoint tokens whose signature we checked: the same checkpoint rides
+        # on every evidence document until the partner signs the next one.
+        self._verified_partner: dict[tuple[str, str], CheckpointStatement] = {}
 
     def _now(self) -> datetime:
         now = self.clock()
@@ -445,15 +456,36 @@ class AuditLog:
             yield _to_record(row)
 
     def export(
-        self, from_at: datetime | None, to_at: datetime | None, fmt: ExportFormat
+        self,
+        from_at: datetime | None,
+        to_at: datetime | None,
+        fmt: ExportFormat,
+        *,
+        actor: str | None = None,
     ) -> Iterator[str]:
         """Lines of JSON objects (ending ``\\n``) or RFC 4180 CSV (``\\r\\n``, header first).
 
         Read them back with :func:`read_export`, or from a file opened with ``newline=""``.
+        With ``actor`` (the CLI and the API pass one), the export itself is first recorded
+        as ``audit.exported``, object this node, detail the range and format.
 
         Values are exported exactly, never escaped for spreadsheets: the export is evidence
         whose hashes must verify. Open CSV exports as text, not by double-clicking.
         """
+        if fmt not in ("jsonl", "csv"):
+            raise AuditError(f"unknown export format {fmt!r}")
+        if actor is not None:
+            detail = {
+                "from": from_at.isoformat() if from_at else "",
+                "to": to_at.isoformat() if to_at else "",
+                "format": fmt,
+            }
+            self.append([AuditEvent(actor, AuditAction.AUDIT_EXPORTED, self.node, "ok", detail)])
+        return self._export(from_at, to_at, fmt)
+
+    def _export(
+        self, from_at: datetime | None, to_at: datetime | None, fmt: ExportFormat
+    ) -> Iterator[str]:
         records = self.records(from_at, to_at)
         if fmt == "jsonl":
             for record in records:
@@ -478,7 +510,12 @@ class AuditLog:
     # --- cross-anchoring ----------------------------------------------------------------
 
     def store_partner_checkpoint(
-        self, peer: str, token: str, peer_keys: Mapping[str, VerifyKey]
+        self,
+        peer: str,
+        token: str,
+        peer_keys: Mapping[str, VerifyKey],
+        *,
+        conn: Connection | None = None,
     ) -> Checkpoint:
         """Verify a partner's checkpoint with ITS keys and keep it as proof of its history.
 
@@ -486,19 +523,27 @@ class AuditLog:
         2. the payload is a canonical checkpoint statement             -> AuditError
         3. the statement is about ``peer``                             -> AuditError
         4. if we already hold one for that seq, its head is the same   -> AuditChainBroken
+
+        Idempotent. With ``conn`` it is kept in the caller's transaction (the line keeps it
+        with the evidence that carried it); a token verified before is not verified again.
         """
-        try:
-            envelope = verify_envelope(token, peer_keys, typ=CHECKPOINT_TYP)
-        except CryptoError as exc:
-            raise AuditError(f"checkpoint from {peer} refused: {exc.code}: {exc}") from None
-        try:
-            statement = parse_checkpoint_payload(envelope.payload)
-        except InvalidAuditData as exc:
-            raise AuditError(f"checkpoint from {peer} refused: {exc}") from None
-        if statement.node != peer:
-            raise AuditError(f"checkpoint from {peer} is about node {statement.node!r}")
+        statement = self._verified_partner.get((peer, token))
+        if statement is None:
+            try:
+                envelope = verify_envelope(token, peer_keys, typ=CHECKPOINT_TYP)
+            except CryptoError as exc:
+                raise AuditError(f"checkpoint from {peer} refused: {exc.code}: {exc}") from None
+            try:
+                statement = parse_checkpoint_payload(envelope.payload)
+            except InvalidAuditData as exc:
+                raise AuditError(f"checkpoint from {peer} refused: {exc}") from None
+            if statement.node != peer:
+                raise AuditError(f"checkpoint from {peer} is about node {statement.node!r}")
+            if len(self._verified_partner) >= _VERIFIED_CACHE:
+                self._verified_partner.clear()
+            self._verified_partner[(peer, token)] = statement
         kept = store.save_partner_checkpoint(
-            self.db,
+            self.db if conn is None else conn,
             store.PartnerCheckpointRow(
                 peer=peer,
                 seq=statement.seq,
@@ -521,6 +566,49 @@ class AuditLog:
             Checkpoint(peer, row.seq, row.head_hash, row.at, row.token)
             for row in store.partner_checkpoints(self.db, peer)
         ]
+
+    def partners(self) -> list[str]:
+        """The partners whose checkpoints we keep, by name."""
+        return store.partner_names(self.db)
+
+    def check_partner_export(self, peer: str, records: Iterable[AuditRecord]) -> list[Checkpoint]:
+        """Check a partner's full export (from seq 1) against EVERY checkpoint of it we keep.
+
+        One pass over the records. Raises :class:`AuditChainBroken`: at the first record that
+        does not chain (exact); else at the first checkpoint whose signed head the records do
+        not reach (history rewritten between the previous matching checkpoint and this one;
+        ``seq`` is the checkpoint's, the reason names the range); or where records end
+        before a checkpoint (withheld). Returns the checkpoints that matched. Records after
+        the last checkpoint are chained but not yet vouched for by a partner signature.
+        """
+        checkpoints = self.partner_checkpoints(peer)
+        if not checkpoints:
+            raise AuditError(f"we hold no checkpoint of {peer}")
+        wanted = {cp.seq for cp in checkpoints}
+        heads: dict[int, str] = {0: GENESIS_HASH}
+        walker = _ChainWalker()
+        for record in records:
+            walker.feed(record)
+            if walker.last_seq in wanted:
+                heads[walker.last_seq] = walker.prev_hash
+        walker.finish()
+        good = 0
+        for cp in checkpoints:
+            if cp.seq not in heads:
+                raise AuditChainBroken(
+                    walker.last_seq + 1,
+                    f"records end at {walker.last_seq}, before {peer}'s checkpoint at "
+                    f"{cp.seq}: history withheld",
+                )
+            if heads[cp.seq] != cp.head_hash:
+                raise AuditChainBroken(
+                    cp.seq,
+                    f"{peer} signed head {cp.head_hash} at record {cp.seq} on "
+                    f"{cp.at.isoformat()}, but its records now hash to {heads[cp.seq]}: "
+                    f"history was rewritten in records {good + 1}..{cp.seq}",
+                )
+            good = cp.seq
+        return checkpoints
 
     @staticmethod
     def check_against_partner_checkpoint(
@@ -554,6 +642,30 @@ class AuditLog:
                 f"{checkpoint.at.isoformat()}, but its records now hash to {walker.prev_hash}: "
                 "history was rewritten at or before this record",
             )
+
+
+class UnsafeNoAudit(AuditLog):
+    """An audit log that RECORDS NOTHING. For ``secureline bench line --no-audit`` only.
+
+    It exists to measure what the audit chain costs the line (issue 5 allows 10%). A node
+    built with it keeps no accountability at all: no records, so no checkpoints either, and
+    its evidence carries none for partners to keep. It warns (``UnsafeNoAuditWarning``)
+    and logs an error when constructed. Nothing in the product constructs it; never use it
+    outside the benchmark.
+    """
+
+    def __init__(self, db: Database, node: str, signer: SigningKey, **kwargs: Any) -> None:
+        super().__init__(db, node, signer, **kwargs)
+        message = f"{node}: UnsafeNoAudit: this node records NO audit events (benchmark only)"
+        log.error(message)
+        warnings.warn(message, UnsafeNoAuditWarning, stacklevel=2)
+
+    def record(self, conn: Connection, events: Sequence[AuditEvent]) -> None:
+        return None
+
+
+class UnsafeNoAuditWarning(UserWarning):
+    """A node runs without its audit chain (the benchmark's ``--no-audit``)."""
 
 
 def _csv_line(values: Sequence[str]) -> str:

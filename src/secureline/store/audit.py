@@ -63,6 +63,7 @@ __all__ = [
     "iter_checkpoints",
     "save_partner_checkpoint",
     "partner_checkpoints",
+    "partner_names",
 ]
 
 SEQ = BigInteger().with_variant(Integer, "sqlite")
@@ -388,3 +389,10 @@ def partner_checkpoints(source: Database | Connection, peer: str) -> list[Partne
     with _reading(source) as conn:
         rows = conn.execute(select(t).where(t.c.peer == peer).order_by(t.c.seq)).all()
     return [_partner(row) for row in rows]
+
+
+def partner_names(source: Database | Connection) -> list[str]:
+    """The partners whose checkpoints we keep, sorted."""
+    t = partner_checkpoints_table
+    with _reading(source) as conn:
+        return [row.peer for row in conn.execute(select(t.c.peer).distinct().order_by(t.c.peer))]

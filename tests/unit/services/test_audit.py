@@ -71,6 +71,7 @@ ISSUE_5_EVENTS = {
     "token.changed",
     "alert.approved",
     "audit.exported",
+    "audit.partner_checkpoint",  # cross-anchoring: a partner checkpoint we refused to keep
 }
 
 

@@ -1,7 +1,10 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import secureline.store.audit  # noqa: F401  (registers the audit tables)
+# imported for their side effect: they register their tables on metadata
+import secureline.store.audit
+import secureline.store.grants
+import secureline.store.retention  # noqa: F401
 from secureline.store.database import Database
 from secureline.store.tables import metadata
 

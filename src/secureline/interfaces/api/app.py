@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from secureline import __version__
@@ -34,6 +34,8 @@ class Services(BaseModel):
     messaging: Any
     peers: Callable[[], list[dict[str, Any]]]
     audit: Any
+    audit_log: Any = None  # the node's AuditLog, for the export
+    retention: Any = None  # the node's Retention (review queue)
 
 
 class SubmittedOut(BaseModel):
@@ -229,9 +231,218 @@ def create_app(services: Services) -> FastAPI:
         result: list[dict[str, Any]] = services.audit(user, "who-read", message_id)
         return result
 
+    _add_audit_export(app, services)
+    _add_sharing_routes(app, services)
     return app
+
+
+def _add_audit_export(app: FastAPI, services: Services) -> None:
+    @app.get(
+        "/api/v1/audit/export",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "One JSON record per line, or RFC 4180 CSV with a header.",
+                "content": {"application/x-ndjson": {}, "text/csv": {}},
+            }
+        },
+    )
+    def audit_export(
+        user: User,
+        start: Annotated[datetime | None, Query(alias="from")] = None,
+        end: Annotated[datetime | None, Query(alias="to")] = None,
+        fmt: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl",
+    ) -> StreamingResponse:
+        """GET /api/v1/audit/export?from=&to=&format=jsonl|csv: records with from <= at < to
+        (ISO times, UTC if no zone), streamed (DPO only). The export is itself recorded."""
+        _dpo(user)
+        if services.audit_log is None:
+            raise Forbidden("this node does not serve audit exports")
+        lines = services.audit_log.export(start, end, fmt, actor=user.username)
+        media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
+        return StreamingResponse(lines, media_type=f"{media}; charset=utf-8")
 
 
 def _dpo(user: Principal) -> None:
     if user.role is not Role.DPO:
         raise Forbidden("only the data protection officer reads the audit chain")
+
+
+# --- the rules of sharing: forwards, permissions, deletion and correction, retention -------
+
+
+class ForwardIn(BaseModel):
+    to: list[str]
+    purpose: str | None = None
+    grants: list[dict[str, Any]] | None = None
+
+
+class PermissionRequestIn(BaseModel):
+    scope: str
+    grantee: str
+    purpose: str | None = None
+    reason: str = ""
+
+
+class GrantIn(BaseModel):
+    request_id: str | None = None
+    message_id: str | None = None
+    grantee: str | None = None
+    scope: str | None = None
+    until: datetime | None = None
+    purpose: str | None = None
+    to: list[str] | None = None
+
+
+class GrantOut(BaseModel):
+    grant: dict[str, Any]
+    carrier: SubmittedOut
+
+
+class ReasonIn(BaseModel):
+    reason: str
+
+
+class CorrectionIn(BaseModel):
+    reason: str
+    body: str | None = None
+    entities: list[dict[str, Any]] | None = None
+    attachments: list[dict[str, Any]] | None = None
+    data_subjects: list[str] | None = None
+
+
+class KeepIn(BaseModel):
+    until: date
+    reason: str
+
+
+class ReviewItemOut(BaseModel):
+    message_id: str
+    review_date: date
+    state: str
+    queued_at: datetime | None
+
+
+class RetentionRunOut(BaseModel):
+    queued: list[str]
+    purged: list[str]
+
+
+def _submitted(done: Any) -> SubmittedOut:
+    return SubmittedOut(
+        id=done.id, destinations=list(done.destinations), held_for_review=done.held_for_review
+    )
+
+
+def _add_sharing_routes(app: FastAPI, services: Services) -> None:
+    @app.post("/api/v1/messages/{message_id}/forward", status_code=201)
+    def forward(message_id: str, body: ForwardIn, user: User) -> SubmittedOut:
+        """POST /api/v1/messages/{id}/forward: pass a received message on; the provider's
+        handling code, purpose and grants travel with it (``grants`` omitted: the grants
+        this node received for it)."""
+        return _submitted(
+            services.messaging.forward(user, message_id, body.to, body.purpose, body.grants)
+        )
+
+    @app.post("/api/v1/messages/{message_id}/permission-requests", status_code=201)
+    def request_permission(message_id: str, body: PermissionRequestIn, user: User) -> SubmittedOut:
+        """POST /api/v1/messages/{id}/permission-requests: ask the provider of a received
+        message for a permission (scope onward-transfer, judicial-use or other-purpose)."""
+        return _submitted(
+            services.messaging.request_permission(
+                user, message_id, body.scope, body.grantee, body.purpose, body.reason
+            )
+        )
+
+    @app.post("/api/v1/permissions/grants", status_code=201)
+    def grant_permission(body: GrantIn, user: User) -> GrantOut:
+        """POST /api/v1/permissions/grants: as the provider, grant a permission (answering
+        ``request_id``, or naming message_id, grantee and scope). The signed grant is sent
+        in a permission-grant message."""
+        grant, carrier = services.messaging.grant_permission(
+            user,
+            body.request_id,
+            message_id=body.message_id,
+            grantee=body.grantee,
+            scope=body.scope,
+            until=body.until,
+            purpose=body.purpose,
+            to=body.to,
+        )
+        return GrantOut(grant=grant.model_dump(mode="json"), carrier=_submitted(carrier))
+
+    @app.get("/api/v1/permissions")
+    def permissions(user: User) -> list[dict[str, Any]]:
+        """GET /api/v1/permissions: the grants this node issued and received."""
+        return [
+            {
+                "id": g.id,
+                "message_id": g.message_id,
+                "provider": g.provider,
+                "grantee": g.grantee,
+                "scope": g.scope,
+                "purpose": g.purpose,
+                "until": g.until.isoformat(),
+                "direction": g.direction,
+            }
+            for g in services.messaging.permissions(user)
+        ]
+
+    @app.post("/api/v1/messages/{message_id}/retract", status_code=201)
+    def retract(message_id: str, body: ReasonIn, user: User) -> SubmittedOut:
+        """POST /api/v1/messages/{id}/retract: the provider deletes a message it sent at every
+        recipient; follow the deletion message's status for the confirmations."""
+        return _submitted(services.messaging.retract(user, message_id, body.reason))
+
+    @app.post("/api/v1/messages/{message_id}/correct", status_code=201)
+    def correct(message_id: str, body: CorrectionIn, user: User) -> SubmittedOut:
+        """POST /api/v1/messages/{id}/correct: the provider replaces the content of a
+        message it sent, at every recipient (fields left out stay as they were)."""
+        return _submitted(
+            services.messaging.correct(
+                user,
+                message_id,
+                body.reason,
+                body=body.body,
+                entities=body.entities,
+                attachments=body.attachments,
+                data_subjects=body.data_subjects,
+            )
+        )
+
+    @app.get("/api/v1/review")
+    def review_queue(user: User) -> list[ReviewItemOut]:
+        """GET /api/v1/review: messages due for a retention decision."""
+        return [
+            ReviewItemOut(
+                message_id=i.message_id,
+                review_date=i.review_date,
+                state=i.state,
+                queued_at=i.queued_at,
+            )
+            for i in _retention(services).queue(user)
+        ]
+
+    @app.post("/api/v1/review/{message_id}/keep", status_code=204)
+    def review_keep(message_id: str, body: KeepIn, user: User) -> None:
+        """POST /api/v1/review/{id}/keep: keep a message until a new review date."""
+        _retention(services).keep(user, message_id, body.until, body.reason)
+
+    @app.post("/api/v1/review/{message_id}/purge", status_code=204)
+    def review_purge(message_id: str, body: ReasonIn, user: User) -> None:
+        """POST /api/v1/review/{id}/purge: purge a message now; a tombstone remains."""
+        _retention(services).purge(user, message_id, body.reason)
+
+    @app.post("/api/v1/review/run")
+    def review_run(user: User) -> RetentionRunOut:
+        """POST /api/v1/review/run: run the retention job now (administrators)."""
+        if user.role is not Role.ADMIN:
+            raise Forbidden("only administrators run the retention job")
+        result = _retention(services).run()
+        return RetentionRunOut(queued=result.queued, purged=result.purged)
+
+
+def _retention(services: Services) -> Any:
+    if services.retention is None:
+        raise Forbidden("this node does not serve the review queue")
+    return services.retention

@@ -3,10 +3,23 @@
 Used by both directions of the line: evidence comes back in the answer to our own
 transactions, and in transactions that peers push to us (read acknowledgements, and
 evidence travelling back over several hops).
+
+Cross-anchoring: an evidence document carries its issuer's latest audit checkpoint.
+:func:`apply` keeps it (:meth:`AuditLog.store_partner_checkpoint`, in the same transaction
+as the evidence, once per distinct checkpoint). A checkpoint that does not verify is
+logged and recorded as a refused ``audit.partner_checkpoint`` event; the evidence it came
+with is still taken in, since its own signature was checked on its own.
+
+Audit actions, per (message, destination) of our own deliveries: the first evidence that
+the next hop took custody (``relayed`` or ``delivered``) is ``message.sent`` (actor: the
+issuer); a later ``delivered`` after ``relayed`` moves the delivery on but is not a second
+send (it is the relay's and the destination's records); ``read`` is ``message.read``
+(actor: the reporting node) and ``refused`` is ``message.refused`` with the reason code.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +28,15 @@ from sqlalchemy import Connection
 
 from secureline.crypto.errors import CryptoError
 from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.services.audit import AuditError, AuditLog
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import STATE_ORDER, as_rows
 from secureline.services.line.wire import EvidenceDocument, EvidenceKind, WireError, open_evidence
 from secureline.store import line as line_store
+
+log = logging.getLogger(__name__)
+#: States after which a delivery already has its ``message.sent`` record.
+_IN_CUSTODY = STATE_ORDER["relayed"]
 
 
 @dataclass
@@ -46,10 +64,12 @@ def apply(
     documents: Sequence[EvidenceDocument],
     now: datetime,
     *,
+    audit_log: AuditLog,
     known_states: dict[tuple[str, str], str] | None = None,
 ) -> list[AuditEvent]:
-    """Write evidence about our deliveries and queue evidence meant for other origins."""
-    audit: list[AuditEvent] = []
+    """Write evidence about our deliveries, keep the issuers' checkpoints, and queue
+    evidence meant for other origins. Returns the audit events for the caller to record."""
+    audit = keep_checkpoints(conn, directory, documents, audit_log)
     ids = [i.message_id for d in documents for i in d.items]
     states = known_states if known_states is not None else line_store.current_states(conn, ids)
     outcomes: list[line_store.Outcome] = []
@@ -66,7 +86,8 @@ def apply(
         )
         for item in ours:
             key = (item.message_id, item.destination)
-            if STATE_ORDER[item.kind.value] > STATE_ORDER.get(states[key], 0):
+            before = STATE_ORDER.get(states[key], 0)
+            if STATE_ORDER[item.kind.value] > before:
                 states[key] = item.kind.value
                 outcomes.append(
                     line_store.Outcome(
@@ -82,6 +103,8 @@ def apply(
                     EvidenceKind.REFUSED: AuditAction.MESSAGE_REFUSED,
                     EvidenceKind.READ: AuditAction.MESSAGE_READ,
                 }.get(item.kind, AuditAction.MESSAGE_SENT)
+                if action is AuditAction.MESSAGE_SENT and before >= _IN_CUSTODY:
+                    continue  # delivered after relayed: the send was recorded at `relayed`
                 audit.append(
                     AuditEvent(
                         document.issuer,
@@ -100,3 +123,39 @@ def apply(
     for hop, tokens in forward.items():
         line_store.queue_evidence(conn, hop, tokens, now)
     return audit
+
+
+def keep_checkpoints(
+    conn: Connection,
+    directory: Directory,
+    documents: Sequence[EvidenceDocument],
+    audit_log: AuditLog,
+) -> list[AuditEvent]:
+    """Keep each distinct issuer checkpoint the documents carry; fail soft.
+
+    Returns a refused ``audit.partner_checkpoint`` event per checkpoint that could not be
+    kept (forged, about another node, or contradicting one we hold); never raises for it.
+    """
+    events: list[AuditEvent] = []
+    seen: set[tuple[str, str]] = set()
+    for document in documents:
+        token = document.checkpoint
+        if not token or (document.issuer, token) in seen:
+            continue
+        seen.add((document.issuer, token))
+        try:
+            audit_log.store_partner_checkpoint(
+                document.issuer, token, directory.verify_keys, conn=conn
+            )
+        except AuditError as exc:
+            log.warning("checkpoint from %s not kept: %s", document.issuer, exc)
+            events.append(
+                AuditEvent(
+                    document.issuer,
+                    AuditAction.PARTNER_CHECKPOINT,
+                    document.issuer,
+                    "refused",
+                    {"reason": exc.code, "text": exc.message[:500], "evidence": document.id},
+                )
+            )
+    return events

@@ -20,17 +20,19 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.jwe import decrypt_with
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
-from secureline.domain.message import Header, parse_content, parse_header
+from secureline.domain.message import Content, Grant, Header, parse_content, parse_header
 from secureline.domain.policy import PolicyContext, Stage, decide
+from secureline.domain.vocabulary import Kind
 from secureline.services.audit import AuditLog
 from secureline.services.line import custody
 from secureline.services.line.directory import Directory
@@ -44,9 +46,20 @@ from secureline.services.line.wire import (
     envelope_digest,
     open_envelope,
 )
+from secureline.services.permissions import (
+    INVALID_GRANT,
+    GrantError,
+    check_grants,
+    parse_grant,
+    received_grant_row,
+    verify_grant,
+)
 from secureline.store import accounts as account_store
+from secureline.store import grants as grant_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
+from secureline.store import retention as retention_store
+from secureline.store import tables
 from secureline.store.database import Database
 
 TXN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -68,6 +81,17 @@ class _Accepted:
     content_jwe: str | None
     destination: str
     next_hop: str | None  # None: delivered here
+    effect: _Effect | None = None  # what a control message does here once committed
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """A provider's control message delivered here: a grant to keep, or an original to
+    purge or correct."""
+
+    kind: Kind
+    original: str | None = None
+    grant: Grant | None = None
 
 
 @dataclass
@@ -179,9 +203,10 @@ class LineInbox:
                 if opened.content_jwe is not None:
                     content = decrypt_with(opened.content_jwe, self._identity.encryption)
                 assert content is not None
-                parse_content(content, header, now.date())
+                parsed = parse_content(content, header, now.date())
+                effect = self._effect(header, parsed, now)
                 batch.accepted.append(
-                    _Accepted(header, token, path, content, None, destination, None)
+                    _Accepted(header, token, path, content, None, destination, None, effect)
                 )
             else:
                 batch.accepted.append(
@@ -205,6 +230,48 @@ class LineInbox:
             code = "content_mismatch" if exc.field == "content" or header else "invalid_header"
             self._refuse(batch, header, token, peer, destination, code, str(exc))
 
+    def _effect(self, header: Header, content: Content, now: datetime) -> _Effect | None:
+        """Check a control message against what is stored here (Refusal if it cannot apply).
+
+        * ``permission-grant``: its body is the provider's signed grant; it must verify, be
+          signed by the node that sends the message, and not have expired.
+        * ``deletion`` / ``correction``: ``reply_to`` names a message received here, and the
+          sender's node is that message's origin (only the provider deletes or corrects).
+        """
+        if header.kind is Kind.PERMISSION_GRANT:
+            try:
+                grant = parse_grant(content.body)
+                verify_grant(grant, self._directory.verify_keys)
+            except GrantError as exc:
+                raise Refusal(INVALID_GRANT, exc.text) from None
+            if grant.provider.node != header.sender.node:
+                raise Refusal(
+                    INVALID_GRANT,
+                    f"grant {grant.id} is from {grant.provider.node}, but "
+                    f"{header.sender.node} sent it",
+                )
+            if grant.until <= now:
+                raise Refusal(INVALID_GRANT, f"grant {grant.id} expired at {grant.until}")
+            return _Effect(header.kind, grant.message_id, grant)
+        if header.kind in (Kind.DELETION, Kind.CORRECTION):
+            what = header.kind.value
+            if header.reply_to is None:
+                raise Refusal("unknown_message", f"a {what} must name its message in reply_to")
+            row = message_store.get_message(self._db, header.reply_to)
+            if row is None or row.direction != "in":
+                raise Refusal(
+                    "unknown_message",
+                    f"{what} of {header.reply_to}: no such message was received here",
+                )
+            if row.origin_node != header.sender.node:
+                raise Refusal(
+                    "not_provider",
+                    f"{what} of {header.reply_to}: only its provider {row.origin_node} may "
+                    f"send one, not {header.sender.node}",
+                )
+            return _Effect(header.kind, header.reply_to)
+        return None
+
     def _check(
         self,
         peer: str,
@@ -218,6 +285,10 @@ class LineInbox:
         me = self._identity.name
         self._check_origin_and_path(me, peer, header, signer, destination, path, now)
         link_in = self._directory.link_terms(peer)
+        # The provider's grants travel inside the signed header: verified again at every node.
+        valid_grants, grant_reasons = check_grants(
+            header.forwarded, self._directory.verify_keys, now
+        )
         if destination == me:
             missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
             if missing:
@@ -228,6 +299,7 @@ class LineInbox:
                 now=now,
                 link_in=link_in,
                 specialist_units=frozenset(u for u, s in self._units.items() if s),
+                valid_grant_ids=valid_grants,
             )
             next_hop = None
         else:
@@ -242,10 +314,11 @@ class LineInbox:
                 now=now,
                 link_in=link_in,
                 link_out=self._directory.link_terms(next_hop),
+                valid_grant_ids=valid_grants,
             )
-        decision = decide(header, context)
-        if not decision.allowed:
-            raise Refusal(decision.reasons[0].code, "; ".join(r.text for r in decision.reasons))
+        reasons = (*decide(header, context).reasons, *grant_reasons)
+        if reasons:
+            raise Refusal(reasons[0].code, "; ".join(r.text for r in reasons))
         return next_hop
 
     def _check_origin_and_path(
@@ -326,6 +399,8 @@ class LineInbox:
             stored = message_store.existing_ids(conn, ids)
             relaying = line_store.current_states(conn, ids)
             rows, mailbox, relays = [], [], []
+            effects: list[tuple[Header, _Effect]] = []
+            reviews: list[tuple[str, date]] = []
             for acc in batch.accepted:
                 header = acc.header
                 here = acc.next_hop is None
@@ -357,6 +432,10 @@ class LineInbox:
                     rows.append(self._row(acc, now))
                 if here:
                     mailbox += [(a.unit, header.id) for a in header.to if a.node == me]
+                    if header.review_date is not None:
+                        reviews.append((header.id, header.review_date))
+                    if acc.effect is not None:
+                        effects.append((header, acc.effect))
                     batch.audit.append(
                         AuditEvent(
                             peer,
@@ -390,8 +469,12 @@ class LineInbox:
                     )
             message_store.insert_messages(conn, rows)
             message_store.add_to_mailboxes(conn, mailbox, now)
+            retention_store.schedule(conn, reviews)
+            batch.audit += self._apply_effects(conn, effects, now)
             line_store.queue_deliveries(conn, relays, now)
-            batch.audit += custody.apply(conn, me, self._directory, intake.documents, now)
+            batch.audit += custody.apply(
+                conn, me, self._directory, intake.documents, now, audit_log=self._audit
+            )
             documents = issue(
                 self._identity,
                 batch.items,
@@ -415,6 +498,56 @@ class LineInbox:
         if queued_hops:
             self._on_queued(queued_hops)
         return response
+
+    def _apply_effects(
+        self, conn: Any, effects: list[tuple[Header, _Effect]], now: datetime
+    ) -> list[AuditEvent]:
+        events = []
+        for header, effect in effects:
+            actor = str(header.sender)
+            if effect.grant is not None:
+                grant_store.save_grants(conn, [received_grant_row(effect.grant, header.id, now)])
+                events.append(
+                    AuditEvent(
+                        actor,
+                        AuditAction.PERMISSION_GRANTED,
+                        effect.grant.message_id,
+                        "received",
+                        {"grant": effect.grant.id, "carrier": header.id},
+                    )
+                )
+                continue
+            assert effect.original is not None
+            reason = header.subject
+            if effect.kind is Kind.DELETION:
+                done = retention_store.purge(
+                    conn, effect.original, actor=actor, reason=reason, now=now, by_message=header.id
+                )
+                action = AuditAction.MESSAGE_PURGED
+            else:
+                content = conn.execute(
+                    select(tables.messages.c.content_json).where(tables.messages.c.id == header.id)
+                ).scalar_one()
+                done = retention_store.correct(
+                    conn,
+                    effect.original,
+                    content,
+                    actor=actor,
+                    reason=reason,
+                    now=now,
+                    by_message=header.id,
+                )
+                action = AuditAction.MESSAGE_CORRECTED
+            events.append(
+                AuditEvent(
+                    actor,
+                    action,
+                    effect.original,
+                    "applied" if done else "already-purged",
+                    {"by_message": header.id},
+                )
+            )
+        return events
 
     def _row(self, acc: _Accepted, now: datetime) -> message_store.MessageRow:
         header = acc.header

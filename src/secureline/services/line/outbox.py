@@ -201,7 +201,13 @@ class LinkSender:
         unanswered = [d.seq for d in batch if (d.message_id, d.destination) not in answered]
         with self._db.transaction() as conn:
             events = custody.apply(
-                conn, self.node, self._directory, intake.documents, now, known_states=known
+                conn,
+                self.node,
+                self._directory,
+                intake.documents,
+                now,
+                audit_log=self._audit,
+                known_states=known,
             )
             line_store.forget_evidence(conn, evidence_seqs)
             self._audit.record(conn, events)

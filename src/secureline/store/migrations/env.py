@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import secureline.store.audit  # noqa: F401  (registers the audit tables on metadata)
+# imported for their side effect: they register their tables on metadata
+import secureline.store.audit
+import secureline.store.grants
+import secureline.store.retention  # noqa: F401
 from secureline.store.tables import metadata
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,310 @@
+"""Retention: review dates, the review queue, decisions, purges and tombstones.
+
+One ``retention`` row per stored message that has a review date (messages with personal
+data). Its ``state`` is ``scheduled`` (date not near), ``due`` (in the review queue),
+``kept`` (an officer decided to keep it until ``review_date``) or ``purged``. A purge or a
+correction leaves a ``tombstones`` row: what was removed (by digest), when, why and by whom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from secureline.store.database import Database
+from secureline.store.tables import ID, NAME, SEQ, TS, deliveries, messages, metadata
+
+SCHEDULED, DUE, KEPT, PURGED = "scheduled", "due", "kept", "purged"
+#: delivery states after which the origin never sends the envelope again
+_DONE = ("relayed", "delivered", "read", "refused")
+
+retention = Table(
+    "retention",
+    metadata,
+    Column("message_id", ID, ForeignKey("messages.id"), primary_key=True),
+    Column("review_date", Date, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("queued_at", TS, nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("decided_at", TS, nullable=True),
+    Index(None, "state", "review_date"),
+)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("message_id", ID, nullable=False),
+    # purged or corrected
+    Column("event", String(10), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("origin_node", NAME, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("review_date", Date, nullable=True),
+    # SHA-256 of the content that was removed or replaced (NULL when none was held)
+    Column("content_digest", String(64), nullable=True),
+    # the provider's deletion or correction message, when one caused it
+    Column("by_message", ID, nullable=True),
+    Column("recorded_at", TS, nullable=False),
+    Index(None, "message_id"),
+)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    message_id: str
+    review_date: date
+    state: str
+    queued_at: datetime | None
+    decided_by: str | None
+    reason: str | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    seq: int
+    message_id: str
+    event: str
+    reason: str
+    actor: str
+    origin_node: str
+    created_at: datetime
+    review_date: date | None
+    content_digest: str | None
+    by_message: str | None
+    recorded_at: datetime
+
+
+def schedule(conn: Connection, items: Sequence[tuple[str, date]]) -> None:
+    """Give newly stored messages their review date."""
+    if items:
+        conn.execute(
+            insert(retention),
+            [{"message_id": m, "review_date": d, "state": SCHEDULED} for m, d in items],
+        )
+
+
+def queue_due(conn: Connection, horizon: date, now: datetime) -> list[str]:
+    """Move scheduled or kept items whose review date is on or before ``horizon`` to the
+    review queue; returns their ids."""
+    ids = list(
+        conn.execute(
+            select(retention.c.message_id).where(
+                retention.c.state.in_((SCHEDULED, KEPT)), retention.c.review_date <= horizon
+            )
+        ).scalars()
+    )
+    if ids:
+        conn.execute(
+            update(retention)
+            .where(retention.c.message_id.in_(ids))
+            .values(state=DUE, queued_at=now)
+        )
+    return ids
+
+
+def overdue(conn: Connection, today: date) -> list[str]:
+    """Items in the queue whose review date has passed with no decision to keep them."""
+    return list(
+        conn.execute(
+            select(retention.c.message_id)
+            .where(retention.c.state == DUE, retention.c.review_date < today)
+            .order_by(retention.c.review_date, retention.c.message_id)
+        ).scalars()
+    )
+
+
+def review_items(db: Database, states: Sequence[str] = (DUE,)) -> list[ReviewItem]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(retention)
+            .where(retention.c.state.in_(tuple(states)))
+            .order_by(retention.c.review_date, retention.c.message_id)
+        ).all()
+    return [ReviewItem(**r._mapping) for r in rows]
+
+
+def get_item(conn: Connection, message_id: str) -> ReviewItem | None:
+    row = conn.execute(select(retention).where(retention.c.message_id == message_id)).first()
+    return ReviewItem(**row._mapping) if row else None
+
+
+def keep(
+    conn: Connection, message_id: str, until: date, actor: str, reason: str, now: datetime
+) -> bool:
+    result = conn.execute(
+        update(retention)
+        .where(retention.c.message_id == message_id, retention.c.state != PURGED)
+        .values(
+            state=KEPT,
+            review_date=until,
+            decided_by=actor,
+            reason=reason,
+            decided_at=now,
+            queued_at=None,
+        )
+    )
+    return result.rowcount > 0
+
+
+def purge(
+    conn: Connection,
+    message_id: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    by_message: str | None = None,
+) -> bool:
+    """Remove a message's content (body, entities, attachments: the content text, the
+    ciphertext and every envelope that carries them) and leave a tombstone. False when the
+    message is unknown or was purged already."""
+    row = conn.execute(
+        select(
+            messages.c.origin_node,
+            messages.c.content_json,
+            messages.c.content_jwe,
+            messages.c.created_at,
+            messages.c.purged_at,
+        ).where(messages.c.id == message_id)
+    ).first()
+    if row is None or row.purged_at is not None:
+        return False
+    item = get_item(conn, message_id)
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(content_json=None, content_jwe=None, envelope=None, purged_at=now)
+    )
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state.in_(_DONE))
+        .values(envelope="")
+    )
+    if item is not None:
+        conn.execute(
+            update(retention)
+            .where(retention.c.message_id == message_id)
+            .values(state=PURGED, decided_by=actor, reason=reason, decided_at=now)
+        )
+    _tombstone(
+        conn,
+        message_id,
+        "purged",
+        reason,
+        actor,
+        row.origin_node,
+        row.created_at,
+        item.review_date if item else None,
+        _digest(row.content_json or row.content_jwe),
+        by_message,
+        now,
+    )
+    return True
+
+
+def correct(
+    conn: Connection,
+    message_id: str,
+    content_json: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    by_message: str,
+) -> bool:
+    """Replace a message's content with the provider's correction; the replaced content is
+    recorded (by digest) as a tombstone. False when unknown or purged."""
+    row = conn.execute(
+        select(
+            messages.c.origin_node,
+            messages.c.content_json,
+            messages.c.content_jwe,
+            messages.c.created_at,
+            messages.c.purged_at,
+        ).where(messages.c.id == message_id)
+    ).first()
+    if row is None or row.purged_at is not None:
+        return False
+    item = get_item(conn, message_id)
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(content_json=content_json, content_jwe=None, envelope=None)
+    )
+    _tombstone(
+        conn,
+        message_id,
+        "corrected",
+        reason,
+        actor,
+        row.origin_node,
+        row.created_at,
+        item.review_date if item else None,
+        _digest(row.content_json or row.content_jwe),
+        by_message,
+        now,
+    )
+    return True
+
+
+def tombstones_for(db: Database, message_id: str) -> list[Tombstone]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(tombstones)
+            .where(tombstones.c.message_id == message_id)
+            .order_by(tombstones.c.seq)
+        ).all()
+    return [Tombstone(**r._mapping) for r in rows]
+
+
+def _tombstone(
+    conn: Connection,
+    message_id: str,
+    event: str,
+    reason: str,
+    actor: str,
+    origin_node: str,
+    created_at: datetime,
+    review_date: date | None,
+    content_digest: str | None,
+    by_message: str | None,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(tombstones).values(
+            message_id=message_id,
+            event=event,
+            reason=reason,
+            actor=actor,
+            origin_node=origin_node,
+            created_at=created_at,
+            review_date=review_date,
+            content_digest=content_digest,
+            by_message=by_message,
+            recorded_at=now,
+        )
+    )
+
+
+def _digest(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode()).hexdigest() if text is not None else None

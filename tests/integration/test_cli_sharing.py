@@ -1,0 +1,68 @@
+"""``secureline review`` and ``secureline permission`` on a node's directory (issue 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from secureline.cli import main
+from secureline.cli.main import app
+from secureline.services.errors import NotFoundError
+from secureline.store import retention as retention_store
+from tests.integration.support import Federation, message_row, officer, sample, wait_state
+
+runner = CliRunner()
+
+
+def test_review_and_permission_commands(pair: Federation, monkeypatch: pytest.MonkeyPatch) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    # the commands act on the running nodes' stores (a second Node per command would leave
+    # its connection pool open)
+    running = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
+    monkeypatch.setattr(main, "_node", lambda directory: running[Path(directory)])
+    sent = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=61))
+    wait_state(interpol, sent.id, "europol", ["delivered"])
+    where = str(pair.dirs["europol"])
+
+    listed = runner.invoke(app, ["review", "list", "--dir", where])
+    assert listed.exit_code == 0, listed.output
+    assert sent.id not in listed.output  # its review date is years away
+    ran = runner.invoke(app, ["review", "run", "--dir", where])
+    assert ran.exit_code == 0, ran.output
+    assert "queued 0, purged 0" in ran.output
+
+    purged = runner.invoke(
+        app, ["review", "purge", sent.id, "--dir", where, "--reason", "duplicate record"]
+    )
+    assert purged.exit_code == 0, purged.output
+    assert message_row(europol, sent.id).content_json is None
+    [tomb] = retention_store.tombstones_for(europol.db, sent.id)
+    assert tomb.reason == "duplicate record"
+
+    bad_date = runner.invoke(
+        app,
+        ["review", "keep", sent.id, "--dir", where, "--until", "soon", "--reason", "x"],
+    )
+    assert bad_date.exit_code != 0
+    assert "--until" in bad_date.output
+
+    unknown = runner.invoke(
+        app,
+        [
+            "permission",
+            "grant",
+            "--dir",
+            str(pair.dirs["interpol"]),
+            "--message",
+            "msg-" + "0" * 24,
+            "--grantee",
+            "europol",
+            "--scope",
+            "onward-transfer",
+        ],
+    )
+    assert isinstance(unknown.exception, NotFoundError)
+    listed = runner.invoke(app, ["permission", "list", "--dir", str(pair.dirs["interpol"])])
+    assert listed.exit_code == 0, listed.output
