@@ -141,14 +141,6 @@ def test_an_alert_to_two_nodes_under_review_releases_both_on_one_approval(
         wait_state(madrid, sent.id, destination, ["delivered"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: services/messaging.py Messaging._prepare: an alert is held only when the "
-    "organisation's [alerts] require_review is set; it passes alert_approved=True to decide() "
-    "at SUBMIT, so an agreement with alerts_need_review = true is ignored and the alert "
-    "leaves unreviewed. Should hold it (state 'held') when any agreement on its route "
-    "requires review (domain/policy.py check_alert_review, docs/protocol.md)",
-)
 def test_an_agreement_requiring_review_holds_an_alert_even_if_the_organisation_does_not(
     federation_factory: Callable[..., Federation],
 ) -> None:

@@ -174,16 +174,6 @@ def test_content_mismatch_refusal_travels_back_to_the_origin(
     assert ("relayed", "interpol") in kinds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: services/line/inbox.py LineInbox._refuse: an envelope whose signature fails "
-    "is refused under the id 'unreadable-<digest>' with origin = the relay (the header is "
-    "never read), so the relay matches none of its deliveries, keeps retrying the row, and the "
-    "origin stays at 'relayed' forever; should read the claimed message id and origin from "
-    "the unverified payload (the evidence is signed by the destination and names the envelope "
-    "digest) so that bad_signature reaches the origin, or the relay should match the refusal "
-    "to its delivery by envelope digest and pass it on",
-)
 @pytest.mark.parametrize(
     "alter", [_flip_a_character, _swap_the_content], ids=["flipped-character", "swapped-content"]
 )

@@ -229,6 +229,11 @@ class Messaging:
                 raise NoRoute(f"no route to node {destination!r}: pin it as a peer or add a route")
             if header.confidential and self._directory.peer(destination) is None:
                 raise NoRoute(f"no encryption key pinned for {destination!r}: cannot encrypt to it")
+            # Review is satisfied by holding the alert for a second person rather than refusing
+            # it: the organisation's setting or any agreement on its first link asks for it.
+            agreement = self._directory.agreement(hop).agreement
+            if header.kind is Kind.ALERT and agreement is not None and agreement.alerts_need_review:
+                held = True
             decision = decide(
                 header,
                 PolicyContext(

@@ -43,6 +43,7 @@ from secureline.services.line.wire import (
     EvidenceItem,
     EvidenceKind,
     WireError,
+    claimed_identity,
     envelope_digest,
     open_envelope,
 )
@@ -359,8 +360,13 @@ class LineInbox:
         code: str,
         text: str,
     ) -> None:
-        message_id = header.id if header else "unreadable-" + envelope_digest(token)[:16]
-        origin = header.sender.node if header else peer
+        if header is not None:
+            message_id, origin = header.id, header.sender.node
+        else:
+            message_id, origin = claimed_identity(token) or (
+                "unreadable-" + envelope_digest(token)[:16],
+                peer,
+            )
         batch.items.append(
             EvidenceItem(
                 message_id,

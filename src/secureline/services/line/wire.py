@@ -18,6 +18,7 @@ Evidence document (JWS, typ ``secureline-evidence+jws``, signed by the issuing n
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,13 +27,17 @@ from typing import Any
 
 import orjson
 
+from secureline.crypto.encoding import b64url_decode
 from secureline.crypto.envelope import sign_envelope, verify_envelope
+from secureline.crypto.errors import CryptoError
 from secureline.crypto.keys import SigningKey, VerifyKey
-from secureline.domain.message import Header, Message
+from secureline.domain.addresses import NAME_PATTERN
+from secureline.domain.message import MESSAGE_ID, Header, Message
 
 VERSION = 1
 ENVELOPE_TYPE = "secureline-envelope+jws"
 EVIDENCE_TYPE = "secureline-evidence+jws"
+_NODE = re.compile(NAME_PATTERN)
 
 
 class WireError(Exception):
@@ -140,6 +145,28 @@ def open_envelope(token: str, keys: dict[str, VerifyKey]) -> OpenedEnvelope:
         content=content.encode() if content is not None else None,
         content_jwe=content_jwe,
     )
+
+
+def claimed_identity(token: str) -> tuple[str, str] | None:
+    """The (message id, origin node) an envelope *claims*, read without verifying it.
+
+    Used only to address a refusal of an envelope whose signature failed, so that the
+    refusal can find its way back along the route; the refusal names the envelope's digest,
+    so it cannot be mistaken for a statement about any other envelope."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header = orjson.loads(b64url_decode(parts[1]))["header"]
+        message_id, sender = header["id"], header["sender"]
+        node = sender.partition("@")[2]
+    except (CryptoError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+    if not (isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id)):
+        return None
+    if _NODE.fullmatch(node) is None:
+        return None
+    return message_id, node
 
 
 def node_of_kid(kid: str) -> str:
