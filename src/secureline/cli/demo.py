@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import tempfile
 import threading
 import time
@@ -336,17 +337,27 @@ def run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
             return bool(result["ok"])
         finally:
             for node in nodes.values():
+                node.disconnect()
+            for node in nodes.values():
                 node.stop()
     finally:
         if temp is not None:
             temp.cleanup()
 
 
+def _officer_token(node: Node, unit: str) -> str:
+    """A fresh officer with a random password (never shown) and an API token, per run."""
+    username = f"officer-{secrets.token_hex(3)}"
+    node.accounts.add_user("demo", username, unit, "officer", secrets.token_urlsafe(24))
+    return node.accounts.create_token("demo", username, "demo")
+
+
 def _report(run: Run, result: dict[str, Any], console: Console, check: bool) -> None:
     for name, node in run.nodes.items():
         console.print(
             f"{name:11} line https://127.0.0.1:{node.line_port}  API http://127.0.0.1:{node.api_port}"
-            f"  dir {node.layout.root}"
+            f"  dir {node.layout.root}",
+            soft_wrap=True,
         )
     console.print(
         f"sent {result['sent']}, delivered {result['delivered']} (relayed across networks "
@@ -354,15 +365,20 @@ def _report(run: Run, result: dict[str, Any], console: Console, check: bool) -> 
     )
     for refusal in result["refusals"]:
         console.print(
-            f"  refused {refusal['message_id']} by {refusal['node']}: {refusal['reason']}"
+            f"  refused {refusal['message_id']} by {refusal['node']}: {refusal['reason']}",
+            soft_wrap=True,
         )
     for problem in result["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
     if not check:
-        console.print(
-            "reach a node: secureline user add NAME --unit UNIT --dir DIR; "
-            "secureline user token NAME --dir DIR; then the API with 'Authorization: Bearer ...'"
-        )
+        console.print("each node has an officer for this run (no fixed credentials):")
+        for name, node in run.nodes.items():
+            token = _officer_token(node, UNIT_OF[name])
+            console.print(
+                f"  curl -s -H 'Authorization: Bearer {token}' "
+                f"http://127.0.0.1:{node.api_port}/api/v1/inbox",
+                soft_wrap=True,
+            )
     print(
         json.dumps(
             {k: v for k, v in result.items() if k != "problems"} | {"problems": result["problems"]}

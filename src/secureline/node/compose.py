@@ -262,6 +262,15 @@ class Node:
         assert self._servers is not None
         return self._servers.api_port
 
+    def disconnect(self) -> None:
+        """Stop the senders and close this node's connections to its peers. Stopping every
+        node of a federation this way first lets each server then stop at once, with no
+        peer's keep-alive connection left to wait for."""
+        for sender in list(self.senders.values()):
+            sender.stop()
+        self.senders.clear()
+        self.transport.close()
+
     def stop(self) -> None:
         """Stop the senders, then the servers (at most about GRACEFUL_SHUTDOWN_SECONDS even
         while peers hold connections), then close the line clients and the store. Safe to
@@ -273,12 +282,10 @@ class Node:
                 timer.stop()
             except Exception as exc:  # noqa: BLE001 (stop everything, then report)
                 errors.append(exc)
-        for sender in list(self.senders.values()):
-            try:
-                sender.stop()
-            except Exception as exc:  # noqa: BLE001 (stop everything, then report)
-                errors.append(exc)
-        self.senders.clear()
+        try:
+            self.disconnect()
+        except Exception as exc:  # noqa: BLE001 (stop everything, then report)
+            errors.append(exc)
         servers, self._servers = self._servers, None
         if servers is not None:
             try:
@@ -286,7 +293,7 @@ class Node:
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
         self._running = False
-        for close in (self.transport.close, self.db.dispose):
+        for close in (self.transport.close, self.db.dispose):  # close() is idempotent
             try:
                 close()
             except Exception as exc:  # noqa: BLE001
