@@ -39,14 +39,6 @@ A = AuditAction
 #: Not produced by the code yet. Do not fake them here: produce them, then move them to
 #: COVERED with a test. Purge, correction and permissions are being added with retention.
 MISSING = {
-    A.MESSAGE_EXPORTED,  # no message export command or route yet
-    A.MESSAGE_PURGED,  # retention/purge: in progress (another change)
-    A.MESSAGE_CORRECTED,  # correction messages: in progress (another change)
-    A.PERMISSION_REQUESTED,  # permission requests: in progress (another change)
-    A.PERMISSION_GRANTED,  # permission grants: in progress (another change)
-    A.AGREEMENT_CHANGED,  # agreements are files; no command changes them and records it
-    A.KEY_CHANGED,  # no key rotation yet (docs/architecture.md)
-    A.CONFIG_CHANGED,  # node.toml is edited by hand; nothing records a change
     # Policy decisions are not separate records: an ALLOWED decision is the record of the
     # action it allowed (message.created / received / relayed); a REFUSAL is message.refused
     # with every reason code in its detail (see test_refused_at_submit_and_at_a_crossing).
@@ -70,6 +62,14 @@ COVERED = {
     A.ALERT_APPROVED: "test_alert_approved",
     A.AUDIT_EXPORTED: "test_audit_exported",
     A.PARTNER_CHECKPOINT: "test_a_forged_partner_checkpoint_is_refused_and_recorded",
+    A.PERMISSION_REQUESTED: "test_permission_requested_and_granted",
+    A.PERMISSION_GRANTED: "test_permission_requested_and_granted",
+    A.MESSAGE_EXPORTED: "test_message_exported",
+    A.MESSAGE_PURGED: "test_message_purged_and_corrected_at_the_recipient",
+    A.MESSAGE_CORRECTED: "test_message_purged_and_corrected_at_the_recipient",
+    A.CONFIG_CHANGED: "test_configuration_agreement_and_key_changes",
+    A.AGREEMENT_CHANGED: "test_configuration_agreement_and_key_changes",
+    A.KEY_CHANGED: "test_configuration_agreement_and_key_changes",
 }
 
 
@@ -306,3 +306,69 @@ def test_a_forged_partner_checkpoint_is_refused_and_recorded(pair: Federation) -
     assert count_rows(
         interpol, tables.evidence_tokens, tables.evidence_tokens.c.id == "ev-forged-cp"
     )
+
+
+# --- the provider's control: permissions, exports, deletion, correction ---------------------
+
+
+def _delivered(pair: Federation, **marking: str) -> str:
+    interpol = pair["interpol"]
+    sent = interpol.messaging.submit(
+        officer(interpol), sample("ops@europol", "counter-terrorism", seed=5, **marking)
+    )
+    wait_state(interpol, sent.id, "europol", ["delivered"])
+    return sent.id
+
+
+def test_permission_requested_and_granted(pair: Federation) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    h1 = _delivered(pair, handling="H1")
+    asker, provider = officer(europol), officer(interpol)
+    request = europol.messaging.request_permission(asker, h1, "judicial-use", "europol")
+    wait_state(europol, request.id, "interpol", ["delivered"])
+    mark = _head(interpol)
+    interpol.messaging.grant_permission(provider, request.id)
+    asked = _one(europol.audit.records_for_object(h1), A.PERMISSION_REQUESTED)
+    assert asked.actor == asker.username
+    granted = _one(_since(interpol, mark), A.PERMISSION_GRANTED, h1)
+    assert granted.actor == provider.username
+
+
+def test_message_exported(pair: Federation) -> None:
+    europol = pair["europol"]
+    message_id = _delivered(pair)
+    mark = _head(europol)
+    europol.exports.export(officer(europol), message_id, "case-file")
+    record = _one(_since(europol, mark), A.MESSAGE_EXPORTED, message_id)
+    assert (record.actor, record.outcome) == (officer(europol).username, "ok")
+
+
+def test_message_purged_and_corrected_at_the_recipient(pair: Federation) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    corrected, purged = _delivered(pair), _delivered(pair)
+    fix = interpol.messaging.correct(officer(interpol), corrected, "typo", body="Corrected text")
+    gone = interpol.messaging.retract(officer(interpol), purged, "withdrawn")
+    wait_state(interpol, fix.id, "europol", ["delivered"])
+    wait_state(interpol, gone.id, "europol", ["delivered"])
+    _one(europol.audit.records_for_object(corrected), A.MESSAGE_CORRECTED)
+    _one(europol.audit.records_for_object(purged), A.MESSAGE_PURGED)
+
+
+def test_configuration_agreement_and_key_changes(pair: Federation) -> None:
+    interpol = pair["interpol"]
+    for what in ("signing", "encryption"):
+        first = _one(interpol.audit.records_for_object(f"key:{what}"), A.KEY_CHANGED)
+        assert first.outcome == "first seen"
+    layout = interpol.layout
+    layout.config.write_text(layout.config.read_text() + "\n# reviewed\n")
+    agreement = layout.agreement("europol")
+    agreement.write_text(agreement.read_text() + "\n# signed copy filed\n")
+    restarted = pair.restart("interpol")
+    config = restarted.audit.records_for_object("config:node.toml")
+    assert [r.outcome for r in config] == ["first seen", "changed"]
+    assert all(r.action == A.CONFIG_CHANGED for r in config)
+    changed = restarted.audit.records_for_object("agreement:europol")
+    assert [r.outcome for r in changed] == ["first seen", "changed"]
+    # nothing changed since: a second start records nothing new
+    again = pair.restart("interpol")
+    assert len(again.audit.records_for_object("config:node.toml")) == 2

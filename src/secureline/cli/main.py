@@ -381,6 +381,38 @@ def send(
 
 
 @app.command()
+def export(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    purpose: Annotated[str, typer.Option(help="judicial or case-file.")],
+    output: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+    acknowledge_conditions: Annotated[
+        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
+    ] = False,
+) -> None:
+    """Export a received message as JSON. H1 for judicial use needs the provider's permission.
+
+    Example: secureline export msg-3f0c... --dir ./europol --unit ops --purpose judicial
+    """
+    from secureline.services.accounts import Principal, Role
+
+    node = _node(directory)
+    document = node.exports.export(
+        Principal("cli", f"cli:{unit}", unit, Role.OFFICER),
+        message_id,
+        purpose,
+        acknowledge_conditions=acknowledge_conditions,
+    )
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"{message_id} exported to {output}")
+    else:
+        print(text)
+
+
+@app.command()
 def inbox(directory: Dir, unit: str, after: int = 0, limit: int = 50) -> None:
     """List a unit's messages in arrival order.
 

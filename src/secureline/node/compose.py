@@ -24,12 +24,14 @@ from secureline.crypto.errors import CryptoError
 from secureline.interfaces.api.app import Services, create_app
 from secureline.interfaces.line.client import HttpLineTransport
 from secureline.interfaces.line.server import PeerCertificateProtocol, line_app
+from secureline.node.changes import record_changes
 from secureline.node.config import NodeConfig, load_config
 from secureline.node.errors import NodeError
 from secureline.node.layout import NodeLayout
 from secureline.node.peering import PeerAdmin
 from secureline.services.accounts import Accounts, Principal
 from secureline.services.audit import AuditChainBroken, AuditLog
+from secureline.services.exports import Exports
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.inbox import LineInbox
@@ -98,6 +100,12 @@ class Node:
         self.db = Database(self.config.store_url(directory), self.config.store.schema_name)
         self.db.migrate()
         self.audit = AuditLog(self.db, self.name, self.identity.signing, clock=clock)
+        record_changes(
+            self.audit,
+            self.layout.config,
+            self.layout.agreements.glob("*.toml"),
+            [(self.identity.signing.kid, "signing"), (self.identity.encryption.kid, "encryption")],
+        )
         self.directory = Directory(
             self.name,
             self.db,
@@ -128,6 +136,7 @@ class Node:
         )
         self._servers: Servers | None = None
         self.retention = Retention(self.db, self.audit, clock)
+        self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
         self._retention_timer: RetentionTimer | None = None
         self._running = False
 
@@ -165,6 +174,12 @@ class Node:
     def refresh(self) -> None:
         """Re-read peers, agreements and units after an administrator changed them."""
         self.directory.reload()
+        record_changes(
+            self.audit,
+            self.layout.config,
+            self.layout.agreements.glob("*.toml"),
+            [(self.identity.signing.kid, "signing"), (self.identity.encryption.kid, "encryption")],
+        )
         self.inbox.refresh_units()
         if self._running:
             self.start_senders()
@@ -312,6 +327,7 @@ class Node:
             audit=self._audit_query,
             audit_log=self.audit,
             retention=self.retention,
+            exports=self.exports,
         )
 
     def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:

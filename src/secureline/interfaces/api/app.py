@@ -36,6 +36,7 @@ class Services(BaseModel):
     audit: Any
     audit_log: Any = None  # the node's AuditLog, for the export
     retention: Any = None  # the node's Retention (review queue)
+    exports: Any = None  # the node's Exports
 
 
 class SubmittedOut(BaseModel):
@@ -233,6 +234,8 @@ def create_app(services: Services) -> FastAPI:
 
     _add_audit_export(app, services)
     _add_sharing_routes(app, services)
+    _add_export_route(app, services)
+
     return app
 
 
@@ -446,3 +449,17 @@ def _retention(services: Services) -> Any:
     if services.retention is None:
         raise Forbidden("this node does not serve the review queue")
     return services.retention
+
+
+def _add_export_route(app: FastAPI, services: Services) -> None:
+
+    @app.get("/api/v1/messages/{message_id}/export")
+    def export(
+        message_id: str, user: User, purpose: str, acknowledge_conditions: bool = False
+    ) -> dict[str, Any]:
+        """GET /api/v1/messages/{id}/export?purpose=judicial|case-file: the message as a
+        document; H1 for judicial use needs the provider's judicial-use grant (403 otherwise)."""
+        result: dict[str, Any] = services.exports.export(
+            user, message_id, purpose, acknowledge_conditions=acknowledge_conditions
+        )
+        return result
