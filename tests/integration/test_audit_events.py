@@ -324,10 +324,10 @@ def test_permission_requested_and_granted(pair: Federation) -> None:
     interpol, europol = pair["interpol"], pair["europol"]
     h1 = _delivered(pair, handling="H1")
     asker, provider = officer(europol), officer(interpol)
-    request = europol.messaging.request_permission(asker, h1, "judicial-use", "europol")
+    request = europol.sharing.request_permission(asker, h1, "judicial-use", "europol")
     wait_state(europol, request.id, "interpol", ["delivered"])
     mark = _head(interpol)
-    interpol.messaging.grant_permission(provider, request.id)
+    interpol.sharing.grant_permission(provider, request.id)
     asked = _one(europol.audit.records_for_object(h1), A.PERMISSION_REQUESTED)
     assert asked.actor == asker.username
     granted = _one(_since(interpol, mark), A.PERMISSION_GRANTED, h1)
@@ -346,8 +346,8 @@ def test_message_exported(pair: Federation) -> None:
 def test_message_purged_and_corrected_at_the_recipient(pair: Federation) -> None:
     interpol, europol = pair["interpol"], pair["europol"]
     corrected, purged = _delivered(pair), _delivered(pair)
-    fix = interpol.messaging.correct(officer(interpol), corrected, "typo", body="Corrected text")
-    gone = interpol.messaging.retract(officer(interpol), purged, "withdrawn")
+    fix = interpol.sharing.correct(officer(interpol), corrected, "typo", body="Corrected text")
+    gone = interpol.sharing.retract(officer(interpol), purged, "withdrawn")
     wait_state(interpol, fix.id, "europol", ["delivered"])
     wait_state(interpol, gone.id, "europol", ["delivered"])
     _one(europol.audit.records_for_object(corrected), A.MESSAGE_CORRECTED)

@@ -48,11 +48,11 @@ def test_h1_case_file_export_needs_no_grant(pair: Federation) -> None:
 def test_h1_judicial_export_passes_once_the_provider_granted_it(pair: Federation) -> None:
     interpol, europol = pair["interpol"], pair["europol"]
     h1 = _sent(pair, handling="H1")
-    request = europol.messaging.request_permission(
+    request = europol.sharing.request_permission(
         officer(europol), h1, "judicial-use", "europol", None, "trial of the suspect"
     )
     wait_state(europol, request.id, "interpol", ["delivered"])
-    _, carrier = interpol.messaging.grant_permission(officer(interpol), request.id)
+    _, carrier = interpol.sharing.grant_permission(officer(interpol), request.id)
     wait_state(interpol, carrier.id, "europol", ["delivered"])
     wait_for(
         lambda: grant_store.list_grants(europol.db, message_id=h1, direction="received"),

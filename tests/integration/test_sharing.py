@@ -66,23 +66,23 @@ def test_h2_forward_needs_the_providers_grant_asked_and_granted_over_the_line(
     # without a grant: refused at once, with every reason, and nothing is queued
     before = stored_counts(interpol)
     with pytest.raises(Refused) as refused:
-        interpol.messaging.forward(officer(interpol), h2, ["ops@europol"])
+        interpol.sharing.forward(officer(interpol), h2, ["ops@europol"])
     assert "h2_onward_without_permission" in {r.code for r in refused.value.reasons}
     assert stored_counts(interpol) == before
 
     # the recipient asks the provider, over the line
-    request = interpol.messaging.request_permission(
+    request = interpol.sharing.request_permission(
         officer(interpol), h2, "onward-transfer", "europol", None, "joint investigation"
     )
     wait_state(interpol, request.id, "ncb-madrid", ["delivered"])
-    asked = madrid.messaging.permission_requests(officer(madrid))
+    asked = madrid.sharing.permission_requests(officer(madrid))
     assert [(h.id, body["message_id"], body["grantee"]) for h, body in asked] == [
         (request.id, h2, "europol")
     ]
     assert AuditAction.PERMISSION_REQUESTED in _audit_actions(interpol, h2)
 
     # the provider grants; the signed grant travels back in a permission-grant message
-    grant, carrier = madrid.messaging.grant_permission(officer(madrid), request.id)
+    grant, carrier = madrid.sharing.grant_permission(officer(madrid), request.id)
     assert (grant.message_id, grant.grantee, grant.scope) == (
         h2,
         "europol",
@@ -95,7 +95,7 @@ def test_h2_forward_needs_the_providers_grant_asked_and_granted_over_the_line(
     assert [g.id for g in stored] == [grant.id]
 
     # with the grant (taken from the store), the forward passes and europol verifies it again
-    forwarded = interpol.messaging.forward(officer(interpol), h2, ["ops@europol"])
+    forwarded = interpol.sharing.forward(officer(interpol), h2, ["ops@europol"])
     wait_state(interpol, forwarded.id, "europol", ["delivered"])
     header = europol.messaging.open(officer(europol), forwarded.id).header
     assert header.forwarded is not None
@@ -103,7 +103,7 @@ def test_h2_forward_needs_the_providers_grant_asked_and_granted_over_the_line(
 
     # a grant names its grantee: it does not open the way to another organisation
     with pytest.raises(Refused) as elsewhere:
-        interpol.messaging.forward(officer(interpol), h2, ["ncb@ncb-madrid", "ops@europol"])
+        interpol.sharing.forward(officer(interpol), h2, ["ncb@ncb-madrid", "ops@europol"])
     assert "ncb-madrid" in str(elsewhere.value)
 
 
@@ -141,7 +141,7 @@ def test_bad_grants_are_refused_at_submit_naming_them(chain: Federation) -> None
     before = stored_counts(interpol)
     for name, bad in cases.items():
         with pytest.raises(Refused) as refused:
-            interpol.messaging.forward(
+            interpol.sharing.forward(
                 officer(interpol),
                 h2,
                 ["ops@europol"],
@@ -158,7 +158,7 @@ def test_a_grant_for_a_message_that_does_not_exist_is_refused(chain: Federation)
     madrid = chain["ncb-madrid"]
     before = stored_counts(madrid)
     with pytest.raises(NotFoundError, match="msg-" + "0" * 24):
-        madrid.messaging.grant_permission(
+        madrid.sharing.grant_permission(
             officer(madrid),
             message_id="msg-" + "0" * 24,
             grantee="europol",
@@ -167,7 +167,7 @@ def test_a_grant_for_a_message_that_does_not_exist_is_refused(chain: Federation)
     h2 = _h2_to_interpol(chain, seed=44)
     before = stored_counts(madrid)
     with pytest.raises(InvalidInput, match="until"):
-        madrid.messaging.grant_permission(
+        madrid.sharing.grant_permission(
             officer(madrid),
             message_id=h2,
             grantee="europol",
@@ -175,7 +175,7 @@ def test_a_grant_for_a_message_that_does_not_exist_is_refused(chain: Federation)
             until=datetime.now(UTC) - timedelta(days=1),
         )
     with pytest.raises(InvalidInput, match="scope"):
-        madrid.messaging.grant_permission(
+        madrid.sharing.grant_permission(
             officer(madrid), message_id=h2, grantee="europol", scope="everything"
         )
     assert stored_counts(madrid) == before
@@ -276,7 +276,7 @@ def test_a_providers_deletion_removes_the_data_at_every_recipient(chain: Federat
         wait_state(madrid, sent.id, node, ["delivered"])
         assert message_row(chain[node], sent.id).content_json is not None
 
-    deletion = madrid.messaging.retract(officer(madrid), sent.id, "sent in error")
+    deletion = madrid.sharing.retract(officer(madrid), sent.id, "sent in error")
 
     for name in ("interpol", "europol"):
         wait_state(madrid, deletion.id, name, ["delivered", "read"])
@@ -338,7 +338,7 @@ def test_a_providers_correction_replaces_the_content_and_keeps_a_record(
     wait_state(madrid, sent.id, "interpol", ["delivered"])
     old = message_row(interpol, sent.id).content_json
 
-    fix = madrid.messaging.correct(
+    fix = madrid.sharing.correct(
         officer(madrid), sent.id, "wrong vessel name", body="Corrected report."
     )
     wait_state(madrid, fix.id, "interpol", ["delivered"])

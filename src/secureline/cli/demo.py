@@ -197,7 +197,7 @@ def forward_h2(run: Run) -> None:
     _wait(run, [s for s in run.sent if s.id == h2], 30)
     europol = run.nodes["europol"]
     try:
-        europol.messaging.forward(_as(europol, "ops"), h2, ["enu@enu-spain"])
+        europol.sharing.forward(_as(europol, "ops"), h2, ["enu@enu-spain"])
     except Refused as exc:
         run.submit_refusals.append(
             {
@@ -224,15 +224,15 @@ def forward_with_grant(run: Run, h2: str) -> None:
     with a permission-request, Interpol answers with a signed grant, and the forward carrying
     it passes Europol's check and Enu Spain's."""
     europol, interpol = run.nodes["europol"], run.nodes["interpol"]
-    request = europol.messaging.request_permission(
+    request = europol.sharing.request_permission(
         _as(europol, "ops"), h2, "onward-transfer", "enu-spain", None, "Spanish follow-up"
     )
     run.sent.append(Sent(request.id, "europol", "interpol", 1, "delivered"))
     _wait(run, run.sent[-1:], 30)
-    _, carrier = interpol.messaging.grant_permission(_as(interpol, "cc"), request.id)
+    _, carrier = interpol.sharing.grant_permission(_as(interpol, "cc"), request.id)
     run.sent.append(Sent(carrier.id, "interpol", "europol", 1, "delivered"))
     _wait(run, run.sent[-1:], 30)
-    forwarded = europol.messaging.forward(_as(europol, "ops"), h2, ["enu@enu-spain"])
+    forwarded = europol.sharing.forward(_as(europol, "ops"), h2, ["enu@enu-spain"])
     run.sent.append(Sent(forwarded.id, "europol", "enu-spain", 1, "delivered"))
 
 

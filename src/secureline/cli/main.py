@@ -657,7 +657,7 @@ def permission_request(
       --scope onward-transfer --grantee europol --reason "joint investigation"
     """
     node = _node(directory)
-    done = node.messaging.request_permission(
+    done = node.sharing.request_permission(
         _cli_principal(unit), message_id, scope, grantee, purpose, reason
     )
     out.print(f"{done.id} permission request queued for {', '.join(done.destinations)}")
@@ -687,7 +687,7 @@ def permission_grant(
     except ValueError as exc:
         fail(f"--until: {exc}")
     node = _node(directory)
-    grant, carrier = node.messaging.grant_permission(
+    grant, carrier = node.sharing.grant_permission(
         _cli_principal(unit),
         request,
         message_id=message,
@@ -707,7 +707,7 @@ def permission_list(directory: Dir) -> None:
     """The grants this node issued and received."""
     node = _node(directory)
     table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
-    for g in node.messaging.permissions(_cli_principal(None)):
+    for g in node.sharing.permissions(_cli_principal(None)):
         table.add_row(
             g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
         )
@@ -777,7 +777,7 @@ def retract(
     Example: secureline retract msg-... --dir ./interpol --reason "sent in error"
     """
     node = _node(directory)
-    done = node.messaging.retract(_cli_principal(None), message_id, reason)
+    done = node.sharing.retract(_cli_principal(None), message_id, reason)
     out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
 
 

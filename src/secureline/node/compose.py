@@ -40,6 +40,7 @@ from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
 from secureline.services.messaging import Messaging
 from secureline.services.retention import Retention, RetentionTimer
+from secureline.services.sharing import Sharing
 from secureline.store import line as line_store
 from secureline.store.database import Database
 
@@ -130,6 +131,9 @@ class Node:
             clock,
             self.wake,
             require_alert_review=self.config.alerts.require_review,
+        )
+        self.sharing = Sharing(
+            self.messaging, self.identity, self.db, self.directory, self.audit, clock
         )
         self.peering = PeerAdmin(
             self.name, self.config, self.layout, self.db, self.directory, self.audit, clock
@@ -323,6 +327,7 @@ class Node:
             node=self.name,
             accounts=self.accounts,
             messaging=self.messaging,
+            sharing=self.sharing,
             peers=self.peering.link_health,
             audit=self._audit_query,
             audit_log=self.audit,

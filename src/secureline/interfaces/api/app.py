@@ -32,6 +32,7 @@ class Services(BaseModel):
     node: str
     accounts: Accounts
     messaging: Any
+    sharing: Any = None  # forwarding, permissions, deletion and correction
     peers: Callable[[], list[dict[str, Any]]]
     audit: Any
     audit_log: Any = None  # the node's AuditLog, for the export
@@ -344,7 +345,7 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         handling code, purpose and grants travel with it (``grants`` omitted: the grants
         this node received for it)."""
         return _submitted(
-            services.messaging.forward(user, message_id, body.to, body.purpose, body.grants)
+            services.sharing.forward(user, message_id, body.to, body.purpose, body.grants)
         )
 
     @app.post("/api/v1/messages/{message_id}/permission-requests", status_code=201)
@@ -352,7 +353,7 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         """POST /api/v1/messages/{id}/permission-requests: ask the provider of a received
         message for a permission (scope onward-transfer, judicial-use or other-purpose)."""
         return _submitted(
-            services.messaging.request_permission(
+            services.sharing.request_permission(
                 user, message_id, body.scope, body.grantee, body.purpose, body.reason
             )
         )
@@ -362,7 +363,7 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         """POST /api/v1/permissions/grants: as the provider, grant a permission (answering
         ``request_id``, or naming message_id, grantee and scope). The signed grant is sent
         in a permission-grant message."""
-        grant, carrier = services.messaging.grant_permission(
+        grant, carrier = services.sharing.grant_permission(
             user,
             body.request_id,
             message_id=body.message_id,
@@ -388,21 +389,21 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
                 "until": g.until.isoformat(),
                 "direction": g.direction,
             }
-            for g in services.messaging.permissions(user)
+            for g in services.sharing.permissions(user)
         ]
 
     @app.post("/api/v1/messages/{message_id}/retract", status_code=201)
     def retract(message_id: str, body: ReasonIn, user: User) -> SubmittedOut:
         """POST /api/v1/messages/{id}/retract: the provider deletes a message it sent at every
         recipient; follow the deletion message's status for the confirmations."""
-        return _submitted(services.messaging.retract(user, message_id, body.reason))
+        return _submitted(services.sharing.retract(user, message_id, body.reason))
 
     @app.post("/api/v1/messages/{message_id}/correct", status_code=201)
     def correct(message_id: str, body: CorrectionIn, user: User) -> SubmittedOut:
         """POST /api/v1/messages/{id}/correct: the provider replaces the content of a
         message it sent, at every recipient (fields left out stay as they were)."""
         return _submitted(
-            services.messaging.correct(
+            services.sharing.correct(
                 user,
                 message_id,
                 body.reason,

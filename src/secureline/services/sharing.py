@@ -1,0 +1,469 @@
+"""The provider stays in control of what it shared (issue 4 of the rules of sharing).
+
+Forwarding with the provider's rules attached, permissions asked and granted over the line
+(signed grants), and the provider's deletion or correction of what it sent. Every message
+these send goes through :meth:`Messaging.send`, so the rules of sharing apply to it exactly
+as to any other submission.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from secureline.domain.addresses import NAME_PATTERN
+from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.message import (
+    Grant,
+    GrantScope,
+    Header,
+    Message,
+    parse_header,
+    translate,
+)
+from secureline.domain.vocabulary import Kind
+from secureline.services.accounts import Principal, Role
+from secureline.services.audit import AuditLog
+from secureline.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFoundError,
+)
+from secureline.services.line.directory import Directory
+from secureline.services.line.identity import NodeIdentity
+from secureline.services.messaging import Messaging, Submitted
+from secureline.services.permissions import grant_json, grant_row, sign_grant
+from secureline.store import grants as grant_store
+from secureline.store import messages as message_store
+from secureline.store.database import Database
+
+DEFAULT_GRANT_VALIDITY = timedelta(days=90)
+NODE_NAME = re.compile(NAME_PATTERN)
+
+
+class Sharing:
+    def __init__(
+        self,
+        messaging: Messaging,
+        identity: NodeIdentity,
+        db: Database,
+        directory: Directory,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._messaging = messaging
+        self._identity = identity
+        self._db = db
+        self._directory = directory
+        self._audit = audit
+        self._clock = clock
+
+    def forward(
+        self,
+        principal: Principal,
+        message_id: str,
+        to: Sequence[str],
+        purpose: str | None = None,
+        grants: Sequence[dict[str, Any]] | None = None,
+    ) -> Submitted:
+        """Pass on a message received here; the provider's handling code and purpose travel
+        with it, and the rules (H2: the provider's grant) are checked like any submission.
+
+        ``grants=None`` takes the unexpired grants this node received for the message and
+        names among the new destinations (or this node, for another purpose); pass a list
+        (possibly empty) to choose them."""
+        row = message_store.get_message(self._db, message_id)
+        if (
+            row is None
+            or row.direction != "in"
+            or not message_store.in_mailbox(self._db, principal.unit, message_id)
+        ):
+            raise NotFoundError(f"no message {message_id} in {principal.unit}'s inbox")
+        if row.content_json is None:
+            raise Conflict(f"{message_id} was purged; its content cannot be forwarded")
+        original = parse_header(orjson.loads(row.header_json))
+        content = orjson.loads(row.content_json)
+        marking = original.model_dump(
+            mode="json",
+            include={
+                "kind",
+                "crime_area",
+                "subject",
+                "handling",
+                "handling_conditions",
+                "evaluation",
+                "data_subjects",
+                "classification",
+                "language",
+                "case_ref",
+                "confidential",
+            },
+        )
+        draft = {
+            **marking,
+            **content,
+            "to": list(to),
+            "purpose": purpose or original.purpose,
+            "forwarded": {
+                "message_id": original.id,
+                "provider": str(original.sender),
+                "handling": original.handling.value,
+                "purpose": original.purpose,
+                "grants": list(grants)
+                if grants is not None
+                else self._stored_grants(original.id, to),
+            },
+        }
+        if original.kind is Kind.ALERT:
+            draft["kind"], draft["alert"] = "information", None
+        return self._messaging.submit(principal, draft)
+
+    def _stored_grants(self, message_id: str, to: Sequence[str]) -> list[dict[str, Any]]:
+        now = self._clock()
+        nodes = {str(t).rpartition("@")[2].strip().lower() for t in to} | {self._identity.name}
+        return [
+            orjson.loads(g.grant_json)
+            for g in grant_store.list_grants(self._db, message_id=message_id, direction="received")
+            if g.grantee in nodes and _utc(g.until) > now
+        ]
+
+    # --- permissions --------------------------------------------------------------------
+
+    def request_permission(
+        self,
+        principal: Principal,
+        message_id: str,
+        scope: str | GrantScope,
+        grantee_node: str,
+        purpose: str | None = None,
+        reason: str = "",
+    ) -> Submitted:
+        """Ask the provider of a message received here for a permission: a
+        ``permission-request`` message to the original sender, replying to the message.
+        Its body is the request as JSON: {message_id, scope, grantee, purpose, reason}."""
+        self._messaging.check_may_send(principal)
+        original = self._received(principal, message_id)
+        request = {
+            "message_id": original.id,
+            "scope": _scope(scope).value,
+            "grantee": _node_name(grantee_node),
+            "purpose": purpose,
+            "reason": reason,
+        }
+        draft = {
+            **_control_marking(original),
+            "kind": Kind.PERMISSION_REQUEST.value,
+            "to": [str(original.sender)],
+            "subject": f"Permission request ({request['scope']}) for {original.id}",
+            "reply_to": original.id,
+            "body": orjson.dumps(request).decode(),
+        }
+
+        def audit(conn: Any, sent: list[Message]) -> list[AuditEvent]:
+            return [
+                AuditEvent(
+                    principal.username,
+                    AuditAction.PERMISSION_REQUESTED,
+                    original.id,
+                    "requested",
+                    {
+                        "request": sent[0].header.id,
+                        "scope": str(request["scope"]),
+                        "grantee": str(request["grantee"]),
+                        "provider": str(original.sender),
+                    },
+                )
+            ]
+
+        return self._messaging.send(principal, [draft], principal.unit, audit)[0]
+
+    def grant_permission(
+        self,
+        principal: Principal,
+        request_message_id: str | None = None,
+        *,
+        message_id: str | None = None,
+        grantee: str | None = None,
+        scope: str | GrantScope | None = None,
+        until: datetime | None = None,
+        purpose: str | None = None,
+        to: Sequence[str] | None = None,
+    ) -> tuple[Grant, Submitted]:
+        """As the provider, grant a permission on a message this node sent: either answer a
+        permission request (``request_message_id``; the other arguments override it) or
+        name the message, grantee and scope. The grant is signed by this node, stored, and
+        sent in a ``permission-grant`` message (its body is the grant's JSON) to whoever
+        asked, or else to ``to``, or else to every recipient of the message."""
+        self._messaging.check_may_send(principal)
+        now = self._clock()
+        asked: dict[str, Any] = {}
+        reply_to: Sequence[str] = ()
+        if request_message_id is not None:
+            asked, requester = self._permission_request(principal, request_message_id)
+            reply_to = [requester]
+        message_id = message_id or asked.get("message_id")
+        if not message_id:
+            raise InvalidInput("message_id", "name the message the permission is for")
+        row = message_store.get_message(self._db, message_id)
+        if row is None or row.direction != "out":
+            raise NotFoundError(
+                f"grant for message {message_id}: no message {message_id} was sent from "
+                f"{self._identity.name}, so there is nothing to grant on"
+            )
+        original = parse_header(orjson.loads(row.header_json))
+        if principal.role is not Role.ADMIN and original.sender.unit != principal.unit:
+            raise NotFoundError(f"grant for message {message_id}: {principal.unit} did not send it")
+        grantee_name = grantee or asked.get("grantee")
+        if not grantee_name:
+            raise InvalidInput("grantee", "name the node the permission is for")
+        scope_value = _scope(scope or asked.get("scope") or "")
+        if until is None:
+            until = now + DEFAULT_GRANT_VALIDITY
+        if until.tzinfo is None:
+            raise InvalidInput("until", "must include a time zone, e.g. 2027-01-01T00:00:00Z")
+        if until <= now:
+            raise InvalidInput("until", f"{until.isoformat()} is not in the future")
+        try:
+            grant = Grant(
+                id="grant-" + secrets.token_hex(12),
+                message_id=original.id,
+                provider=original.sender,
+                grantee=_node_name(grantee_name),
+                scope=scope_value,
+                purpose=purpose if purpose is not None else asked.get("purpose"),
+                until=until.astimezone(UTC),
+            )
+        except ValidationError as exc:
+            error = translate(exc)
+            raise InvalidInput(error.field, error.reason) from None
+        grant = sign_grant(grant, self._identity.signing)
+        recipients = list(reply_to or to or [str(a) for a in original.to])
+        draft = {
+            **_control_marking(original),
+            "kind": Kind.PERMISSION_GRANT.value,
+            "to": recipients,
+            "subject": f"Permission granted ({grant.scope.value}) for {original.id}",
+            "reply_to": request_message_id or original.id,
+            "body": grant_json(grant),
+        }
+
+        def store(conn: Any, sent: list[Message]) -> list[AuditEvent]:
+            grant_store.save_grants(
+                conn, [grant_row(grant, "issued", request_message_id, sent[0].header.id, now)]
+            )
+            return [
+                AuditEvent(
+                    principal.username,
+                    AuditAction.PERMISSION_GRANTED,
+                    original.id,
+                    "granted",
+                    {
+                        "grant": grant.id,
+                        "scope": grant.scope.value,
+                        "grantee": grant.grantee,
+                        "until": grant.until.isoformat(),
+                        "carrier": sent[0].header.id,
+                    },
+                )
+            ]
+
+        return grant, self._messaging.send(principal, [draft], original.sender.unit, store)[0]
+
+    def permissions(self, principal: Principal) -> list[grant_store.GrantRow]:
+        """The grants this node issued and received."""
+        if principal.role not in (Role.OFFICER, Role.ADMIN, Role.DPO, Role.SYSTEM):
+            raise Forbidden(f"role {principal.role} cannot list permissions")
+        return grant_store.list_grants(self._db)
+
+    def permission_requests(self, principal: Principal) -> list[tuple[Header, dict[str, Any]]]:
+        """Permission requests in the principal's unit's inbox, with what they ask."""
+        found = []
+        after = 0
+        while True:
+            page = message_store.mailbox_page(self._db, principal.unit, after, 500)
+            for seq, row in page:
+                after = seq
+                header = parse_header(orjson.loads(row.header_json))
+                if header.kind is Kind.PERMISSION_REQUEST and row.content_json is not None:
+                    found.append((header, _request_body(row.content_json)))
+            if len(page) < 500:
+                return found
+
+    def _permission_request(
+        self, principal: Principal, request_id: str
+    ) -> tuple[dict[str, Any], str]:
+        row = message_store.get_message(self._db, request_id)
+        if (
+            row is None
+            or row.direction != "in"
+            or (
+                principal.role is not Role.ADMIN
+                and not message_store.in_mailbox(self._db, principal.unit, request_id)
+            )
+        ):
+            raise NotFoundError(f"no permission request {request_id} here")
+        header = parse_header(orjson.loads(row.header_json))
+        if header.kind is not Kind.PERMISSION_REQUEST or row.content_json is None:
+            raise InvalidInput("request", f"{request_id} is not a permission request")
+        return _request_body(row.content_json), str(header.sender)
+
+    def _received(self, principal: Principal, message_id: str) -> Header:
+        row = message_store.get_message(self._db, message_id)
+        if (
+            row is None
+            or row.direction != "in"
+            or not message_store.in_mailbox(self._db, principal.unit, message_id)
+        ):
+            raise NotFoundError(f"no message {message_id} in {principal.unit}'s inbox")
+        return parse_header(orjson.loads(row.header_json))
+
+    # --- deletion and correction by the provider -----------------------------------------
+
+    def retract(self, principal: Principal, message_id: str, reason: str) -> Submitted:
+        """Delete, at every recipient, a message this node sent: a ``deletion`` message
+        (reply_to the original, the reason as body). Each destination purges the original
+        and leaves a tombstone; its delivered evidence of the deletion is the confirmation."""
+        original = self._sent_by(principal, message_id)
+        return self._amend(principal, original, Kind.DELETION, reason, {"body": reason})
+
+    def correct(
+        self,
+        principal: Principal,
+        message_id: str,
+        reason: str,
+        *,
+        body: str | None = None,
+        entities: Sequence[dict[str, Any]] | None = None,
+        attachments: Sequence[dict[str, Any]] | None = None,
+        data_subjects: Sequence[str] | None = None,
+    ) -> Submitted:
+        """Correct, at every recipient, a message this node sent: a ``correction`` message
+        (reply_to the original) whose content is the corrected content; what is not given
+        stays as it was. Each destination replaces the original's content and records the
+        replaced one (by digest) as a tombstone."""
+        original = self._sent_by(principal, message_id)
+        row = message_store.get_message(self._db, message_id)
+        assert row is not None
+        if row.content_json is None:
+            raise Conflict(f"{message_id} was purged; it cannot be corrected")
+        old = orjson.loads(row.content_json)
+        content = {
+            "body": old.get("body", "") if body is None else body,
+            "entities": old.get("entities", []) if entities is None else list(entities),
+            "attachments": old.get("attachments", []) if attachments is None else list(attachments),
+        }
+        extra: dict[str, Any] = {**content}
+        if data_subjects is not None:
+            extra["data_subjects"] = list(data_subjects)
+        return self._amend(principal, original, Kind.CORRECTION, reason, extra)
+
+    def _sent_by(self, principal: Principal, message_id: str) -> Header:
+        self._messaging.check_may_send(principal)
+        row = message_store.get_message(self._db, message_id)
+        if row is None or row.direction != "out":
+            raise NotFoundError(f"no message {message_id} was sent from {self._identity.name}")
+        header = parse_header(orjson.loads(row.header_json))
+        if principal.role is not Role.ADMIN and header.sender.unit != principal.unit:
+            raise NotFoundError(f"no message {message_id} was sent by {principal.unit}")
+        if header.kind in (Kind.DELETION, Kind.CORRECTION):
+            raise InvalidInput("message_id", f"{message_id} is itself a {header.kind.value}")
+        return header
+
+    def _amend(
+        self,
+        principal: Principal,
+        original: Header,
+        kind: Kind,
+        reason: str,
+        content: dict[str, Any],
+    ) -> Submitted:
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InvalidInput("reason", f"a {kind.value} states its reason")
+        # A correction carries the corrected content under the original's marking; a deletion
+        # carries only its reason.
+        marking: dict[str, Any] = (
+            {
+                "data_subjects": [s.value for s in original.data_subjects],
+                "handling": original.handling.value,
+                "handling_conditions": original.handling_conditions,
+                "classification": original.classification.value,
+                "confidential": original.confidential,
+            }
+            if kind is Kind.CORRECTION
+            else {}
+        )
+        draft = {
+            **_control_marking(original),
+            **marking,
+            **content,
+            "kind": kind.value,
+            "to": [str(a) for a in original.to],
+            "subject": f"{kind.value} of {original.id}: {reason}"[:300],
+            "reply_to": original.id,
+        }
+        event = (
+            AuditAction.MESSAGE_PURGED if kind is Kind.DELETION else AuditAction.MESSAGE_CORRECTED
+        )
+
+        def audit(conn: Any, sent: list[Message]) -> list[AuditEvent]:
+            return [
+                AuditEvent(
+                    principal.username,
+                    event,
+                    original.id,
+                    "requested",
+                    {"by_message": sent[0].header.id, "reason": reason[:500]},
+                )
+            ]
+
+        return self._messaging.send(principal, [draft], original.sender.unit, audit)[0]
+
+
+def _scope(value: str | GrantScope) -> GrantScope:
+    try:
+        return GrantScope(value)
+    except ValueError:
+        choices = ", ".join(s.value for s in GrantScope)
+        raise InvalidInput("scope", f"{value!r} is not one of {choices}") from None
+
+
+def _node_name(value: str) -> str:
+    name = value.strip().lower()
+    if NODE_NAME.fullmatch(name) is None:
+        raise InvalidInput("grantee", f"{value!r} is not a node name")
+    return name
+
+
+def _control_marking(original: Header) -> dict[str, Any]:
+    """The marking of a message about another one: same area, purpose and language, no
+    personal data, handling H0."""
+    return {
+        "crime_area": original.crime_area.value,
+        "handling": "H0",
+        "evaluation": str(original.evaluation),
+        "purpose": original.purpose,
+        "language": original.language,
+        "case_ref": original.case_ref,
+        "classification": "basic",
+    }
+
+
+def _request_body(text: str) -> dict[str, Any]:
+    try:
+        body = orjson.loads(orjson.loads(text).get("body", ""))
+    except (orjson.JSONDecodeError, AttributeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back times without their zone: they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
