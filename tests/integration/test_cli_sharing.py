@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from secureline.cli import main
+from secureline.cli import common
 from secureline.cli.main import app
 from secureline.services.errors import NotFoundError
 from secureline.store import retention as retention_store
@@ -21,7 +21,7 @@ def test_review_and_permission_commands(pair: Federation, monkeypatch: pytest.Mo
     # the commands act on the running nodes' stores (a second Node per command would leave
     # its connection pool open)
     running = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
-    monkeypatch.setattr(main, "_node", lambda directory: running[Path(directory)])
+    monkeypatch.setattr(common, "node_at", lambda directory: running[Path(directory)])
     sent = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=61))
     wait_state(interpol, sent.id, "europol", ["delivered"])
     where = str(pair.dirs["europol"])

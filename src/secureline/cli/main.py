@@ -12,12 +12,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from secureline.cli import common
+from secureline.cli.audit_commands import audit_app
+from secureline.cli.common import Dir, err, fail, out
+from secureline.cli.sharing_commands import permission_app, retract, review_app
 from secureline.domain.errors import DomainError
 from secureline.node.errors import NodeError
 from secureline.services.errors import ServiceError
@@ -33,9 +36,6 @@ unit_app = typer.Typer(no_args_is_help=True, help="Units: addressable desks insi
 user_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")
 peer_app = typer.Typer(no_args_is_help=True, help="Peering: exchange peer files, pin, watch links.")
 route_app = typer.Typer(no_args_is_help=True, help="Routes to nodes reached through a relay.")
-audit_app = typer.Typer(
-    no_args_is_help=True, help="The audit chain, for the data protection officer."
-)
 agreement_app = typer.Typer(no_args_is_help=True, help="Link agreements (the MoU in machine form).")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on loopback.")
 for sub, name in [
@@ -43,36 +43,14 @@ for sub, name in [
     (user_app, "user"),
     (peer_app, "peer"),
     (route_app, "route"),
-    (audit_app, "audit"),
     (agreement_app, "agreement"),
     (bench_app, "bench"),
 ]:
     app.add_typer(sub, name=name)
-
-out = Console()
-err = Console(stderr=True)
-Dir = Annotated[Path, typer.Option("--dir", help="The node directory.", show_default=False)]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
-
-
-def _node(directory: Path) -> Any:
-    from secureline.node.compose import Node
-
-    return Node(directory)
-
-
-def _settle_memory() -> None:
-    """Move everything built at start-up (the FtM model, apps, keys) out of the cyclic
-    garbage collector's reach: a long-lived server otherwise rescans it on every collection,
-    which costs the line a measurable share of its throughput."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
+app.add_typer(audit_app, name="audit")
+app.add_typer(permission_app, name="permission")
+app.add_typer(review_app, name="review")
+app.command()(retract)
 
 
 def main() -> None:
@@ -154,8 +132,9 @@ def run(directory: Dir) -> None:
 
     Example: secureline run --dir ./interpol
     """
-    node = _node(directory)
+    node = common.node_at(directory)
     node.start()
+    common.settle_memory()
     out.print(
         f"{node.name}: line on https://{node.config.line.host}:{node.line_port}, "
         f"API on http://{node.config.api.host}:{node.api_port}"
@@ -187,7 +166,7 @@ def unit_add(
 
     Example: secureline unit add ncb --dir ./interpol --description "National Central Bureau"
     """
-    node = _node(directory)
+    node = common.node_at(directory)
     node.accounts.add_unit(
         "cli", name, description=description, specialist=specialist, liaison_for=liaison_for
     )
@@ -197,7 +176,7 @@ def unit_add(
 @unit_app.command("list")
 def unit_list(directory: Dir) -> None:
     """List the node's units."""
-    node = _node(directory)
+    node = common.node_at(directory)
     table = Table("unit", "specialist", "liaison for", "description")
     for unit in node.accounts.units():
         table.add_row(
@@ -229,7 +208,7 @@ def user_add(
         )
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    node = _node(directory)
+    node = common.node_at(directory)
     node.accounts.add_user("cli", username, unit, role, password)
     out.print(f"user {username} added to {unit}@{node.name} as {role}")
 
@@ -240,7 +219,7 @@ def user_token(username: str, directory: Dir, label: str = "") -> None:
 
     Example: secureline user token alice --dir ./interpol
     """
-    node = _node(directory)
+    node = common.node_at(directory)
     print(node.accounts.create_token("cli", username, label))
 
 
@@ -252,7 +231,7 @@ def peer_export(
 
     Example: secureline peer export --dir ./interpol --out interpol.peer.json
     """
-    node = _node(directory)
+    node = common.node_at(directory)
     peer = node.peering.export()
     if output:
         output.write_bytes(peer.to_json())
@@ -283,7 +262,7 @@ def peer_add(
     out.print(f"fingerprint: [bold]{peer.fingerprint}[/bold]")
     if not yes and not typer.confirm("Does the partner's administrator read the same fingerprint?"):
         fail("not pinned")
-    node = _node(directory)
+    node = common.node_at(directory)
     node.peering.add(peer, "cli", direct=not via)
     out.print(f"{peer.node} pinned")
 
@@ -291,7 +270,7 @@ def peer_add(
 @peer_app.command("list")
 def peer_list(directory: Dir, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Each link: connected or not, queue depth, oldest undelivered, agreement, alarms."""
-    node = _node(directory)
+    node = common.node_at(directory)
     health = node.peering.link_health()
     if as_json:
         print(json.dumps(health, indent=2))
@@ -315,7 +294,7 @@ def peer_list(directory: Dir, as_json: Annotated[bool, typer.Option("--json")] =
 @route_app.command("list")
 def route_list(directory: Dir) -> None:
     """Show the next hop for every node this node knows."""
-    node = _node(directory)
+    node = common.node_at(directory)
     table = Table("destination", "next hop")
     for dest, hop in node.directory.routes().items():
         table.add_row(dest, hop or "[red]unreachable[/red]")
@@ -371,7 +350,7 @@ def send(
             draft["entities"] = json.loads(entities.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             fail(f"{entities}: {exc}")
-    node = _node(directory)
+    node = common.node_at(directory)
     principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
     if sender not in {u.name for u in node.accounts.units()}:
         fail(f"--from {sender}: no such unit on {node.name}")
@@ -397,7 +376,7 @@ def export(
     """
     from secureline.services.accounts import Principal, Role
 
-    node = _node(directory)
+    node = common.node_at(directory)
     document = node.exports.export(
         Principal("cli", f"cli:{unit}", unit, Role.OFFICER),
         message_id,
@@ -420,7 +399,7 @@ def inbox(directory: Dir, unit: str, after: int = 0, limit: int = 50) -> None:
     """
     from secureline.services.accounts import Principal, Role
 
-    node = _node(directory)
+    node = common.node_at(directory)
     page = node.messaging.inbox(Principal("cli", "cli", unit, Role.OFFICER), after, limit)
     table = Table("#", "id", "from", "kind", "area", "handling", "subject")
     for seq, h in page:
@@ -444,7 +423,7 @@ def status(message_id: str, directory: Dir) -> None:
     """
     from secureline.services.accounts import Principal, Role
 
-    node = _node(directory)
+    node = common.node_at(directory)
     found = node.messaging.status(Principal("cli", "cli", "", Role.ADMIN), message_id)
     for d in found.deliveries:
         why = f" ({d.reason_code}: {d.reason_text}, by {d.refused_by})" if d.reason_code else ""
@@ -453,113 +432,10 @@ def status(message_id: str, directory: Dir) -> None:
         out.print(f"  evidence {e.kind} from {e.issuer} at {e.issued_at}")
 
 
-@audit_app.command("verify")
-def audit_verify(directory: Dir) -> None:
-    """Check every record and checkpoint; exit 1 naming the first record that is wrong."""
-    from secureline.services.audit import AuditChainBroken
-
-    node = _node(directory)
-    try:
-        node.audit.verify()
-    except AuditChainBroken as exc:
-        fail(f"audit chain broken at record {exc.seq}: {exc.reason}")
-    out.print("audit chain verified")
-
-
-@audit_app.command("who-read")
-def audit_who_read(message_id: str, directory: Dir) -> None:
-    """Every opening of a message: who, when."""
-    node = _node(directory)
-    for record in node.audit.who_read(message_id):
-        out.print(f"{record.at.isoformat()} {record.actor} {record.detail}")
-
-
-@audit_app.command("export")
-def audit_export(
-    directory: Dir,
-    start: Annotated[str | None, typer.Option("--from", help="ISO time")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="ISO time")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
-) -> None:
-    """Export records between two times as JSON lines or CSV."""
-    from datetime import datetime
-
-    if fmt not in ("jsonl", "csv"):
-        fail("--format must be jsonl or csv")
-    try:
-        lo = datetime.fromisoformat(start) if start else None
-        hi = datetime.fromisoformat(end) if end else None
-    except ValueError as exc:
-        fail(f"--from/--to: {exc}")
-    node = _node(directory)
-    for line in node.audit.export(lo, hi, fmt, actor=_cli_actor()):
-        sys.stdout.write(line if line.endswith("\n") else line + "\n")
-
-
-def _cli_actor() -> str:
-    """Who acts from the command line, for the audit chain: ``cli:<OS user>``."""
-    import getpass
-
-    try:
-        return "cli:" + getpass.getuser()
-    except (KeyError, OSError):
-        return f"cli:uid-{os.getuid()}"
-
-
-@audit_app.command("partners")
-def audit_partners(
-    directory: Dir,
-    peer: Annotated[str | None, typer.Argument(help="Only this partner.")] = None,
-) -> None:
-    """List the partners' signed checkpoints this node keeps (its proof of their history)."""
-    node = _node(directory)
-    try:
-        names = [peer] if peer else node.audit.partners()
-        table = Table("partner", "seq", "head hash", "signed at")
-        for name in names:
-            for cp in node.audit.partner_checkpoints(name):
-                table.add_row(name, str(cp.seq), cp.head_hash, cp.at.isoformat())
-    finally:
-        node.db.dispose()
-    if not table.row_count:
-        fail(f"no checkpoints kept for {peer}" if peer else "no partner checkpoints kept yet")
-    out.print(table)
-
-
-@audit_app.command("check-partner")
-def audit_check_partner(
-    directory: Dir,
-    peer: Annotated[str, typer.Option("--peer", help="The partner node.")],
-    records: Annotated[
-        Path, typer.Option("--records", help="The partner's `audit export --format jsonl`.")
-    ],
-) -> None:
-    """Check a partner's full export against its checkpoints we keep; exit 1 naming the
-    first wrong record (or, for a consistent rewrite, the range its checkpoint covers)."""
-    from secureline.services.audit import AuditChainBroken, AuditError, read_export
-
-    node = _node(directory)
-    try:
-        with records.open(encoding="utf-8", newline="") as handle:
-            matched = node.audit.check_partner_export(peer, read_export(handle, "jsonl"))
-    except OSError as exc:
-        fail(f"{records}: {exc.strerror}")
-    except AuditChainBroken as exc:
-        fail(f"{peer}'s audit chain broken at record {exc.seq}: {exc.reason}")
-    except AuditError as exc:
-        fail(exc.message)
-    finally:
-        node.db.dispose()
-    out.print(
-        f"{peer}'s records match its {len(matched)} checkpoints we keep "
-        f"(up to record {matched[-1].seq})"
-    )
-
-
 @agreement_app.command("show")
 def agreement_show(peer: str, directory: Dir) -> None:
     """Show the agreement of the link with PEER and its digest."""
-    node = _node(directory)
+    node = common.node_at(directory)
     state = node.directory.agreement(peer)
     if state.agreement is None:
         fail(state.problem or f"no agreement with {peer}")
@@ -619,166 +495,6 @@ def bench_line(
 
     result = run_line_bench(messages, batch, audit=not no_audit)
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
-
-
-# --- the rules of sharing: permissions, the review queue, deletion and correction ----------
-
-permission_app = typer.Typer(
-    no_args_is_help=True, help="Providers' permissions: ask, grant, list (signed grants)."
-)
-review_app = typer.Typer(
-    no_args_is_help=True, help="Retention: the review queue, keep or purge, the scheduled job."
-)
-app.add_typer(permission_app, name="permission")
-app.add_typer(review_app, name="review")
-
-
-def _cli_principal(unit: str | None) -> Any:
-    from secureline.services.accounts import Principal, Role
-
-    if unit:
-        return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
-    return Principal("cli", "cli", "", Role.ADMIN)
-
-
-@permission_app.command("request")
-def permission_request(
-    message_id: str,
-    directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
-    scope: Annotated[str, typer.Option(help="onward-transfer, judicial-use or other-purpose.")],
-    grantee: Annotated[str, typer.Option(help="The node the permission is for.")],
-    purpose: Annotated[str | None, typer.Option(help="The purpose asked for.")] = None,
-    reason: Annotated[str, typer.Option(help="Why, for the provider.")] = "",
-) -> None:
-    """Ask a message's provider for a permission; sends a permission-request message.
-
-    Example: secureline permission request msg-... --dir ./interpol --unit cc
-      --scope onward-transfer --grantee europol --reason "joint investigation"
-    """
-    node = _node(directory)
-    done = node.sharing.request_permission(
-        _cli_principal(unit), message_id, scope, grantee, purpose, reason
-    )
-    out.print(f"{done.id} permission request queued for {', '.join(done.destinations)}")
-
-
-@permission_app.command("grant")
-def permission_grant(
-    directory: Dir,
-    request: Annotated[
-        str | None, typer.Argument(help="The permission request to answer.", show_default=False)
-    ] = None,
-    message: Annotated[str | None, typer.Option(help="The message sent from here.")] = None,
-    grantee: Annotated[str | None, typer.Option(help="The node the permission is for.")] = None,
-    scope: Annotated[str | None, typer.Option(help="onward-transfer, ...")] = None,
-    until: Annotated[str | None, typer.Option(help="ISO time; default 90 days.")] = None,
-    purpose: Annotated[str | None, typer.Option()] = None,
-    unit: Annotated[str | None, typer.Option(help="The sending unit (default: admin).")] = None,
-) -> None:
-    """As the provider, grant a permission: sign it and send it in a permission-grant message.
-
-    Example: secureline permission grant msg-REQUEST --dir ./ncb-madrid
-    """
-    from datetime import datetime
-
-    try:
-        when = datetime.fromisoformat(until) if until else None
-    except ValueError as exc:
-        fail(f"--until: {exc}")
-    node = _node(directory)
-    grant, carrier = node.sharing.grant_permission(
-        _cli_principal(unit),
-        request,
-        message_id=message,
-        grantee=grantee,
-        scope=scope,
-        until=when,
-        purpose=purpose,
-    )
-    out.print(
-        f"{grant.id}: {grant.scope.value} on {grant.message_id} for {grant.grantee} until "
-        f"{grant.until.isoformat()}; sent in {carrier.id} to {', '.join(carrier.destinations)}"
-    )
-
-
-@permission_app.command("list")
-def permission_list(directory: Dir) -> None:
-    """The grants this node issued and received."""
-    node = _node(directory)
-    table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
-    for g in node.sharing.permissions(_cli_principal(None)):
-        table.add_row(
-            g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
-        )
-    out.print(table)
-
-
-@review_app.command("list")
-def review_list(directory: Dir) -> None:
-    """Messages due for a retention decision."""
-    node = _node(directory)
-    table = Table("message", "review date", "queued at")
-    for item in node.retention.queue(_cli_principal(None)):
-        queued = item.queued_at.isoformat() if item.queued_at else ""
-        table.add_row(item.message_id, item.review_date.isoformat(), queued)
-    out.print(table)
-
-
-@review_app.command("keep")
-def review_keep(
-    message_id: str,
-    directory: Dir,
-    until: Annotated[str, typer.Option(help="The new review date, YYYY-MM-DD.")],
-    reason: Annotated[str, typer.Option(help="Why it is still needed.")],
-) -> None:
-    """Keep a message until a new review date."""
-    from datetime import date
-
-    try:
-        day = date.fromisoformat(until)
-    except ValueError as exc:
-        fail(f"--until: {exc}")
-    node = _node(directory)
-    node.retention.keep(_cli_principal(None), message_id, day, reason)
-    out.print(f"{message_id} kept until {day.isoformat()}")
-
-
-@review_app.command("purge")
-def review_purge(
-    message_id: str,
-    directory: Dir,
-    reason: Annotated[str, typer.Option(help="Why it goes.")],
-) -> None:
-    """Purge a message now: body, entities and attachments go; a tombstone stays."""
-    node = _node(directory)
-    node.retention.purge(_cli_principal(None), message_id, reason)
-    out.print(f"{message_id} purged")
-
-
-@review_app.command("run")
-def review_run(directory: Dir) -> None:
-    """The scheduled job: queue what is due, purge what is past its date with no decision."""
-    node = _node(directory)
-    result = node.retention.run()
-    out.print(f"queued {len(result.queued)}, purged {len(result.purged)}")
-    for message_id in result.purged:
-        out.print(f"  purged {message_id}")
-
-
-@app.command()
-def retract(
-    message_id: str,
-    directory: Dir,
-    reason: Annotated[str, typer.Option(help="Why the information is withdrawn.")],
-) -> None:
-    """As the provider, delete a message at every recipient (a deletion message).
-
-    Example: secureline retract msg-... --dir ./interpol --reason "sent in error"
-    """
-    node = _node(directory)
-    done = node.sharing.retract(_cli_principal(None), message_id, reason)
-    out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,167 @@
+"""``secureline permission|review|retract``: the provider stays in control of what it shared."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from secureline.cli import common
+from secureline.cli.common import Dir, fail, out
+
+# --- the rules of sharing: permissions, the review queue, deletion and correction ----------
+
+permission_app = typer.Typer(
+    no_args_is_help=True, help="Providers' permissions: ask, grant, list (signed grants)."
+)
+review_app = typer.Typer(
+    no_args_is_help=True, help="Retention: the review queue, keep or purge, the scheduled job."
+)
+
+
+def _cli_principal(unit: str | None) -> Any:
+    from secureline.services.accounts import Principal, Role
+
+    if unit:
+        return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
+    return Principal("cli", "cli", "", Role.ADMIN)
+
+
+@permission_app.command("request")
+def permission_request(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    scope: Annotated[str, typer.Option(help="onward-transfer, judicial-use or other-purpose.")],
+    grantee: Annotated[str, typer.Option(help="The node the permission is for.")],
+    purpose: Annotated[str | None, typer.Option(help="The purpose asked for.")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the provider.")] = "",
+) -> None:
+    """Ask a message's provider for a permission; sends a permission-request message.
+
+    Example: secureline permission request msg-... --dir ./interpol --unit cc
+      --scope onward-transfer --grantee europol --reason "joint investigation"
+    """
+    node = common.node_at(directory)
+    done = node.sharing.request_permission(
+        _cli_principal(unit), message_id, scope, grantee, purpose, reason
+    )
+    out.print(f"{done.id} permission request queued for {', '.join(done.destinations)}")
+
+
+@permission_app.command("grant")
+def permission_grant(
+    directory: Dir,
+    request: Annotated[
+        str | None, typer.Argument(help="The permission request to answer.", show_default=False)
+    ] = None,
+    message: Annotated[str | None, typer.Option(help="The message sent from here.")] = None,
+    grantee: Annotated[str | None, typer.Option(help="The node the permission is for.")] = None,
+    scope: Annotated[str | None, typer.Option(help="onward-transfer, ...")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO time; default 90 days.")] = None,
+    purpose: Annotated[str | None, typer.Option()] = None,
+    unit: Annotated[str | None, typer.Option(help="The sending unit (default: admin).")] = None,
+) -> None:
+    """As the provider, grant a permission: sign it and send it in a permission-grant message.
+
+    Example: secureline permission grant msg-REQUEST --dir ./ncb-madrid
+    """
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(until) if until else None
+    except ValueError as exc:
+        fail(f"--until: {exc}")
+    node = common.node_at(directory)
+    grant, carrier = node.sharing.grant_permission(
+        _cli_principal(unit),
+        request,
+        message_id=message,
+        grantee=grantee,
+        scope=scope,
+        until=when,
+        purpose=purpose,
+    )
+    out.print(
+        f"{grant.id}: {grant.scope.value} on {grant.message_id} for {grant.grantee} until "
+        f"{grant.until.isoformat()}; sent in {carrier.id} to {', '.join(carrier.destinations)}"
+    )
+
+
+@permission_app.command("list")
+def permission_list(directory: Dir) -> None:
+    """The grants this node issued and received."""
+    node = common.node_at(directory)
+    table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
+    for g in node.sharing.permissions(_cli_principal(None)):
+        table.add_row(
+            g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
+        )
+    out.print(table)
+
+
+@review_app.command("list")
+def review_list(directory: Dir) -> None:
+    """Messages due for a retention decision."""
+    node = common.node_at(directory)
+    table = Table("message", "review date", "queued at")
+    for item in node.retention.queue(_cli_principal(None)):
+        queued = item.queued_at.isoformat() if item.queued_at else ""
+        table.add_row(item.message_id, item.review_date.isoformat(), queued)
+    out.print(table)
+
+
+@review_app.command("keep")
+def review_keep(
+    message_id: str,
+    directory: Dir,
+    until: Annotated[str, typer.Option(help="The new review date, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option(help="Why it is still needed.")],
+) -> None:
+    """Keep a message until a new review date."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(until)
+    except ValueError as exc:
+        fail(f"--until: {exc}")
+    node = common.node_at(directory)
+    node.retention.keep(_cli_principal(None), message_id, day, reason)
+    out.print(f"{message_id} kept until {day.isoformat()}")
+
+
+@review_app.command("purge")
+def review_purge(
+    message_id: str,
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why it goes.")],
+) -> None:
+    """Purge a message now: body, entities and attachments go; a tombstone stays."""
+    node = common.node_at(directory)
+    node.retention.purge(_cli_principal(None), message_id, reason)
+    out.print(f"{message_id} purged")
+
+
+@review_app.command("run")
+def review_run(directory: Dir) -> None:
+    """The scheduled job: queue what is due, purge what is past its date with no decision."""
+    node = common.node_at(directory)
+    result = node.retention.run()
+    out.print(f"queued {len(result.queued)}, purged {len(result.purged)}")
+    for message_id in result.purged:
+        out.print(f"  purged {message_id}")
+
+
+def retract(
+    message_id: str,
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why the information is withdrawn.")],
+) -> None:
+    """As the provider, delete a message at every recipient (a deletion message).
+
+    Example: secureline retract msg-... --dir ./interpol --reason "sent in error"
+    """
+    node = common.node_at(directory)
+    done = node.sharing.retract(_cli_principal(None), message_id, reason)
+    out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
