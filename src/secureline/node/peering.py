@@ -200,7 +200,8 @@ class PeerAdmin:
                 alarms.append(f"undelivered for {int(oldest_age)} s (alarm after {alarm_after} s)")
             if peer.direct and problem:
                 alarms.append(f"no agreement: {problem}")
-            if row and row.last_error and "agreement_mismatch" in row.last_error:
+            mismatch = bool(ours and theirs and ours != theirs)
+            if mismatch or (row and row.last_error and "agreement_mismatch" in row.last_error):
                 alarms.append(
                     "agreement mismatch: traffic stopped until both hold the same agreement"
                 )

@@ -61,7 +61,12 @@ class HttpLineTransport:
                 code = orjson.loads(response.content)["error"]["code"]
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 code = None
-        return PushAnswer(response.status_code, response.content, code)
+        return PushAnswer(
+            response.status_code,
+            response.content,
+            code,
+            response.headers.get(AGREEMENT_HEADER) or None,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -75,6 +75,7 @@ def authenticate_peer(scope: dict[str, Any], directory: Directory) -> str:
 def line_app(directory: Directory, inbox: LineInbox, max_bytes: Callable[[], int]) -> Starlette:
     async def put_transaction(request: Request) -> Response:
         """PUT /line/v1/transactions/{txn_id}: one batch from one authenticated peer."""
+        peer: str | None = None
         try:
             peer = authenticate_peer(dict(request.scope), directory)
             limit = max_bytes()
@@ -96,8 +97,11 @@ def line_app(directory: Directory, inbox: LineInbox, max_bytes: Callable[[], int
                 request.headers.get(AGREEMENT_HEADER),
             )
         except LineError as exc:
-            log.warning("line: refused a transaction from %s: %s", request.client, exc)
-            return _error(exc.status, exc.code, exc.message)
+            log.warning("line: refused a transaction from %s: %s", peer or request.client, exc)
+            response = _error(exc.status, exc.code, exc.message)
+            if peer is not None:  # an authenticated peer learns which agreement we hold
+                response.headers[AGREEMENT_HEADER] = directory.agreement_digest(peer) or ""
+            return response
         except Exception:
             log.exception("line: unexpected error")
             return _error(500, "internal_error", "the node could not process the transaction")

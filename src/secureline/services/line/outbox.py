@@ -147,10 +147,12 @@ class LinkSender:
         # Derived from the body: a retry of the same batch is the same transaction (the peer
         # replays its stored answer); row ids are not used because SQLite reuses them.
         txn_id = _txn_id(self.node, body)
+        reported: str | None = None
         try:
             answer = self._transport.push(
                 peer, txn_id, body, self._directory.agreement_digest(self.peer)
             )
+            reported = answer.peer_agreement
             if answer.status == 413 and self._batch_limit > 1:
                 self._batch_limit = max(1, self._batch_limit // 2)
                 raise TransportError(f"{self.peer} refused the batch size; halving it")
@@ -164,11 +166,14 @@ class LinkSender:
             self._failures += 1
             self._postpone(seqs)
             peer_store.record_contact(
-                self._db, self.peer, self._clock(), error=str(exc), agreement_digest=None
+                self._db, self.peer, self._clock(), error=str(exc), agreement_digest=reported
             )
             log.warning("line to %s: %s", self.peer, exc)
             return False
         self._failures = 0
+        peer_store.record_contact(
+            self._db, self.peer, self._clock(), error=None, agreement_digest=reported
+        )
         return True
 
     def _postpone(self, seqs: list[int]) -> None:
@@ -211,7 +216,6 @@ class LinkSender:
             )
             line_store.forget_evidence(conn, evidence_seqs)
             self._audit.record(conn, events)
-        peer_store.record_contact(self._db, self.peer, now, error=None, agreement_digest=None)
         if unanswered:
             self._postpone(unanswered)
 

@@ -13,6 +13,8 @@ class PushAnswer:
     status: int
     body: bytes
     error_code: str | None = None
+    # The digest of the link agreement the peer holds, from its Secureline-Agreement header.
+    peer_agreement: str | None = None
 
 
 class TransportError(Exception):
