@@ -34,6 +34,14 @@ def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
         conn.execute(insert(messages), [r.__dict__ for r in rows])
 
 
+def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
+    """Overwrite stored rows (same ids) with these, e.g. a relay copy with the copy that was
+    delivered here."""
+    for row in rows:
+        values = {k: v for k, v in row.__dict__.items() if k != "id"}
+        conn.execute(update(messages).where(messages.c.id == row.id).values(**values))
+
+
 def add_to_mailboxes(conn: Connection, entries: Sequence[tuple[str, str]], now: datetime) -> None:
     """``entries`` are (unit, message_id) pairs."""
     if entries:

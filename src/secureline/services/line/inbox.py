@@ -16,6 +16,7 @@ checked the peer's certificate against the CA pinned for it). Steps, in order:
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from secureline.domain.errors import DomainError
 from secureline.domain.message import Content, Grant, Header, parse_content, parse_header
 from secureline.domain.policy import PolicyContext, Stage, decide
 from secureline.domain.vocabulary import Kind
-from secureline.services.audit import AuditLog
+from secureline.services.audit import AuditLog, Checkpoint
 from secureline.services.line import custody
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
@@ -63,6 +64,7 @@ from secureline.store import retention as retention_store
 from secureline.store import tables
 from secureline.store.database import Database
 
+log = logging.getLogger(__name__)
 TXN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -404,10 +406,12 @@ class LineInbox:
             ids = [a.header.id for a in batch.accepted]
             stored = message_store.existing_ids(conn, ids)
             relaying = line_store.current_states(conn, ids)
-            rows, mailbox, relays = [], [], []
+            rows, mailbox, relays, upgrades = [], [], [], []
             effects: list[tuple[Header, _Effect]] = []
             reviews: list[tuple[str, date]] = []
-            for acc in batch.accepted:
+            # A message for a unit here and for a node beyond is two envelopes; the copy
+            # delivered here goes first, so the stored row is the readable one.
+            for acc in sorted(batch.accepted, key=lambda a: a.next_hop is not None):
                 header = acc.header
                 here = acc.next_hop is None
                 kind = EvidenceKind.DELIVERED if here else EvidenceKind.RELAYED
@@ -436,6 +440,9 @@ class LineInbox:
                 if header.id not in stored:
                     stored[header.id] = "in" if here else "relay"
                     rows.append(self._row(acc, now))
+                elif here:  # relayed earlier, now also delivered here: keep this copy
+                    stored[header.id] = "in"
+                    upgrades.append(self._row(acc, now))
                 if here:
                     mailbox += [(a.unit, header.id) for a in header.to if a.node == me]
                     if header.review_date is not None:
@@ -474,6 +481,7 @@ class LineInbox:
                         )
                     )
             message_store.insert_messages(conn, rows)
+            message_store.replace_messages(conn, upgrades)
             message_store.add_to_mailboxes(conn, mailbox, now)
             retention_store.schedule(conn, reviews)
             batch.audit += self._apply_effects(conn, effects, now)
@@ -481,29 +489,44 @@ class LineInbox:
             batch.audit += custody.apply(
                 conn, me, self._directory, intake.documents, now, audit_log=self._audit
             )
-            documents = issue(
-                self._identity,
-                batch.items,
-                now,
-                checkpoint.token if checkpoint else None,
-                batch_for=peer,
-            )
-            for token_id, token, _items in documents:
-                line_store.save_evidence(conn, token_id, me, token, [], now)
-            response = orjson.dumps(
-                {
-                    "v": 1,
-                    "txn_id": txn_id,
-                    "evidence": [token for _, token, _ in documents],
-                    "evidence_taken": len(intake.documents),
-                    "evidence_rejected": intake.rejected,
-                }
-            )
+            response = self._answer(conn, peer, txn_id, now, batch, intake, checkpoint)
             line_store.save_transaction(conn, peer, txn_id, digest, response, now)
             self._audit.record(conn, batch.audit)
         if queued_hops:
             self._on_queued(queued_hops)
         return response
+
+    def _answer(
+        self,
+        conn: Any,
+        peer: str,
+        txn_id: str,
+        now: datetime,
+        batch: _Batch,
+        intake: custody.Intake,
+        checkpoint: Checkpoint | None,
+    ) -> bytes:
+        """Sign the evidence for this transaction, keep our copies, and shape the answer."""
+        documents = issue(
+            self._identity,
+            batch.items,
+            now,
+            checkpoint.token if checkpoint else None,
+            batch_for=peer,
+        )
+        for token_id, token, _items in documents:
+            line_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
+        if intake.rejected:
+            log.warning("line: %s sent evidence we cannot verify: %s", peer, intake.rejected[0])
+        return orjson.dumps(
+            {
+                "v": 1,
+                "txn_id": txn_id,
+                "evidence": [token for _, token, _ in documents],
+                "evidence_taken": len(intake.documents),
+                "evidence_rejected": intake.rejected,
+            }
+        )
 
     def _apply_effects(
         self, conn: Any, effects: list[tuple[Header, _Effect]], now: datetime
