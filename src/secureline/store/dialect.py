@@ -7,6 +7,8 @@ node's rows are kept apart (a schema on PostgreSQL, a file on SQLite) and how ro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -87,3 +89,18 @@ def drop_schema(url: str, schema: str) -> None:
 def skip_locked(url: str) -> bool:
     """Whether several workers can claim outbox rows without blocking each other."""
     return not is_sqlite(url)
+
+
+def insert_many_sql(paramstyle: str, table: str, columns: Sequence[str]) -> str:
+    """A plain INSERT for the driver's own executemany, for the hottest appends, where
+    SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
+    marks = ", ".join("?" if paramstyle == "qmark" else "%s" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (names are code constants, values are bound)
+
+
+def datetime_param(is_sqlite: bool, value: datetime) -> datetime | str:
+    """A UTC datetime as the driver should receive it: SQLite stores the text SQLAlchemy's
+    DateTime type writes (no zone, read back as UTC); PostgreSQL takes the datetime."""
+    if is_sqlite:
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
