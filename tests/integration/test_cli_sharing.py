@@ -66,3 +66,27 @@ def test_review_and_permission_commands(pair: Federation, monkeypatch: pytest.Mo
     assert isinstance(unknown.exception, NotFoundError)
     listed = runner.invoke(app, ["permission", "list", "--dir", str(pair.dirs["interpol"])])
     assert listed.exit_code == 0, listed.output
+
+
+def test_read_shows_the_message_and_asks_for_h3_conditions(
+    pair: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interpol = pair["interpol"]
+    running = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
+    monkeypatch.setattr(common, "node_at", lambda directory: running[Path(directory)])
+    h3 = interpol.messaging.submit(
+        officer(interpol),
+        sample("ops@europol", seed=62, handling="H3", handling_conditions="Not before Monday"),
+    )
+    wait_state(interpol, h3.id, "europol", ["delivered"])
+    where = str(pair.dirs["europol"])
+
+    held = runner.invoke(app, ["read", h3.id, "--dir", where, "--unit", "ops"])
+    assert held.exit_code == 1
+    assert "Not before Monday" in held.output
+    shown = runner.invoke(
+        app, ["read", h3.id, "--dir", where, "--unit", "ops", "--acknowledge-conditions"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert '"entities"' in shown.output
+    wait_state(interpol, h3.id, "europol", ["read"])

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 out = Console()
 err = Console(stderr=True)
@@ -15,7 +16,8 @@ Dir = Annotated[Path, typer.Option("--dir", help="The node directory.", show_def
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    # One line, whatever the terminal width; the message is never read as rich markup.
+    err.print(Text.assemble(("error: ", "red"), message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

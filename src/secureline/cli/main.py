@@ -57,7 +57,7 @@ def main() -> None:
     try:
         app()
     except (NodeError, DomainError, ServiceError, StoreError) as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
 
 
@@ -389,6 +389,44 @@ def export(
         out.print(f"{message_id} exported to {output}")
     else:
         print(text)
+
+
+@app.command()
+def read(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    acknowledge_conditions: Annotated[
+        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
+    ] = False,
+) -> None:
+    """Open a message (the first opening sends a read receipt to the origin). H3 content is
+    shown only once its conditions are acknowledged.
+
+    Example: secureline read msg-3f0c... --dir ./europol --unit ops
+    """
+    from secureline.services.accounts import Principal, Role
+
+    node = common.node_at(directory)
+    opened = node.messaging.open(
+        Principal("cli", f"cli:{unit}", unit, Role.OFFICER),
+        message_id,
+        acknowledge_conditions=acknowledge_conditions,
+    )
+    header = opened.header
+    out.print(f"{header.id} from {header.sender}: {header.subject}", soft_wrap=True)
+    out.print(
+        f"{header.kind.value}, {header.crime_area.value}, {header.handling.value}, "
+        f"evaluation {header.evaluation} ({header.evaluation.describe()}), "
+        f"purpose: {header.purpose}",
+        soft_wrap=True,
+    )
+    if opened.content is None:
+        fail(
+            f"H3 conditions to acknowledge first (--acknowledge-conditions): "
+            f"{header.handling_conditions}"
+        )
+    print(json.dumps(opened.content, indent=2, ensure_ascii=False))
 
 
 @app.command()
