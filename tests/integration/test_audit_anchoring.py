@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import delete, update
 from typer.testing import CliRunner, Result
 
 from secureline.cli.main import app
-from secureline.crypto.envelope import sign_envelope
-from secureline.domain.audit import GENESIS_HASH, checkpoint_payload, decode_detail, record_hash
 from secureline.node.compose import Node
-from secureline.services.audit import CHECKPOINT_TYP, AuditLog, read_export
+from secureline.services.audit import AuditLog, read_export
 from secureline.store import audit as audit_store
 from tests.integration.support import Federation, officer, sample, wait_state
+from tests.support.audit_attacks import rewrite_history
 
 runner = CliRunner()
 
@@ -48,46 +46,8 @@ def _export(node: Node, path: Path) -> Path:
 
 
 def _rewrite(node: Node, seq: int, actor: str) -> None:
-    """What the partner's administrator, holding its node key, could do: rewrite one record,
-    recompute every hash after it, move the head and re-sign the node's own checkpoints."""
-    log = node.audit
-    rows = list(audit_store.iter_records(log.db))
-    checkpoints = list(audit_store.iter_checkpoints(log.db))
-    table = audit_store.audit_records
-    with log.db.transaction() as conn:
-        prev = rows[seq - 2].hash if seq > 1 else GENESIS_HASH
-        new_hashes = {0: GENESIS_HASH}
-        for row in rows[seq - 1 :]:
-            new_actor = actor if row.seq == seq else row.actor
-            digest = record_hash(
-                prev,
-                row.seq,
-                row.at,
-                new_actor,
-                row.action,
-                row.object,
-                row.outcome,
-                decode_detail(row.detail_json),
-            )
-            conn.execute(
-                update(table)
-                .where(table.c.seq == row.seq)
-                .values(actor=new_actor, prev_hash=prev, hash=digest)
-            )
-            new_hashes[row.seq] = digest
-            prev = digest
-        audit_store.set_head(conn, audit_store.Head(rows[-1].seq, prev))
-        conn.execute(delete(audit_store.audit_checkpoints))
-        for cp in checkpoints:
-            head_hash = new_hashes.get(cp.seq, cp.head_hash)
-            token = sign_envelope(
-                checkpoint_payload(log.node, cp.seq, head_hash, cp.at),
-                node.identity.signing,
-                typ=CHECKPOINT_TYP,
-            )
-            audit_store.save_checkpoint(
-                conn, audit_store.CheckpointRow(cp.seq, cp.at, head_hash, token)
-            )
+    """What the partner's administrator, holding its node key, could do."""
+    rewrite_history(node.audit, node.identity.signing, seq, actor)
 
 
 def test_each_side_keeps_the_others_checkpoints(pair: Federation) -> None:

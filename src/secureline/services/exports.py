@@ -66,12 +66,8 @@ class Exports:
             raise InvalidInput(
                 "purpose", f"{purpose!r} is not one of {', '.join(ExportPurpose)}"
             ) from None
-        row = message_store.get_message(self._db, message_id)
-        if (
-            row is None
-            or row.direction != "in"
-            or not message_store.in_mailbox(self._db, principal.unit, message_id)
-        ):
+        row = message_store.received_by(self._db, principal.unit, message_id)
+        if row is None:
             raise NotFoundError(f"no message {message_id} in {principal.unit}'s inbox")
         if row.content_json is None:
             raise Conflict(f"{message_id} was purged; there is nothing to export")

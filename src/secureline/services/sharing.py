@@ -79,12 +79,8 @@ class Sharing:
         ``grants=None`` takes the unexpired grants this node received for the message and
         names among the new destinations (or this node, for another purpose); pass a list
         (possibly empty) to choose them."""
-        row = message_store.get_message(self._db, message_id)
-        if (
-            row is None
-            or row.direction != "in"
-            or not message_store.in_mailbox(self._db, principal.unit, message_id)
-        ):
+        row = message_store.received_by(self._db, principal.unit, message_id)
+        if row is None:
             raise NotFoundError(f"no message {message_id} in {principal.unit}'s inbox")
         if row.content_json is None:
             raise Conflict(f"{message_id} was purged; its content cannot be forwarded")
@@ -315,12 +311,8 @@ class Sharing:
         return _request_body(row.content_json), str(header.sender)
 
     def _received(self, principal: Principal, message_id: str) -> Header:
-        row = message_store.get_message(self._db, message_id)
-        if (
-            row is None
-            or row.direction != "in"
-            or not message_store.in_mailbox(self._db, principal.unit, message_id)
-        ):
+        row = message_store.received_by(self._db, principal.unit, message_id)
+        if row is None:
             raise NotFoundError(f"no message {message_id} in {principal.unit}'s inbox")
         return parse_header(orjson.loads(row.header_json))
 

@@ -79,6 +79,22 @@ def mark_read(conn: Connection, message_id: str, now: datetime) -> bool:
     return result.rowcount > 0
 
 
+def received_by(db: Database, unit: str, message_id: str) -> MessageRow | None:
+    """The message as delivered here to ``unit``'s inbox, or None (unknown, sent from here,
+    relayed, or addressed to another unit): what a member of ``unit`` may open."""
+    with db.read() as conn:
+        row = conn.execute(
+            select(messages)
+            .join(mailbox, mailbox.c.message_id == messages.c.id)
+            .where(
+                messages.c.id == message_id,
+                messages.c.direction == "in",
+                mailbox.c.unit == unit,
+            )
+        ).first()
+    return MessageRow(**row._mapping) if row else None
+
+
 def in_mailbox(db: Database, unit: str, message_id: str) -> bool:
     with db.read() as conn:
         row = conn.execute(

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -178,16 +179,8 @@ def purge(
     """Remove a message's content (body, entities, attachments: the content text, the
     ciphertext and every envelope that carries them) and leave a tombstone. False when the
     message is unknown or was purged already."""
-    row = conn.execute(
-        select(
-            messages.c.origin_node,
-            messages.c.content_json,
-            messages.c.content_jwe,
-            messages.c.created_at,
-            messages.c.purged_at,
-        ).where(messages.c.id == message_id)
-    ).first()
-    if row is None or row.purged_at is not None:
+    row = _unpurged(conn, message_id)
+    if row is None:
         return False
     item = get_item(conn, message_id)
     conn.execute(
@@ -222,6 +215,20 @@ def purge(
     return True
 
 
+def _unpurged(conn: Connection, message_id: str) -> Any:
+    """The stored message's origin, content and dates, or None if unknown or purged."""
+    row = conn.execute(
+        select(
+            messages.c.origin_node,
+            messages.c.content_json,
+            messages.c.content_jwe,
+            messages.c.created_at,
+            messages.c.purged_at,
+        ).where(messages.c.id == message_id)
+    ).first()
+    return None if row is None or row.purged_at is not None else row
+
+
 def correct(
     conn: Connection,
     message_id: str,
@@ -234,16 +241,8 @@ def correct(
 ) -> bool:
     """Replace a message's content with the provider's correction; the replaced content is
     recorded (by digest) as a tombstone. False when unknown or purged."""
-    row = conn.execute(
-        select(
-            messages.c.origin_node,
-            messages.c.content_json,
-            messages.c.content_jwe,
-            messages.c.created_at,
-            messages.c.purged_at,
-        ).where(messages.c.id == message_id)
-    ).first()
-    if row is None or row.purged_at is not None:
+    row = _unpurged(conn, message_id)
+    if row is None:
         return False
     item = get_item(conn, message_id)
     conn.execute(

@@ -44,6 +44,7 @@ from secureline.services.audit import (
 )
 from secureline.store import audit as store
 from secureline.store.database import Database
+from tests.support.audit_attacks import rewrite_history
 
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 
@@ -649,44 +650,6 @@ def bravo(
     return AuditLog(database_factory("bravo"), "bravo", bravo_key, clock=clock)
 
 
-def _rewrite_history(log: AuditLog, key: SigningKey, seq: int, actor: str) -> None:
-    """What a node's administrator holding the node key could do: a consistent rewrite."""
-    db = log.db
-    rows = list(store.iter_records(db))
-    checkpoints = list(store.iter_checkpoints(db))
-    table = store.audit_records
-    with db.transaction() as conn:
-        prev = rows[seq - 2].hash if seq > 1 else GENESIS_HASH
-        new_hashes = {0: GENESIS_HASH}
-        for row in rows[seq - 1 :]:
-            new_actor = actor if row.seq == seq else row.actor
-            digest = record_hash(
-                prev,
-                row.seq,
-                row.at,
-                new_actor,
-                row.action,
-                row.object,
-                row.outcome,
-                decode_detail(row.detail_json),
-            )
-            conn.execute(
-                update(table)
-                .where(table.c.seq == row.seq)
-                .values(actor=new_actor, prev_hash=prev, hash=digest)
-            )
-            new_hashes[row.seq] = digest
-            prev = digest
-        store.set_head(conn, store.Head(rows[-1].seq, prev))
-        conn.execute(delete(store.audit_checkpoints))
-        for cp in checkpoints:
-            head_hash = new_hashes.get(cp.seq, cp.head_hash)
-            token = sign_envelope(
-                checkpoint_payload(log.node, cp.seq, head_hash, cp.at), key, typ=CHECKPOINT_TYP
-            )
-            store.save_checkpoint(conn, store.CheckpointRow(cp.seq, cp.at, head_hash, token))
-
-
 def test_partner_checkpoint_exposes_a_rewritten_history(
     log: AuditLog, bravo: AuditLog, alpha_key: SigningKey
 ) -> None:
@@ -699,7 +662,7 @@ def test_partner_checkpoint_exposes_a_rewritten_history(
     honest = list(read_export(log.export(None, None, "jsonl"), "jsonl"))
     AuditLog.check_against_partner_checkpoint(honest, kept)
 
-    _rewrite_history(log, alpha_key, seq=5, actor="nobody@alpha")
+    rewrite_history(log, alpha_key, seq=5, actor="nobody@alpha")
     log.verify()  # alpha's own chain and re-signed checkpoints look perfect...
 
     rewritten = read_export(log.export(None, None, "jsonl"), "jsonl")
