@@ -7,8 +7,10 @@ node's rows are kept apart (a schema on PostgreSQL, a file on SQLite) and how ro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,6 +36,7 @@ def create(url: str, schema: str | None = None) -> Engine:
     """An engine for the node's store; ``schema`` keeps a node's tables apart on PostgreSQL."""
     url = normalise_url(url)
     if is_sqlite(url):
+        _create_private(make_url(url).database)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -47,6 +50,15 @@ def create(url: str, schema: str | None = None) -> Engine:
     if schema:
         connect_args["options"] = f"-c search_path={schema}"
     return create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=8)
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only: it holds messages and personal
+    data. SQLite gives its -wal and -shm files the database file's permissions."""
+    if not database or database == ":memory:" or Path(database).exists():
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -19,3 +21,10 @@ def test_migrating_twice_changes_nothing(database: Database) -> None:
     database.migrate()
     with database.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'node' / 'store.db'}")
+    database.migrate()
+    database.dispose()
+    assert (tmp_path / "node" / "store.db").stat().st_mode & 0o777 == 0o600
