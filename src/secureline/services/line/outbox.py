@@ -29,6 +29,7 @@ from secureline.store.database import Database
 
 log = logging.getLogger(__name__)
 IDLE_WAIT_SECONDS = 1.0
+CONTACT_NOTE_SECONDS = 5.0
 
 
 class LinkSender:
@@ -60,6 +61,8 @@ class LinkSender:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._evidence_lock = threading.Lock()
+        self._contact_noted: datetime | None = None
+        self._contact_digest: str | None = None
         self._failures = 0
         self._batch_limit = settings.max_batch_messages
 
@@ -168,13 +171,23 @@ class LinkSender:
             peer_store.record_contact(
                 self._db, self.peer, self._clock(), error=str(exc), agreement_digest=reported
             )
+            self._contact_noted = None  # the next success is written at once
             log.warning("line to %s: %s", self.peer, exc)
             return False
         self._failures = 0
-        peer_store.record_contact(
-            self._db, self.peer, self._clock(), error=None, agreement_digest=reported
-        )
+        self._note_contact(reported)
         return True
+
+    def _note_contact(self, reported: str | None) -> None:
+        """Record a healthy contact; at most every few seconds while nothing changes, since
+        each record is a committed (fsynced) transaction on the hot path."""
+        now = self._clock()
+        last = self._contact_noted
+        unchanged = reported == self._contact_digest
+        if unchanged and last is not None and (now - last).total_seconds() < CONTACT_NOTE_SECONDS:
+            return
+        peer_store.record_contact(self._db, self.peer, now, error=None, agreement_digest=reported)
+        self._contact_noted, self._contact_digest = now, reported
 
     def _postpone(self, seqs: list[int]) -> None:
         if seqs:
