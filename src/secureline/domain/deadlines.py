@@ -18,8 +18,3 @@ def default_deadline(kind: Kind, priority: Priority, sent_at: datetime) -> datet
     if kind is not Kind.REQUEST:
         return None
     return sent_at + DEADLINE_AFTER[priority]
-
-
-def time_left(deadline: datetime, now: datetime) -> timedelta:
-    """Negative when the deadline has passed: the desk and reports show overdue requests."""
-    return deadline - now

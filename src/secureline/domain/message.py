@@ -285,7 +285,3 @@ def translate(exc: ValidationError) -> DomainError:
         location, _, reason = reason.partition(":")
         reason = reason.strip()
     return InvalidMessage(location or "message", reason)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -7,13 +7,8 @@ Refusals by the rules of sharing carry every reason the decision gave.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class ReasonInfo:
-    code: str
-    text: str
+from secureline.domain.policy import Reason
 
 
 class ServiceError(Exception):
@@ -67,6 +62,6 @@ class Refused(ServiceError):
     code = "refused"
     status = 403
 
-    def __init__(self, reasons: Sequence[ReasonInfo]) -> None:
+    def __init__(self, reasons: Sequence[Reason]) -> None:
         super().__init__("; ".join(f"{r.code}: {r.text}" for r in reasons))
         self.reasons = tuple(reasons)

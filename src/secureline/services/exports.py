@@ -17,10 +17,11 @@ import orjson
 
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.message import GrantScope, parse_header
+from secureline.domain.policy import Reason
 from secureline.domain.vocabulary import HandlingCode
 from secureline.services.accounts import Principal
 from secureline.services.audit import AuditLog
-from secureline.services.errors import Conflict, InvalidInput, NotFoundError, ReasonInfo, Refused
+from secureline.services.errors import Conflict, InvalidInput, NotFoundError, Refused
 from secureline.services.line.directory import Directory
 from secureline.services.permissions import GrantError, parse_grant, verify_grant
 from secureline.store import messages as message_store
@@ -75,7 +76,7 @@ class Exports:
         now = self._clock()
         refusal = None
         if header.handling is HandlingCode.H3 and not acknowledge_conditions:
-            refusal = ReasonInfo(
+            refusal = Reason(
                 H3_NOT_ACKNOWLEDGED,
                 f"H3: acknowledge the provider's conditions first: {header.handling_conditions}",
             )
@@ -84,7 +85,7 @@ class Exports:
             and chosen is ExportPurpose.JUDICIAL
             and not self._judicial_grant(message_id, header.sender.node, now)
         ):
-            refusal = ReasonInfo(
+            refusal = Reason(
                 H1_JUDICIAL_USE,
                 f"H1: {message_id} may be used in judicial proceedings only with a judicial-use "
                 f"permission from its provider {header.sender}; ask for one first",

@@ -28,7 +28,7 @@ from secureline.domain.message import (
     parse_draft,
     parse_header,
 )
-from secureline.domain.policy import PolicyContext, Stage, decide
+from secureline.domain.policy import PolicyContext, Reason, Stage, decide
 from secureline.domain.vocabulary import HandlingCode, Kind
 from secureline.services.accounts import Principal, Role
 from secureline.services.audit import AuditLog
@@ -38,7 +38,6 @@ from secureline.services.errors import (
     InvalidInput,
     NoRoute,
     NotFoundError,
-    ReasonInfo,
     Refused,
 )
 from secureline.services.line.directory import Directory
@@ -211,7 +210,7 @@ class Messaging:
         valid_grants, grant_reasons = check_grants(
             header.forwarded, self._directory.verify_keys, now
         )
-        reasons: list[ReasonInfo] = []
+        reasons: list[Reason] = []
         held = header.kind is Kind.ALERT and self._require_alert_review
         for destination in header.destination_nodes:
             if destination == self._identity.name:
@@ -240,9 +239,9 @@ class Messaging:
                     valid_grant_ids=valid_grants,
                 ),
             )
-            reasons += [ReasonInfo(r.code, r.text) for r in decision.reasons]
+            reasons += decision.reasons
             hops[destination] = hop
-        reasons += [ReasonInfo(r.code, r.text) for r in grant_reasons]
+        reasons += grant_reasons
         if reasons:
             self._audit.append(
                 [

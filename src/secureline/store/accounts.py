@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from secureline.store.database import Database
@@ -106,12 +106,3 @@ def user_for_token(db: Database, token_hash: str) -> UserRow | None:
             .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
         ).first()
     return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
-
-
-def revoke_token(conn: Connection, token_id: str, now: datetime) -> bool:
-    result = conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return result.rowcount > 0

@@ -121,15 +121,6 @@ def mailbox_page(db: Database, unit: str, after: int, limit: int) -> list[tuple[
     return result
 
 
-def sent_page(db: Database, sender: str, after: str | None, limit: int) -> list[MessageRow]:
-    with db.read() as conn:
-        query = select(messages).where(messages.c.sender == sender, messages.c.direction == "out")
-        if after:
-            query = query.where(messages.c.id > after)
-        rows = conn.execute(query.order_by(messages.c.id).limit(limit)).all()
-    return [MessageRow(**r._mapping) for r in rows]
-
-
 @dataclass(frozen=True)
 class DeliveryState:
     destination: str

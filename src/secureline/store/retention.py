@@ -179,15 +179,11 @@ def purge(
     """Remove a message's content (body, entities, attachments: the content text, the
     ciphertext and every envelope that carries them) and leave a tombstone. False when the
     message is unknown or was purged already."""
-    row = _unpurged(conn, message_id)
-    if row is None:
-        return False
-    item = get_item(conn, message_id)
-    conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id)
-        .values(content_json=None, content_jwe=None, envelope=None, purged_at=now)
+    replaced, item = _replace_content(
+        conn, message_id, "purged", None, actor, reason, now, by_message, purged_at=now
     )
+    if not replaced:
+        return False
     conn.execute(
         update(deliveries)
         .where(deliveries.c.message_id == message_id, deliveries.c.state.in_(_DONE))
@@ -199,20 +195,47 @@ def purge(
             .where(retention.c.message_id == message_id)
             .values(state=PURGED, decided_by=actor, reason=reason, decided_at=now)
         )
-    _tombstone(
-        conn,
-        message_id,
-        "purged",
-        reason,
-        actor,
-        row.origin_node,
-        row.created_at,
-        item.review_date if item else None,
-        _digest(row.content_json or row.content_jwe),
-        by_message,
-        now,
-    )
     return True
+
+
+def _replace_content(
+    conn: Connection,
+    message_id: str,
+    kind: str,
+    content_json: str | None,
+    actor: str,
+    reason: str,
+    now: datetime,
+    by_message: str | None,
+    *,
+    purged_at: datetime | None = None,
+) -> tuple[bool, ReviewItem | None]:
+    """Replace a stored message's content (None removes it) and leave the tombstone of what
+    was there, kept by digest. Returns whether it did (not for an unknown or already purged
+    message) and the message's review item, if it has one."""
+    row = _unpurged(conn, message_id)
+    if row is None:
+        return False, None
+    item = get_item(conn, message_id)
+    values: dict[str, Any] = {"content_json": content_json, "content_jwe": None, "envelope": None}
+    if purged_at is not None:
+        values["purged_at"] = purged_at
+    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+    conn.execute(
+        insert(tombstones).values(
+            message_id=message_id,
+            event=kind,
+            reason=reason,
+            actor=actor,
+            origin_node=row.origin_node,
+            created_at=row.created_at,
+            review_date=item.review_date if item else None,
+            content_digest=_digest(row.content_json or row.content_jwe),
+            by_message=by_message,
+            recorded_at=now,
+        )
+    )
+    return True, item
 
 
 def _unpurged(conn: Connection, message_id: str) -> Any:
@@ -241,29 +264,10 @@ def correct(
 ) -> bool:
     """Replace a message's content with the provider's correction; the replaced content is
     recorded (by digest) as a tombstone. False when unknown or purged."""
-    row = _unpurged(conn, message_id)
-    if row is None:
-        return False
-    item = get_item(conn, message_id)
-    conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id)
-        .values(content_json=content_json, content_jwe=None, envelope=None)
+    replaced, _ = _replace_content(
+        conn, message_id, "corrected", content_json, actor, reason, now, by_message
     )
-    _tombstone(
-        conn,
-        message_id,
-        "corrected",
-        reason,
-        actor,
-        row.origin_node,
-        row.created_at,
-        item.review_date if item else None,
-        _digest(row.content_json or row.content_jwe),
-        by_message,
-        now,
-    )
-    return True
+    return replaced
 
 
 def tombstones_for(db: Database, message_id: str) -> list[Tombstone]:
@@ -274,35 +278,6 @@ def tombstones_for(db: Database, message_id: str) -> list[Tombstone]:
             .order_by(tombstones.c.seq)
         ).all()
     return [Tombstone(**r._mapping) for r in rows]
-
-
-def _tombstone(
-    conn: Connection,
-    message_id: str,
-    event: str,
-    reason: str,
-    actor: str,
-    origin_node: str,
-    created_at: datetime,
-    review_date: date | None,
-    content_digest: str | None,
-    by_message: str | None,
-    now: datetime,
-) -> None:
-    conn.execute(
-        insert(tombstones).values(
-            message_id=message_id,
-            event=event,
-            reason=reason,
-            actor=actor,
-            origin_node=origin_node,
-            created_at=created_at,
-            review_date=review_date,
-            content_digest=content_digest,
-            by_message=by_message,
-            recorded_at=now,
-        )
-    )
 
 
 def _digest(text: str | None) -> str | None:

@@ -32,7 +32,7 @@ from secureline.crypto.envelope import sign_envelope, verify_envelope
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.keys import SigningKey, VerifyKey
 from secureline.domain.addresses import NAME_PATTERN
-from secureline.domain.message import MESSAGE_ID, Header, Message
+from secureline.domain.message import MESSAGE_ID, Message
 
 VERSION = 1
 ENVELOPE_TYPE = "secureline-envelope+jws"
@@ -225,11 +225,5 @@ def open_evidence(token: str, keys: dict[str, VerifyKey]) -> EvidenceDocument:
             checkpoint=body.get("checkpoint"),
             token=token,
         )
-    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
-        if isinstance(exc, WireError):
-            raise
+    except (KeyError, TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise WireError(f"evidence document is malformed: {exc}") from None
-
-
-def header_destinations(header: Header) -> tuple[str, ...]:
-    return header.destination_nodes
