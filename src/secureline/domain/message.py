@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
@@ -165,8 +166,12 @@ class Header(_Marking):
         return tuple(dict.fromkeys(a.node for a in self.to))
 
 
-class Content(_Strict):
-    """What the header's digest covers: encrypted end to end when the message is confidential."""
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What the header's digest covers: encrypted end to end when the message is confidential.
+
+    Built only from checked parts (by :func:`compose` and :func:`parse_content`), so a plain
+    dataclass: nothing here is validated twice."""
 
     body: str = ""
     entities: tuple[dict[str, Any], ...] = ()
@@ -182,8 +187,10 @@ class Content(_Strict):
         )
 
 
-class Message(_Strict):
+@dataclass(frozen=True, slots=True)
+class Message:
     header: Header
+    header_json: dict[str, Any]  # the header's JSON form, made once: stored and signed as is
     content: Content
     content_bytes: bytes
 
@@ -201,6 +208,8 @@ def compose(
     default_review_date: date | None = None,
 ) -> Message:
     """Apply the rules that turn a draft into a sendable message, or raise a DomainError."""
+    if MESSAGE_ID.fullmatch(message_id) is None:
+        raise InvalidMessage("id", f"{message_id!r} is not a message id")
     entities = tuple(check_entities(draft.entities, now.date()))
     personal = carries_personal_data(entities)
     if personal and not draft.data_subjects:
@@ -209,29 +218,31 @@ def compose(
             "the message carries persons: state their categories (suspect, victim, witness, ...)",
         )
     # The entities were just checked and the draft validated: build without validating again.
-    content = Content.model_construct(
-        body=draft.body, entities=entities, attachments=draft.attachments
-    )
+    content = Content(body=draft.body, entities=entities, attachments=draft.attachments)
     content_bytes = content.to_bytes()
-    marking = draft.model_dump(exclude={"to", "body", "entities", "attachments"})
+    marking = {name: getattr(draft, name) for name in _Marking.model_fields}
     if marking["deadline"] is None:
         marking["deadline"] = default_deadline(draft.kind, draft.priority, now)
     if personal and marking["review_date"] is None:
         marking["review_date"] = default_review_date
-    header = _build(
-        Header,
-        {
-            **marking,
-            "id": message_id,
-            "sender": sender,
-            "to": draft.to,
-            "created_at": now.astimezone(UTC),
-            "content_digest": content_digest(content_bytes),
-            "entity_schemata": schema_counts(entities),
-            "personal_data": personal,
-        },
+    # Every field comes from the validated draft or is made here, so the header is built
+    # without validating it all again (the hot path of every submission).
+    header = Header.model_construct(
+        **marking,
+        id=message_id,
+        sender=sender,
+        to=draft.to,
+        created_at=now.astimezone(UTC),
+        content_digest=content_digest(content_bytes),
+        entity_schemata=schema_counts(entities),
+        personal_data=personal,
     )
-    return Message(header=header, content=content, content_bytes=content_bytes)
+    return Message(
+        header=header,
+        header_json=header.model_dump(mode="json"),
+        content=content,
+        content_bytes=content_bytes,
+    )
 
 
 def parse_draft(data: Mapping[str, Any]) -> Draft:
@@ -263,7 +274,7 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
         raise InvalidMessage("content", "entities differ from the counts its header declares")
     if carries_personal_data(entities) and not header.personal_data:
         raise InvalidMessage("content", "carries personal data its header does not declare")
-    return Content.model_construct(body=body, entities=tuple(entities), attachments=attachments)
+    return Content(body=body, entities=tuple(entities), attachments=attachments)
 
 
 def _build(cls: type[M], data: Any) -> M:

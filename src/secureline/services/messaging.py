@@ -140,7 +140,7 @@ class Messaging:
                     direction="out",
                     sender=str(header.sender),
                     origin_node=self._identity.name,
-                    header_json=orjson.dumps(header.model_dump(mode="json")).decode(),
+                    header_json=orjson.dumps(message.header_json).decode(),
                     content_json=message.content_bytes.decode(),
                     content_jwe=None,
                     envelope=None,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from secureline.store import dialect
+from secureline.store import bulk, dialect
 from secureline.store.database import Database
 from secureline.store.tables import (
     deliveries,
@@ -26,6 +26,9 @@ class NewDelivery:
     next_hop: str
     envelope: str
     path: str  # JSON list of the hops before this node
+
+
+_NEW_DELIVERY_COLUMNS = ("message_id", "destination", "next_hop", "envelope", "path")
 
 
 @dataclass(frozen=True)
@@ -65,21 +68,12 @@ class NewEvidence:
 def queue_deliveries(
     conn: Connection, rows: Sequence[NewDelivery], now: datetime, state: str = "queued"
 ) -> None:
-    if rows:
-        conn.execute(
-            insert(deliveries),
-            [
-                {
-                    **r.__dict__,
-                    "state": state,
-                    "attempts": 0,
-                    "not_before": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for r in rows
-            ],
-        )
+    bulk.insert_many(
+        conn,
+        "deliveries",
+        (*_NEW_DELIVERY_COLUMNS, "state", "attempts", "not_before", "created_at", "updated_at"),
+        ((*[getattr(r, c) for c in _NEW_DELIVERY_COLUMNS], state, 0, now, now, now) for r in rows),
+    )
 
 
 def claim_deliveries(

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
+from secureline.store import bulk
 from secureline.store.database import Database
 from secureline.store.tables import deliveries, evidence, mailbox, messages
 
@@ -29,9 +30,16 @@ class MessageRow:
     purged_at: datetime | None = None
 
 
+_MESSAGE_COLUMNS = tuple(MessageRow.__dataclass_fields__)
+
+
 def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
-    if rows:
-        conn.execute(insert(messages), [r.__dict__ for r in rows])
+    bulk.insert_many(
+        conn,
+        "messages",
+        _MESSAGE_COLUMNS,
+        ([getattr(r, c) for c in _MESSAGE_COLUMNS] for r in rows),
+    )
 
 
 def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
@@ -44,10 +52,9 @@ def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
 
 def add_to_mailboxes(conn: Connection, entries: Sequence[tuple[str, str]], now: datetime) -> None:
     """``entries`` are (unit, message_id) pairs."""
-    if entries:
-        conn.execute(
-            insert(mailbox), [{"unit": u, "message_id": m, "added_at": now} for u, m in entries]
-        )
+    bulk.insert_many(
+        conn, "mailbox", ("unit", "message_id", "added_at"), ((u, m, now) for u, m in entries)
+    )
 
 
 def existing_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:

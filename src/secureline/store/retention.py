@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from secureline.store import bulk
 from secureline.store.database import Database
 from secureline.store.tables import ID, NAME, SEQ, TS, deliveries, messages, metadata
 
@@ -97,11 +98,12 @@ class Tombstone:
 
 def schedule(conn: Connection, items: Sequence[tuple[str, date]]) -> None:
     """Give newly stored messages their review date."""
-    if items:
-        conn.execute(
-            insert(retention),
-            [{"message_id": m, "review_date": d, "state": SCHEDULED} for m, d in items],
-        )
+    bulk.insert_many(
+        conn,
+        "retention",
+        ("message_id", "review_date", "state"),
+        ((m, d, SCHEDULED) for m, d in items),
+    )
 
 
 def queue_due(conn: Connection, horizon: date, now: datetime) -> list[str]:

@@ -94,7 +94,7 @@ def envelope_payload(message: Message, destination: str, content_jwe: str | None
     body: dict[str, Any] = {
         "v": VERSION,
         "destination": destination,
-        "header": message.header.model_dump(mode="json"),
+        "header": message.header_json,
     }
     if content_jwe is None:
         body["content"] = message.content_bytes.decode()
