@@ -21,16 +21,45 @@ def insert_many(
     conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order) into ``table``; datetimes must be aware."""
-    sqlite = conn.dialect.name == "sqlite"
-    params = [tuple([_param(sqlite, value) for value in row]) for row in rows]
+    params = _params(conn, rows)
     if params:
-        sql = dialect.insert_many_sql(conn.dialect.paramstyle, table, columns)
+        conn.exec_driver_sql(
+            dialect.insert_many_sql(conn.dialect.paramstyle, table, columns), params
+        )
+
+
+def update_many(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """Set ``columns`` on the row matching ``keys``; each row holds the columns' values,
+    then the keys' values."""
+    params = _params(conn, rows)
+    if params:
+        sql = dialect.update_many_sql(conn.dialect.paramstyle, table, columns, keys)
         conn.exec_driver_sql(sql, params)
 
 
-def _param(sqlite: bool, value: Any) -> Any:
+def _params(conn: Connection, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    sqlite = conn.dialect.name == "sqlite"
+    # A batch repeats a few times (its "now") in every row: convert each once.
+    converted: dict[date, Any] = {}
+
+    def param(value: Any) -> Any:
+        if not isinstance(value, date):  # a datetime is a date too
+            return value
+        done = converted.get(value)
+        if done is None:
+            done = converted[value] = _time_param(sqlite, value)
+        return done
+
+    return [tuple(map(param, row)) for row in rows]
+
+
+def _time_param(sqlite: bool, value: date) -> Any:
     if isinstance(value, datetime):
         return dialect.datetime_param(sqlite, value)
-    if sqlite and isinstance(value, date):
-        return value.isoformat()  # what SQLAlchemy's Date type writes on SQLite
-    return value
+    return value.isoformat() if sqlite else value  # what SQLAlchemy's Date type writes

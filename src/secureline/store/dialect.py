@@ -110,9 +110,20 @@ def insert_many_sql(paramstyle: str, table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (names are code constants, values are bound)
 
 
+def update_many_sql(
+    paramstyle: str, table: str, columns: Sequence[str], keys: Sequence[str]
+) -> str:
+    """A plain UPDATE by key for the driver's own executemany (see insert_many_sql)."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    assignments = ", ".join(f"{c} = {mark}" for c in columns)
+    match = " AND ".join(f"{k} = {mark}" for k in keys)
+    return f"UPDATE {table} SET {assignments} WHERE {match}"  # noqa: S608 (as insert_many_sql)
+
+
 def datetime_param(is_sqlite: bool, value: datetime) -> datetime | str:
     """A UTC datetime as the driver should receive it: SQLite stores the text SQLAlchemy's
     DateTime type writes (no zone, read back as UTC); PostgreSQL takes the datetime."""
     if is_sqlite:
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # The text SQLAlchemy writes ("%Y-%m-%d %H:%M:%S.%f"), spelled faster than strftime.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return value

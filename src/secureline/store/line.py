@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
 from secureline.store.tables import (
     deliveries,
-    evidence,
     evidence_outbox,
     evidence_tokens,
     inbound_transactions,
@@ -63,6 +62,9 @@ class NewEvidence:
     reason_code: str | None
     reason_text: str | None
     issued_at: datetime
+
+
+_NEW_EVIDENCE_COLUMNS = tuple(NewEvidence.__dataclass_fields__)
 
 
 def queue_deliveries(
@@ -116,32 +118,15 @@ def claim_deliveries(
 
 
 def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
-    if not outcomes:
-        return
-    conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.message_id == bindparam("m_id"),
-            deliveries.c.destination == bindparam("m_dest"),
-        )
-        .values(
-            state=bindparam("m_state"),
-            reason_code=bindparam("m_code"),
-            reason_text=bindparam("m_text"),
-            refused_by=bindparam("m_by"),
-            updated_at=now,
-        ),
-        [
-            {
-                "m_id": o.message_id,
-                "m_dest": o.destination,
-                "m_state": o.state,
-                "m_code": o.reason_code,
-                "m_text": o.reason_text,
-                "m_by": o.refused_by,
-            }
+    bulk.update_many(
+        conn,
+        "deliveries",
+        ("state", "reason_code", "reason_text", "refused_by", "updated_at"),
+        ("message_id", "destination"),
+        (
+            (o.state, o.reason_code, o.reason_text, o.refused_by, now, o.message_id, o.destination)
             for o in outcomes
-        ],
+        ),
     )
 
 
@@ -207,8 +192,12 @@ def save_evidence(
     conn.execute(
         insert(evidence_tokens).values(id=token_id, issuer=issuer, token=token, stored_at=now)
     )
-    if items:
-        conn.execute(insert(evidence), [{**i.__dict__, "token_id": token_id} for i in items])
+    bulk.insert_many(
+        conn,
+        "evidence",
+        (*_NEW_EVIDENCE_COLUMNS, "token_id"),
+        ((*[getattr(i, c) for c in _NEW_EVIDENCE_COLUMNS], token_id) for i in items),
+    )
 
 
 def evidence_token(db: Database, token_id: str) -> str | None:

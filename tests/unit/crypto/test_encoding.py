@@ -54,3 +54,12 @@ def test_sha256_forms() -> None:
     fingerprint = sha256_fingerprint(b"x")
     assert fingerprint.startswith("SHA256:")
     assert fingerprint.removeprefix("SHA256:").split(":") == [f"{b:02X}" for b in digest]
+
+
+@given(st.text(alphabet="ABCDQRwxyz0189-_+/= \n", max_size=14))
+def test_only_the_canonical_spelling_decodes(text: str) -> None:
+    try:
+        data = b64url_decode(text)
+    except MalformedToken:
+        return
+    assert b64url_encode(data) == text
