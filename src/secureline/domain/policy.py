@@ -71,10 +71,11 @@ Choices beyond the plain rules, made to fail closed:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from secureline.domain.agreement import Agreement, Confidentiality, OnwardTransfer
 from secureline.domain.agreement import normalise_purpose as _normalise
@@ -194,6 +195,18 @@ class PolicyContext:
     requires_alert_review: bool = False  # the organisation's own setting
     attachment_bytes: int = 0
 
+    # Every rule walks the links; made once per decision (cached_property writes the
+    # instance's __dict__ directly, which a frozen dataclass allows).
+    @cached_property
+    def links(self) -> tuple[LinkTerms, ...]:
+        return tuple(link for link in (self.link_in, self.link_out) if link is not None)
+
+    @cached_property
+    def terms(self) -> tuple[tuple[LinkTerms, Agreement], ...]:
+        """Each link present that has an agreement (a missing one is
+        check_agreement_present's)."""
+        return tuple((link, link.agreement) for link in self.links if link.agreement is not None)
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -233,19 +246,6 @@ Rule = Callable[[Header, PolicyContext], tuple[Reason, ...]]
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _links(context: PolicyContext) -> Iterator[LinkTerms]:
-    for link in (context.link_in, context.link_out):
-        if link is not None:
-            yield link
-
-
-def _terms(context: PolicyContext) -> Iterator[tuple[LinkTerms, Agreement]]:
-    """Each link present that has an agreement (a missing one is check_agreement_present's)."""
-    for link in _links(context):
-        if link.agreement is not None:
-            yield link, link.agreement
 
 
 def _in(agreement: Agreement, link: LinkTerms) -> str:
@@ -312,7 +312,7 @@ def check_link_present(header: Header, context: PolicyContext) -> tuple[Reason, 
 def check_agreement_present(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
     return tuple(
         Reason(NO_AGREEMENT, f"the link with {link.peer} has no agreement: nothing may cross it")
-        for link in _links(context)
+        for link in context.links
         if link.agreement is None
     )
 
@@ -324,7 +324,7 @@ def check_agreement_digest(header: Header, context: PolicyContext) -> tuple[Reas
             f"{link.peer} runs a different text of {_in(agreement, link)}: "
             f"digest {link.peer_digest} there, {agreement.digest()} here",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if link.peer_digest is not None and link.peer_digest != agreement.digest()
     )
 
@@ -336,7 +336,7 @@ def check_agreement_for_link(header: Header, context: PolicyContext) -> tuple[Re
             f"agreement {agreement.label} is between {' and '.join(sorted(agreement.parties))}, "
             f"not between {context.node} and {link.peer}",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if not agreement.covers(context.node, link.peer)
     )
 
@@ -347,7 +347,7 @@ def check_crime_area(header: Header, context: PolicyContext) -> tuple[Reason, ..
             CRIME_AREA_NOT_ALLOWED,
             f"crime area {str(header.crime_area)!r} is not in {_in(agreement, link)}",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if header.crime_area not in agreement.crime_areas
     )
 
@@ -357,7 +357,7 @@ def check_kind(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
         Reason(
             KIND_NOT_ALLOWED, f"message kind {str(header.kind)!r} is not in {_in(agreement, link)}"
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if header.kind not in agreement.kinds
     )
 
@@ -369,7 +369,7 @@ def check_classification(header: Header, context: PolicyContext) -> tuple[Reason
             f"classification {str(header.classification)!r} is above the ceiling "
             f"{str(agreement.classification_ceiling)!r} of {_in(agreement, link)}",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if header.classification.rank > agreement.classification_ceiling.rank
     )
 
@@ -380,7 +380,7 @@ def check_purpose(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
             PURPOSE_NOT_ALLOWED,
             f"purpose {header.purpose!r} is not among the purposes of {_in(agreement, link)}",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if not agreement.allows_purpose(header.purpose)
     )
 
@@ -393,7 +393,7 @@ def check_personal_data(header: Header, context: PolicyContext) -> tuple[Reason,
             PERSONAL_DATA_NOT_ALLOWED,
             f"the message carries personal data and {_in(agreement, link)} allows none",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if not agreement.personal_data
     )
 
@@ -401,7 +401,7 @@ def check_personal_data(header: Header, context: PolicyContext) -> tuple[Reason,
 def check_data_subjects(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
     # Where the agreement allows no personal data at all, check_personal_data says so once.
     reasons = []
-    for link, agreement in _terms(context):
+    for link, agreement in context.terms:
         if not agreement.personal_data:
             continue
         if header.personal_data and not header.data_subjects:
@@ -438,7 +438,7 @@ def check_attachment_size(header: Header, context: PolicyContext) -> tuple[Reaso
             f"attachments total {context.attachment_bytes} bytes, above the "
             f"{agreement.max_attachment_bytes} bytes of {_in(agreement, link)}",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if context.attachment_bytes > agreement.max_attachment_bytes
     )
 
@@ -451,14 +451,14 @@ def check_confidentiality(header: Header, context: PolicyContext) -> tuple[Reaso
             CONFIDENTIALITY_REQUIRED,
             f"{_in(agreement, link)} requires an end-to-end encrypted (confidential) message",
         )
-        for link, agreement in _terms(context)
+        for link, agreement in context.terms
         if agreement.confidentiality is Confidentiality.REQUIRED
     )
 
 
 def check_retention(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
     reasons = []
-    for link, agreement in _terms(context):
+    for link, agreement in context.terms:
         latest = header.created_at.date() + timedelta(days=agreement.retention_max_days)
         if header.review_date is not None and header.review_date > latest:
             reasons.append(
@@ -490,7 +490,7 @@ def check_onward_transfer_terms(header: Header, context: PolicyContext) -> tuple
     if forwarded is None:
         return ()
     reasons = []
-    for link, agreement in _terms(context):
+    for link, agreement in context.terms:
         if agreement.onward_transfer is OnwardTransfer.NEVER:
             reasons.append(
                 Reason(
@@ -580,9 +580,7 @@ def check_alert_review(header: Header, context: PolicyContext) -> tuple[Reason, 
         return ()
     if context.alert_approved:
         return ()
-    requiring = [
-        agreement.label for _, agreement in _terms(context) if agreement.alerts_need_review
-    ]
+    requiring = [agreement.label for _, agreement in context.terms if agreement.alerts_need_review]
     if context.requires_alert_review:
         requiring.append(f"the policy of {context.node}")
     if not requiring:

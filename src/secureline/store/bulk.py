@@ -8,24 +8,25 @@ rows written either way read back the same (tests/unit/store/test_bulk.py checks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Date, DateTime
 
 from secureline.store import dialect
+from secureline.store.tables import metadata
 
 
 def insert_many(
     conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order) into ``table``; datetimes must be aware."""
-    params = _params(conn, rows)
+    params = _params(conn, table, tuple(columns), rows)
     if params:
-        conn.exec_driver_sql(
-            dialect.insert_many_sql(conn.dialect.paramstyle, table, columns), params
-        )
+        sql = dialect.insert_many_sql(conn.dialect.paramstyle, table, columns)
+        conn.exec_driver_sql(sql, params)
 
 
 def update_many(
@@ -37,26 +38,42 @@ def update_many(
 ) -> None:
     """Set ``columns`` on the row matching ``keys``; each row holds the columns' values,
     then the keys' values."""
-    params = _params(conn, rows)
+    params = _params(conn, table, (*columns, *keys), rows)
     if params:
         sql = dialect.update_many_sql(conn.dialect.paramstyle, table, columns, keys)
         conn.exec_driver_sql(sql, params)
 
 
-def _params(conn: Connection, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+def _params(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    times = _time_positions(table, columns)
+    if not times:
+        return [tuple(row) for row in rows]
     sqlite = conn.dialect.name == "sqlite"
     # A batch repeats a few times (its "now") in every row: convert each once.
     converted: dict[date, Any] = {}
+    params = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            value = values[i]
+            if value is not None:
+                done = converted.get(value)
+                if done is None:
+                    done = converted[value] = _time_param(sqlite, value)
+                values[i] = done
+        params.append(tuple(values))
+    return params
 
-    def param(value: Any) -> Any:
-        if not isinstance(value, date):  # a datetime is a date too
-            return value
-        done = converted.get(value)
-        if done is None:
-            done = converted[value] = _time_param(sqlite, value)
-        return done
 
-    return [tuple(map(param, row)) for row in rows]
+@functools.cache
+def _time_positions(table: str, columns: tuple[str, ...]) -> tuple[int, ...]:
+    """Where in a row of ``columns`` the dates and times are, from the table's definition."""
+    described = metadata.tables[table].c
+    return tuple(
+        i for i, name in enumerate(columns) if isinstance(described[name].type, Date | DateTime)
+    )
 
 
 def _time_param(sqlite: bool, value: date) -> Any:

@@ -78,6 +78,7 @@ class Refusal(Exception):
 @dataclass
 class _Accepted:
     header: Header
+    header_json: dict[str, Any]  # as the origin signed it; stored as it came
     token: str
     path: list[str]
     content: bytes | None
@@ -209,12 +210,23 @@ class LineInbox:
                 parsed = parse_content(content, header, now.date())
                 effect = self._effect(header, parsed, now)
                 batch.accepted.append(
-                    _Accepted(header, token, path, content, None, destination, None, effect)
+                    _Accepted(
+                        header,
+                        opened.header_json,
+                        token,
+                        path,
+                        content,
+                        None,
+                        destination,
+                        None,
+                        effect,
+                    )
                 )
             else:
                 batch.accepted.append(
                     _Accepted(
                         header,
+                        opened.header_json,
                         token,
                         path,
                         opened.content,
@@ -585,7 +597,7 @@ class LineInbox:
             direction="in" if acc.next_hop is None else "relay",
             sender=str(header.sender),
             origin_node=header.sender.node,
-            header_json=orjson.dumps(header.model_dump(mode="json")).decode(),
+            header_json=orjson.dumps(acc.header_json).decode(),
             content_json=acc.content.decode() if acc.content is not None else None,
             content_jwe=acc.content_jwe,
             envelope=acc.token,
