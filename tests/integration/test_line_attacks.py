@@ -201,7 +201,7 @@ def test_tampered_envelope_from_the_outbox_is_refused_bad_signature(
     sent = interpol.messaging.submit(officer(interpol), sample("ops@europol"))
     with interpol.db.read() as conn:
         token = conn.execute(
-            select(tables.deliveries.c.envelope).where(tables.deliveries.c.message_id == sent.id)
+            select(tables.envelopes.c.envelope).where(tables.envelopes.c.message_id == sent.id)
         ).scalar_one()
     fed.stop("interpol")  # no sender of its own: this test is europol's only client
     fed.start("europol")

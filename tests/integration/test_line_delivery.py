@@ -176,7 +176,7 @@ def test_confidential_message_relay_holds_only_ciphertext(chain: Federation) -> 
     assert message["body"] not in (at_relay.envelope or "")
     with interpol.db.read() as conn:
         relay_envelope = conn.execute(
-            select(tables.deliveries.c.envelope).where(tables.deliveries.c.message_id == sent.id)
+            select(tables.envelopes.c.envelope).where(tables.envelopes.c.message_id == sent.id)
         ).scalar_one()
     assert message["body"] not in relay_envelope
 

@@ -97,22 +97,21 @@ def _relay_alters(fed: Federation, alter: Callable[[str, Federation], str]) -> t
     fed.stop("interpol")
     store = open_store(fed.dirs["interpol"])
     try:
-        row = tables.deliveries.c
+        row, kept = tables.deliveries.c, tables.envelopes.c
         with store.read() as conn:
             original = conn.execute(
-                select(row.envelope).where(row.message_id == sent.id)
+                select(kept.envelope).where(kept.message_id == sent.id)
             ).scalar_one()
         altered = alter(original, fed)
         assert altered != original
         with store.transaction() as conn:
             conn.execute(
+                update(tables.envelopes).where(kept.message_id == sent.id).values(envelope=altered)
+            )
+            conn.execute(
                 update(tables.deliveries)
                 .where(row.message_id == sent.id)
-                .values(
-                    envelope=altered,
-                    state="queued",
-                    not_before=datetime.now(UTC) - timedelta(seconds=1),
-                )
+                .values(state="queued", not_before=datetime.now(UTC) - timedelta(seconds=1))
             )
     finally:
         store.dispose()

@@ -34,7 +34,7 @@ from secureline.node import compose
 from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
 from secureline.services.audit import UnsafeNoAudit, UnsafeNoAuditWarning
-from secureline.store.tables import deliveries
+from secureline.store.tables import deliveries, envelopes
 
 SENDER, RECEIVER = "interpol", "europol"
 
@@ -168,8 +168,12 @@ def run_line_bench(messages: int, batch: int, *, audit: bool = True) -> dict[str
                     select(
                         deliveries.c.created_at,
                         deliveries.c.updated_at,
-                        deliveries.c.envelope,
+                        envelopes.c.envelope,
                         deliveries.c.state,
+                    ).join(
+                        envelopes,
+                        (envelopes.c.message_id == deliveries.c.message_id)
+                        & (envelopes.c.destination == deliveries.c.destination),
                     )
                 ).all()
             latencies = sorted(

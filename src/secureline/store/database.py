@@ -45,15 +45,16 @@ class Database:
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}") from exc
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (a no-op when it is already there)."""
+    def migrate(self, to: str = "head") -> None:
+        """Bring the schema to the newest migration, or ``to`` one (a no-op when it is
+        already there)."""
         if self.schema:
             dialect.create_schema(self.url, self.schema)
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, to)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,7 @@ from secureline.store import bulk, dialect
 from secureline.store.database import Database
 from secureline.store.tables import (
     deliveries,
+    envelopes,
     evidence_outbox,
     evidence_tokens,
     inbound_transactions,
@@ -27,9 +28,6 @@ class NewDelivery:
     path: str  # JSON list of the hops before this node
 
 
-_NEW_DELIVERY_COLUMNS = ("message_id", "destination", "next_hop", "envelope", "path")
-
-
 @dataclass(frozen=True)
 class QueuedDelivery:
     seq: int
@@ -37,8 +35,6 @@ class QueuedDelivery:
     destination: str
     envelope: str
     path: str
-    attempts: int
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -73,9 +69,21 @@ def queue_deliveries(
     bulk.insert_many(
         conn,
         "deliveries",
-        (*_NEW_DELIVERY_COLUMNS, "state", "attempts", "not_before", "created_at", "updated_at"),
-        ((*[getattr(r, c) for c in _NEW_DELIVERY_COLUMNS], state, 0, now, now, now) for r in rows),
+        _DELIVERY_COLUMNS,
+        ((r.message_id, r.destination, r.next_hop, r.path, state, 0, now, now, now) for r in rows),
     )
+    bulk.insert_many(
+        conn,
+        "envelopes",
+        ("message_id", "destination", "envelope"),
+        ((r.message_id, r.destination, r.envelope) for r in rows),
+    )
+
+
+_DELIVERY_COLUMNS = (
+    *("message_id", "destination", "next_hop", "path", "state", "attempts", "not_before"),
+    *("created_at", "updated_at"),
+)
 
 
 def claim_deliveries(
@@ -90,10 +98,13 @@ def claim_deliveries(
                 deliveries.c.seq,
                 deliveries.c.message_id,
                 deliveries.c.destination,
-                deliveries.c.envelope,
+                envelopes.c.envelope,
                 deliveries.c.path,
-                deliveries.c.attempts,
-                deliveries.c.created_at,
+            )
+            .join(
+                envelopes,
+                (envelopes.c.message_id == deliveries.c.message_id)
+                & (envelopes.c.destination == deliveries.c.destination),
             )
             .where(
                 deliveries.c.next_hop == next_hop,
@@ -104,7 +115,7 @@ def claim_deliveries(
             .limit(limit)
         )
         if dialect.skip_locked(db.url):
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(of=deliveries, skip_locked=True)
         rows = conn.execute(query).all()
         batch: list[QueuedDelivery] = []
         size = 0

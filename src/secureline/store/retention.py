@@ -30,7 +30,16 @@ from sqlalchemy import (
 
 from secureline.store import bulk
 from secureline.store.database import Database
-from secureline.store.tables import ID, NAME, SEQ, TS, deliveries, messages, metadata
+from secureline.store.tables import (
+    ID,
+    NAME,
+    SEQ,
+    TS,
+    deliveries,
+    envelopes,
+    messages,
+    metadata,
+)
 
 SCHEDULED, DUE, KEPT, PURGED = "scheduled", "due", "kept", "purged"
 #: delivery states after which the origin never sends the envelope again
@@ -186,9 +195,12 @@ def purge(
     )
     if not replaced:
         return False
+    done = select(deliveries.c.destination).where(
+        deliveries.c.message_id == message_id, deliveries.c.state.in_(_DONE)
+    )
     conn.execute(
-        update(deliveries)
-        .where(deliveries.c.message_id == message_id, deliveries.c.state.in_(_DONE))
+        update(envelopes)
+        .where(envelopes.c.message_id == message_id, envelopes.c.destination.in_(done))
         .values(envelope="")
     )
     if item is not None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -84,7 +85,7 @@ messages = Table(
     Column("content_json", Text, nullable=True),
     Column("content_jwe", Text, nullable=True),
     # the origin's signed envelope as received (NULL for messages composed here: their
-    # envelopes, one per destination, are in deliveries)
+    # envelopes, one per destination, are in envelopes)
     Column("envelope", Text, nullable=True),
     Column("created_at", TS, nullable=False),
     Column("stored_at", TS, nullable=False),
@@ -107,7 +108,9 @@ mailbox = Table(
 
 # One row per (message, destination node) leaving this node, origin or relay. It is both the
 # durable outbox (state 'queued', claimed in seq order per next hop) and the sender's view of
-# where the message is, so a submission writes one row per destination, not two.
+# where the message is, so a submission writes one row per destination, not two. The
+# signed envelope it carries is in `envelopes`, written once: the state changes as the
+# delivery moves on rewrite only this small row.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -115,7 +118,6 @@ deliveries = Table(
     Column("message_id", ID, ForeignKey("messages.id"), nullable=False),
     Column("destination", NAME, nullable=False),
     Column("next_hop", NAME, nullable=False),
-    Column("envelope", Text, nullable=False),
     # the hops the envelope crossed before this node (relays), JSON list
     Column("path", Text, nullable=False, default="[]"),
     # queued, sent, relayed, delivered, read, refused
@@ -129,6 +131,18 @@ deliveries = Table(
     Column("updated_at", TS, nullable=False),
     UniqueConstraint("message_id", "destination"),
     Index(None, "next_hop", "state", "seq"),
+)
+
+# The signed envelope of each delivery (several KiB; see deliveries).
+envelopes = Table(
+    "envelopes",
+    metadata,
+    Column("message_id", ID, primary_key=True),
+    Column("destination", NAME, primary_key=True),
+    Column("envelope", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["message_id", "destination"], ["deliveries.message_id", "deliveries.destination"]
+    ),
 )
 
 # Evidence issued elsewhere that must travel on towards a message's origin (multi-hop).
