@@ -126,6 +126,8 @@ def _check_storable(name: str, value: str) -> None:
     # cannot be UTF-8 encoded, and PostgreSQL text cannot hold NUL.
     if "\x00" in value:
         raise InvalidAuditData(name, "must not contain NUL")
+    if value.isascii():
+        return  # the common case, and no surrogate is ASCII
     try:
         value.encode()
     except UnicodeEncodeError:

@@ -127,7 +127,8 @@ class Messaging:
         """Prepare, store and queue, from ``unit``; ``also`` writes more rows in the same
         transaction. Public for the services that send on a user's behalf (sharing.py)."""
         now = self._clock()
-        prepared = [self._prepare(principal, d, now, unit) for d in drafts]
+        reviews_by_route: dict[tuple[str, ...], date] = {}  # a bulk submission repeats routes
+        prepared = [self._prepare(principal, d, now, unit, reviews_by_route) for d in drafts]
         rows, deliveries, events = [], [], []
         reviews: list[tuple[str, date]] = []
         for message, hops, held in prepared:
@@ -190,7 +191,12 @@ class Messaging:
             raise Forbidden(f"role {principal.role} cannot send messages")
 
     def _prepare(
-        self, principal: Principal, data: dict[str, Any] | Draft, now: datetime, unit: str
+        self,
+        principal: Principal,
+        data: dict[str, Any] | Draft,
+        now: datetime,
+        unit: str,
+        reviews_by_route: dict[tuple[str, ...], date],
     ) -> tuple[Message, dict[str, str], bool]:
         try:
             draft = data if isinstance(data, Draft) else parse_draft(data)
@@ -199,7 +205,7 @@ class Messaging:
                 message_id=new_message_id(),
                 sender=Address(unit, self._identity.name),
                 now=now,
-                default_review_date=self._default_review_date(draft, now),
+                default_review_date=self._default_review_date(draft, now, reviews_by_route),
             )
         except DomainError as exc:
             raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
@@ -257,15 +263,21 @@ class Messaging:
             raise Refused(reasons)
         return message, hops, held
 
-    def _default_review_date(self, draft: Draft, now: datetime) -> date:
+    def _default_review_date(
+        self, draft: Draft, now: datetime, known: dict[tuple[str, ...], date]
+    ) -> date:
         """Five years, or less where a link the message leaves on allows less."""
-        days = [DEFAULT_RETENTION.days]
-        for node in dict.fromkeys(a.node for a in draft.to):
-            hop = self._directory.next_hop(node)
-            agreement = self._directory.agreement(hop).agreement if hop else None
-            if agreement is not None:
-                days.append(agreement.retention_max_days)
-        return (now + timedelta(days=min(days))).date()
+        nodes = tuple(dict.fromkeys(a.node for a in draft.to))
+        review = known.get(nodes)
+        if review is None:
+            days = [DEFAULT_RETENTION.days]
+            for node in nodes:
+                hop = self._directory.next_hop(node)
+                agreement = self._directory.agreement(hop).agreement if hop else None
+                if agreement is not None:
+                    days.append(agreement.retention_max_days)
+            review = known[nodes] = (now + timedelta(days=min(days))).date()
+        return review
 
     def _envelope(self, message: Message, destination: str) -> str:
         jwe = None

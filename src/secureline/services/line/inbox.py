@@ -126,9 +126,13 @@ class LineInbox:
         self._peer_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._units: dict[str, bool] = {}
+        self._specialist_units: frozenset[str] = frozenset()
+        self._skew = timedelta(seconds=settings.clock_skew_seconds)
+        self._max_age = timedelta(days=settings.max_envelope_age_days)
 
     def refresh_units(self) -> None:
         self._units = {u.name: u.specialist for u in account_store.list_units(self._db)}
+        self._specialist_units = frozenset(u for u, specialist in self._units.items() if specialist)
 
     def receive(self, peer: str, txn_id: str, body: bytes, peer_digest: str | None) -> bytes:
         if TXN_ID.fullmatch(txn_id) is None:
@@ -313,7 +317,7 @@ class LineInbox:
                 stage=Stage.RECEIVE,
                 now=now,
                 link_in=link_in,
-                specialist_units=frozenset(u for u, s in self._units.items() if s),
+                specialist_units=self._specialist_units,
                 valid_grant_ids=valid_grants,
             )
             next_hop = None
@@ -356,10 +360,9 @@ class LineInbox:
             raise Refusal(
                 "hop_limit_exceeded", f"{len(path)} hops reach the limit {header.hop_limit}"
             )
-        skew = timedelta(seconds=self._settings.clock_skew_seconds)
-        if header.created_at > now + skew:
+        if header.created_at > now + self._skew:
             raise Refusal("clock_skew", f"created {header.created_at.isoformat()}, in the future")
-        if header.created_at < now - timedelta(days=self._settings.max_envelope_age_days):
+        if header.created_at < now - self._max_age:
             raise Refusal("too_old", f"created {header.created_at.isoformat()}")
         if destination not in header.destination_nodes:
             raise Refusal("bad_destination", f"{destination} is not among the recipients")
@@ -417,7 +420,9 @@ class LineInbox:
         with self._db.transaction() as conn:
             ids = [a.header.id for a in batch.accepted]
             stored = message_store.existing_ids(conn, ids)
-            relaying = line_store.current_states(conn, ids)
+            relaying = line_store.current_states(
+                conn, [a.header.id for a in batch.accepted if a.next_hop is not None]
+            )
             rows, mailbox, relays, upgrades = [], [], [], []
             effects: list[tuple[Header, _Effect]] = []
             reviews: list[tuple[str, date]] = []
