@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Column, Connection, Table, delete, func, insert, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
@@ -271,16 +271,26 @@ def requeue_sent(db: Database) -> int:
     return int(result.rowcount)
 
 
+def envelopes_for(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The envelopes this node sent or relayed for these messages, by (message, destination)."""
+    return _by_delivery(conn, envelopes, envelopes.c.envelope, message_ids)
+
+
 def current_states(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+    return _by_delivery(conn, deliveries, deliveries.c.state, message_ids)
+
+
+def _by_delivery(
+    conn: Connection, table: Table, column: Column[str], message_ids: Sequence[str]
+) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     ids = list(dict.fromkeys(message_ids))
     for start in range(0, len(ids), 500):
-        for row in conn.execute(
-            select(deliveries.c.message_id, deliveries.c.destination, deliveries.c.state).where(
-                deliveries.c.message_id.in_(ids[start : start + 500])
-            )
-        ):
-            found[(row.message_id, row.destination)] = row.state
+        query = select(table.c.message_id, table.c.destination, column).where(
+            table.c.message_id.in_(ids[start : start + 500])
+        )
+        for message_id, destination, value in conn.execute(query):
+            found[(message_id, destination)] = value
     return found
 
 

@@ -31,7 +31,14 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.services.audit import AuditError, AuditLog
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import STATE_ORDER, as_rows
-from secureline.services.line.wire import EvidenceDocument, EvidenceKind, WireError, open_evidence
+from secureline.services.line.wire import (
+    EvidenceDocument,
+    EvidenceItem,
+    EvidenceKind,
+    WireError,
+    envelope_digest,
+    open_evidence,
+)
 from secureline.store import line as line_store
 
 log = logging.getLogger(__name__)
@@ -66,16 +73,28 @@ def apply(
     *,
     audit_log: AuditLog,
     known_states: dict[tuple[str, str], str] | None = None,
+    sent_digests: dict[tuple[str, str], str] | None = None,
 ) -> list[AuditEvent]:
     """Write evidence about our deliveries, keep the issuers' checkpoints, and queue
-    evidence meant for other origins. Returns the audit events for the caller to record."""
+    evidence meant for other origins. Returns the audit events for the caller to record.
+
+    An item that the envelope arrived (relayed, delivered, read) counts for one of our
+    deliveries only when it names the envelope we sent (its SHA-256): it is proof that those
+    bytes arrived, not just a message id. A refusal counts whatever envelope it names: one that
+    differs from ours was changed on the way, and the refusal is how the origin learns it. The
+    caller that just sent the envelopes passes their digests; otherwise they are read here."""
     audit = keep_checkpoints(conn, directory, documents, audit_log)
     ids = [i.message_id for d in documents for i in d.items]
     states = known_states if known_states is not None else line_store.current_states(conn, ids)
+    digests = sent_digests
+    if digests is None:
+        held = line_store.envelopes_for(conn, ids)
+        # A purged envelope is blank: its evidence can only be matched by id.
+        digests = {key: envelope_digest(token) for key, token in held.items() if token}
     outcomes: list[line_store.Outcome] = []
     forward: dict[str, list[str]] = {}
     for document in documents:
-        ours = [i for i in document.items if (i.message_id, i.destination) in states]
+        ours = [i for i in document.items if _names_our_envelope(i, document, states, digests)]
         line_store.save_evidence(
             conn,
             document.id,
@@ -123,6 +142,32 @@ def apply(
     for hop, tokens in forward.items():
         line_store.queue_evidence(conn, hop, tokens, now)
     return audit
+
+
+def _names_our_envelope(
+    item: EvidenceItem,
+    document: EvidenceDocument,
+    states: dict[tuple[str, str], str],
+    digests: dict[tuple[str, str], str],
+) -> bool:
+    key = (item.message_id, item.destination)
+    if key not in states:
+        return False
+    expected = digests.get(key)
+    if expected is None or expected == item.envelope_sha256:
+        return True
+    refused = item.kind is EvidenceKind.REFUSED
+    log.warning(
+        "evidence %s from %s names envelope %s for %s to %s, but we sent %s; %s",
+        document.id,
+        document.issuer,
+        item.envelope_sha256,
+        item.message_id,
+        item.destination,
+        expected,
+        "the envelope was changed on the way" if refused else "not taken",
+    )
+    return refused
 
 
 def keep_checkpoints(

@@ -23,6 +23,7 @@ from secureline.services.line import custody
 from secureline.services.line.directory import Directory, Peer
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport, TransportError
+from secureline.services.line.wire import EvidenceKind, envelope_digest
 from secureline.store import line as line_store
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
@@ -215,7 +216,16 @@ class LinkSender:
             )
         now = self._clock()
         known = {(d.message_id, d.destination): "sent" for d in batch}
-        answered = {(i.message_id, i.destination) for doc in intake.documents for i in doc.items}
+        sent = {(d.message_id, d.destination): envelope_digest(d.envelope) for d in batch}
+        # Evidence that other bytes than we sent arrived answers nothing: those go again (a
+        # refusal answers whatever it names; see custody.apply).
+        answered = {
+            (i.message_id, i.destination)
+            for doc in intake.documents
+            for i in doc.items
+            if i.kind is EvidenceKind.REFUSED
+            or sent.get((i.message_id, i.destination)) == i.envelope_sha256
+        }
         unanswered = [d.seq for d in batch if (d.message_id, d.destination) not in answered]
         with self._db.transaction() as conn:
             events = custody.apply(
@@ -226,6 +236,7 @@ class LinkSender:
                 now,
                 audit_log=self._audit,
                 known_states=known,
+                sent_digests=sent,
             )
             line_store.forget_evidence(conn, evidence_seqs)
             self._audit.record(conn, events)
