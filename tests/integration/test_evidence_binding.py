@@ -8,15 +8,13 @@ destination signed about other bytes (what a faulty or compromised peer could si
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pytest
 from sqlalchemy import select
 
-from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
@@ -30,7 +28,7 @@ from secureline.services.line.wire import (
     sign_evidence,
 )
 from secureline.store.tables import deliveries
-from tests.conftest import StoreFor
+from tests.integration.support import PAIR, Federation
 
 OTHER_BYTES = "0" * 64
 
@@ -70,20 +68,10 @@ class PeerSigningOtherBytes:
 
 
 @pytest.fixture
-def pair(tmp_path: Path, store_for: StoreFor) -> Iterator[tuple[Node, Node]]:
-    dirs = build(
-        tmp_path,
-        [
-            NodeSpec("interpol", "Interpol", units=[("cc", False, None)]),
-            NodeSpec("europol", "Europol", units=[("ops", False, None)]),
-        ],
-        [LinkSpec("interpol", "europol")],
-        store=store_for,
-    )
-    origin, destination = Node(dirs["interpol"]), Node(dirs["europol"])
-    yield origin, destination
-    origin.stop()
-    destination.stop()
+def pair(federation_factory: Callable[..., Federation]) -> tuple[Node, Node]:
+    """interpol and europol constructed but not started: the test stands between them."""
+    fed = federation_factory(PAIR, start=())
+    return fed.construct("interpol"), fed.construct("europol")
 
 
 def _state(node: Node, message_id: str) -> str:
