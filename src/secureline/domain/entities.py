@@ -25,12 +25,8 @@ MAX_VALUE_LENGTH = 10_000
 _ENTITY_KEYS = frozenset({"id", "schema", "properties"})
 
 
-def check_entity(entity: Any, position: int, today: date) -> dict[str, Any]:
-    """Return the entity in canonical form, or raise InvalidEntity naming the field."""
-    return _check_entity(entity, position, today.isoformat())
-
-
 def _check_entity(entity: Any, position: int, today: str) -> dict[str, Any]:
+    """The entity in canonical form, or InvalidEntity naming the field."""
     if not isinstance(entity, dict | Mapping):
         raise InvalidEntity(
             _where(position), "an entity must be an object with id, schema and properties"

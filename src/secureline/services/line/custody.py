@@ -156,7 +156,6 @@ def _names_our_envelope(
     expected = digests.get(key)
     if expected is None or expected == item.envelope_sha256:
         return True
-    refused = item.kind is EvidenceKind.REFUSED
     log.warning(
         "evidence %s from %s names envelope %s for %s to %s, but we sent %s; %s",
         document.id,
@@ -165,9 +164,20 @@ def _names_our_envelope(
         item.message_id,
         item.destination,
         expected,
-        "the envelope was changed on the way" if refused else "not taken",
+        "the envelope was changed on the way" if item.kind is EvidenceKind.REFUSED else "not taken",
     )
-    return refused
+    return answers(item, expected)
+
+
+def answers(item: EvidenceItem, sent_digest: str | None) -> bool:
+    """Whether ``item`` is evidence about the envelope whose SHA-256 is ``sent_digest`` (None:
+    the envelope is no longer held, so the item is matched by message and destination). A
+    refusal answers whatever envelope it names (see :func:`apply`)."""
+    return (
+        sent_digest is None
+        or sent_digest == item.envelope_sha256
+        or item.kind is EvidenceKind.REFUSED
+    )
 
 
 def keep_checkpoints(

@@ -23,7 +23,7 @@ from secureline.services.line import custody
 from secureline.services.line.directory import Directory, Peer
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport, TransportError
-from secureline.services.line.wire import EvidenceKind, envelope_digest
+from secureline.services.line.wire import envelope_digest
 from secureline.store import line as line_store
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
@@ -217,15 +217,13 @@ class LinkSender:
         now = self._clock()
         known = {(d.message_id, d.destination): "sent" for d in batch}
         sent = {(d.message_id, d.destination): envelope_digest(d.envelope) for d in batch}
-        # Evidence that other bytes than we sent arrived answers nothing: those go again (a
-        # refusal answers whatever it names; see custody.apply).
-        answered = {
-            (i.message_id, i.destination)
-            for doc in intake.documents
-            for i in doc.items
-            if i.kind is EvidenceKind.REFUSED
-            or sent.get((i.message_id, i.destination)) == i.envelope_sha256
-        }
+        # Evidence that other bytes than we sent arrived answers nothing: those go again.
+        answered = set()
+        for document in intake.documents:
+            for item in document.items:
+                key = (item.message_id, item.destination)
+                if key in sent and custody.answers(item, sent[key]):
+                    answered.add(key)
         unanswered = [d.seq for d in batch if (d.message_id, d.destination) not in answered]
         with self._db.transaction() as conn:
             events = custody.apply(
