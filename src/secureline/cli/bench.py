@@ -12,7 +12,6 @@ measured: compare ``msgs_per_s`` with and without. It is the only user of that c
 
 from __future__ import annotations
 
-import gc
 import random
 import socket
 import sqlite3
@@ -27,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from secureline.cli.common import settle_memory
 from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.crypto.keys import generate_signing_key
@@ -141,8 +141,7 @@ def run_line_bench(messages: int, batch: int, *, audit: bool = True) -> dict[str
 
             _wait_port(load_config(dirs[RECEIVER]).line.port, 60)
             sender.start()
-            gc.collect()
-            gc.freeze()  # as `secureline run` does for the receiver
+            settle_memory()  # as `secureline run` does for the receiver
             principal = Principal("bench", "bench", "cc", Role.SYSTEM)
             start = time.perf_counter()
             for first in range(0, messages, batch):
