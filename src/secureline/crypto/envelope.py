@@ -15,14 +15,13 @@ change what is verified or which key is trusted), so there is nothing to get wro
 
 from __future__ import annotations
 
-import base64
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
 
-from secureline.crypto.encoding import b64url_decode
+from secureline.crypto.encoding import b64url_decode, b64url_encode_bytes
 from secureline.crypto.errors import MalformedToken, UnknownKey
 from secureline.crypto.keys import SigningKey, VerifyKey
 
@@ -46,20 +45,17 @@ class VerifiedEnvelope:
     payload: bytes
 
 
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
 @functools.lru_cache(maxsize=_HEADER_CACHE_SIZE)
 def _encoded_header(kid: str, typ: str) -> bytes:
     # A node signs with one or two keys and a handful of types: the header is a constant.
-    return _b64(orjson.dumps({"alg": _ALG, "kid": kid, "typ": typ}))
+    return b64url_encode_bytes(orjson.dumps({"alg": _ALG, "kid": kid, "typ": typ}))
 
 
 def sign_envelope(payload: bytes, key: SigningKey, typ: str = JWS_TYPE) -> str:
     """Sign the exact payload bytes; ``typ`` keeps an envelope from passing as evidence."""
-    signing_input = _encoded_header(key.kid, typ) + b"." + _b64(payload)
-    return (signing_input + b"." + _b64(key.private.sign(signing_input))).decode("ascii")
+    signing_input = _encoded_header(key.kid, typ) + b"." + b64url_encode_bytes(payload)
+    signature = b64url_encode_bytes(key.private.sign(signing_input))
+    return (signing_input + b"." + signature).decode("ascii")
 
 
 @functools.lru_cache(maxsize=_HEADER_CACHE_SIZE)
