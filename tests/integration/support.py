@@ -70,16 +70,23 @@ FINAL = ("delivered", "read", "refused")
 
 
 def wait_for(
-    predicate: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.05, what: str = ""
+    predicate: Callable[[], T | None],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str | Callable[[], str] = "",
 ) -> T:
-    """Poll until ``predicate`` returns something truthy, and return it; fail after timeout."""
+    """Poll until ``predicate`` returns something truthy, and return it; fail after timeout.
+
+    ``what`` names what was awaited; a callable is asked only at the timeout, so that the
+    failure can show the state things were left in (not the state when the wait began)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+            described = (what() if callable(what) else what) or predicate
+            raise AssertionError(f"timed out after {timeout} s waiting for {described}")
         time.sleep(interval)
 
 

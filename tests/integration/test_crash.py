@@ -143,7 +143,10 @@ def test_sender_killed_mid_batch_and_restarted_delivers_each_message_once(
             lambda: _states(sender_store) == {"delivered": MESSAGES},
             timeout=90,
             interval=0.2,
-            what=f"{MESSAGES} delivered; interpol's log:\n{interpol.output()}",
+            what=lambda: (
+                f"{MESSAGES} delivered; interpol's deliveries {_states(sender_store)}; "
+                f"interpol's log:\n{interpol.output()}"
+            ),
         )
         elapsed = time.monotonic() - started
         interpol.stop()
@@ -174,7 +177,10 @@ def test_receiver_killed_mid_stream_and_restarted_delivers_each_message_once(
             lambda: _states(interpol.db) == {"delivered": MESSAGES},
             timeout=90,
             interval=0.2,
-            what=f"{MESSAGES} delivered; europol's log:\n{europol.output()}",
+            what=lambda: (
+                f"{MESSAGES} delivered; interpol's deliveries {_states(interpol.db)}; "
+                f"europol's log:\n{europol.output()}"
+            ),
         )
         elapsed = time.monotonic() - started
 
@@ -240,7 +246,11 @@ def test_relay_killed_mid_stream_and_restarted_delivers_each_message_once(
             lambda: _states(madrid.db) == {"delivered": MESSAGES},
             timeout=90,
             interval=0.2,
-            what=f"{MESSAGES} delivered; interpol's log:\n{interpol.output()}",
+            what=lambda: (
+                f"{MESSAGES} delivered; ncb-madrid's deliveries {_states(madrid.db)}, "
+                f"interpol's {_states(relay_store)}, europol's mailbox "
+                f"{_mailbox_count(europol.db)}; interpol's log:\n{interpol.output()}"
+            ),
         )
         elapsed = time.monotonic() - started
 
