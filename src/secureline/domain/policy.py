@@ -72,10 +72,9 @@ Choices beyond the plain rules, made to fail closed:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cached_property
 
 from secureline.domain.agreement import Agreement, Confidentiality, OnwardTransfer
 from secureline.domain.agreement import normalise_purpose as _normalise
@@ -195,17 +194,17 @@ class PolicyContext:
     requires_alert_review: bool = False  # the organisation's own setting
     attachment_bytes: int = 0
 
-    # Every rule walks the links; made once per decision (cached_property writes the
-    # instance's __dict__ directly, which a frozen dataclass allows).
-    @cached_property
-    def links(self) -> tuple[LinkTerms, ...]:
-        return tuple(link for link in (self.link_in, self.link_out) if link is not None)
+    # Every rule walks the links: made once, with the context. Computed fields rather than
+    # cached properties, whose lookup takes a lock on every first access (Python 3.11).
+    links: tuple[LinkTerms, ...] = field(init=False, repr=False, compare=False)
+    #: Each link present that has an agreement (a missing one is check_agreement_present's).
+    terms: tuple[tuple[LinkTerms, Agreement], ...] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def terms(self) -> tuple[tuple[LinkTerms, Agreement], ...]:
-        """Each link present that has an agreement (a missing one is
-        check_agreement_present's)."""
-        return tuple((link, link.agreement) for link in self.links if link.agreement is not None)
+    def __post_init__(self) -> None:
+        links = tuple(link for link in (self.link_in, self.link_out) if link is not None)
+        object.__setattr__(self, "links", links)
+        terms = tuple((link, link.agreement) for link in links if link.agreement is not None)
+        object.__setattr__(self, "terms", terms)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ per destination node and queued in one transaction, then the link's sender is wo
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -82,7 +83,14 @@ class Status:
 
 
 def new_message_id() -> str:
-    return "msg-" + secrets.token_hex(12)
+    """``msg-``, the creation time in milliseconds (12 hex digits), 12 random hex digits.
+
+    Time first, so that an id made later sorts later: the indexes keyed by message id
+    (messages, envelopes, deliveries, retention, audit records) then grow at their end. With
+    random ids every insert lands on a random index page, and a store of some hundred thousand
+    messages writes a page per index per message: the line slowed down as its store filled.
+    48 random bits keep apart the ids made in one millisecond."""
+    return f"msg-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
 
 
 class Messaging:
