@@ -518,6 +518,13 @@ def bench_line(
     messages: Annotated[int, typer.Option(help="How many messages.")] = 5000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     batch: Annotated[int, typer.Option(help="Messages per submission.")] = 200,
+    stored: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="First send this many over the line, untimed: the stores already hold them.",
+        ),
+    ] = 0,
     no_audit: Annotated[
         bool,
         typer.Option(
@@ -528,10 +535,10 @@ def bench_line(
 ) -> None:
     """Two nodes on loopback; N messages of ~2 KiB with 3-5 entities; throughput and latency
     against a baseline measured in the same run. Compare with --no-audit for the audit
-    chain's cost."""
+    chain's cost, and with --stored N for stores that already hold N messages."""
     from secureline.cli.bench import run_line_bench
 
-    result = run_line_bench(messages, batch, audit=not no_audit)
+    result = run_line_bench(messages, batch, audit=not no_audit, stored=stored)
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
