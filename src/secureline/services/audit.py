@@ -47,8 +47,10 @@ from secureline.domain.audit import (
     checkpoint_payload,
     decode_detail,
     encode_detail,
+    format_at,
     parse_checkpoint_payload,
     record_hash,
+    record_hash_at,
 )
 from secureline.store import audit as store
 from secureline.store.database import Database
@@ -301,26 +303,21 @@ class AuditLog:
                     raise AuditError("audit head could not be created")
             seq, prev = current
             now = self._now()
+            at_text = format_at(now)
             rows = []
             for event in events:
                 seq += 1
                 detail = event.detail or {}
-                digest = record_hash(
-                    prev,
-                    seq,
-                    now,
-                    event.actor,
-                    event.action.value,
-                    event.object,
-                    event.outcome,
-                    detail,
+                action = event.action.value
+                digest = record_hash_at(
+                    prev, seq, at_text, event.actor, action, event.object, event.outcome, detail
                 )
                 rows.append(
                     store.RecordRow(
                         seq,
                         now,
                         event.actor,
-                        event.action.value,
+                        action,
                         event.object,
                         event.outcome,
                         encode_detail(detail),
