@@ -200,9 +200,9 @@ def run_line_bench(
             settle_memory()  # as `secureline run` does for the receiver
             principal = Principal("bench", "bench", "cc", Role.SYSTEM)
             if stored:  # the stores already hold this many, sent over the line untimed
-                _send_and_wait(
-                    sender, principal, [drafts[i % messages] for i in range(stored)], batch, 0
-                )
+                prefill = [drafts[i % messages] for i in range(stored)]
+                if _send_and_wait(sender, principal, prefill, batch, 0) < stored:
+                    raise RuntimeError(f"the {stored} messages sent first were not all answered")
             timed_from = datetime.now(UTC)
             start = time.perf_counter()
             done = _send_and_wait(sender, principal, drafts, batch, stored)

@@ -13,6 +13,8 @@ from rich.text import Text
 out = Console()
 err = Console(stderr=True)
 Dir = Annotated[Path, typer.Option("--dir", help="The node directory.", show_default=False)]
+#: Allocations between two collections of young objects in a running node (default 700).
+GC_YOUNG_THRESHOLD = 50_000
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -25,9 +27,6 @@ def node_at(directory: Path) -> Any:
     from secureline.node.compose import Node
 
     return Node(directory)
-
-
-GC_YOUNG_THRESHOLD = 50_000
 
 
 def settle_memory() -> None:
