@@ -60,7 +60,6 @@ __all__ = [
     "encode_detail",
     "decode_detail",
     "record_hash",
-    "record_hash_at",
     "checkpoint_payload",
     "parse_checkpoint_payload",
     "is_hash",
@@ -296,26 +295,11 @@ def record_hash(
     detail: Mapping[str, str],
 ) -> str:
     """SHA-256 (hex) of the canonical encoding described in the module docstring."""
-    return record_hash_at(prev_hash, seq, format_at(at), actor, action, object, outcome, detail)
-
-
-def record_hash_at(
-    prev_hash: str,
-    seq: int,
-    at_text: str,
-    actor: str,
-    action: str,
-    object: str,  # noqa: A002 -- named as the record's field
-    outcome: str,
-    detail: Mapping[str, str],
-) -> str:
-    """:func:`record_hash` with the time already in :func:`format_at`'s form: a batch of
-    records appended together shares one time, formatted once."""
     encoded = [
         RECORD_HASH_VERSION,
         prev_hash,
         seq,
-        at_text,
+        format_at(at),
         actor,
         action,
         object,

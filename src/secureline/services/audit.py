@@ -47,10 +47,8 @@ from secureline.domain.audit import (
     checkpoint_payload,
     decode_detail,
     encode_detail,
-    format_at,
     parse_checkpoint_payload,
     record_hash,
-    record_hash_at,
 )
 from secureline.store import audit as store
 from secureline.store.database import Database
@@ -303,14 +301,13 @@ class AuditLog:
                     raise AuditError("audit head could not be created")
             seq, prev = current
             now = self._now()
-            at_text = format_at(now)
             rows = []
             for event in events:
                 seq += 1
                 detail = event.detail or {}
                 action = event.action.value
-                digest = record_hash_at(
-                    prev, seq, at_text, event.actor, action, event.object, event.outcome, detail
+                digest = record_hash(
+                    prev, seq, now, event.actor, action, event.object, event.outcome, detail
                 )
                 rows.append(
                     store.RecordRow(
