@@ -28,6 +28,19 @@ class NewDelivery:
     path: str  # JSON list of the hops before this node
 
 
+_DELIVERY_COLUMNS = (
+    "message_id",
+    "destination",
+    "next_hop",
+    "path",
+    "state",
+    "attempts",
+    "not_before",
+    "created_at",
+    "updated_at",
+)
+
+
 @dataclass(frozen=True)
 class QueuedDelivery:
     seq: int
@@ -78,12 +91,6 @@ def queue_deliveries(
         ("message_id", "destination", "envelope"),
         ((r.message_id, r.destination, r.envelope) for r in rows),
     )
-
-
-_DELIVERY_COLUMNS = (
-    *("message_id", "destination", "next_hop", "path", "state", "attempts", "not_before"),
-    *("created_at", "updated_at"),
-)
 
 
 def claim_deliveries(

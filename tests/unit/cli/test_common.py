@@ -13,6 +13,7 @@ from secureline.cli.common import GC_YOUNG_THRESHOLD, settle_memory
 @pytest.fixture
 def restored_gc() -> Iterator[None]:
     threshold = gc.get_threshold()
+    gc.unfreeze()  # so that what the test sees frozen is what settle_memory froze
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
@@ -21,6 +22,7 @@ def restored_gc() -> Iterator[None]:
 @pytest.mark.usefixtures("restored_gc")
 def test_settle_memory_freezes_start_up_objects_and_collects_young_ones_less_often() -> None:
     built_at_start_up = [object() for _ in range(10)]
+    assert gc.get_freeze_count() == 0
     settle_memory()
     assert gc.get_freeze_count() >= len(built_at_start_up)
     assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD > 700  # the interpreter's default

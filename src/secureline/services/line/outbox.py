@@ -215,7 +215,6 @@ class LinkSender:
                 f"{peer.name} answered with evidence we cannot verify: {intake.rejected[0]}"
             )
         now = self._clock()
-        known = {(d.message_id, d.destination): "sent" for d in batch}
         sent = {(d.message_id, d.destination): envelope_digest(d.envelope) for d in batch}
         # Evidence that other bytes than we sent arrived answers nothing: those go again.
         answered = set()
@@ -233,7 +232,7 @@ class LinkSender:
                 intake.documents,
                 now,
                 audit_log=self._audit,
-                known_states=known,
+                known_states=dict.fromkeys(sent, "sent"),
                 sent_digests=sent,
             )
             line_store.forget_evidence(conn, evidence_seqs)

@@ -19,15 +19,19 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    # The envelopes wait in a plain table while deliveries loses its column: SQLite's batch
-    # mode rebuilds deliveries, which it could not drop with envelopes referring to it.
-    op.create_table(
-        "_envelopes_moving",
+def _envelope_columns() -> list[sa.Column[str]]:
+    # Fresh objects on each call: a Column belongs to the one table it is given to.
+    return [
         sa.Column("message_id", sa.String(length=64), nullable=False),
         sa.Column("destination", sa.String(length=63), nullable=False),
         sa.Column("envelope", sa.Text(), nullable=False),
-    )
+    ]
+
+
+def upgrade() -> None:
+    # The envelopes wait in a plain table while deliveries loses its column: SQLite's batch
+    # mode rebuilds deliveries, which it could not drop with envelopes referring to it.
+    op.create_table("_envelopes_moving", *_envelope_columns())
     op.execute(
         "INSERT INTO _envelopes_moving (message_id, destination, envelope) "
         "SELECT message_id, destination, envelope FROM deliveries"
@@ -36,9 +40,7 @@ def upgrade() -> None:
         batch_op.drop_column("envelope")
     op.create_table(
         "envelopes",
-        sa.Column("message_id", sa.String(length=64), nullable=False),
-        sa.Column("destination", sa.String(length=63), nullable=False),
-        sa.Column("envelope", sa.Text(), nullable=False),
+        *_envelope_columns(),
         sa.ForeignKeyConstraint(
             ["message_id", "destination"],
             ["deliveries.message_id", "deliveries.destination"],
