@@ -149,10 +149,15 @@ def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime
 
 
 def postpone(db: Database, seqs: Sequence[int], not_before: datetime) -> None:
+    """Put envelopes that went out back in the queue, to go again at ``not_before``.
+
+    Only rows still ``sent`` go back: evidence pushed to us while the batch was on the wire
+    (a relay reporting the destination's ``delivered`` before its own answer arrived) may
+    already have moved a delivery forward, and a delivery never moves back."""
     with db.transaction() as conn:
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.seq.in_(list(seqs)))
+            .where(deliveries.c.seq.in_(list(seqs)), deliveries.c.state == "sent")
             .values(state="queued", attempts=deliveries.c.attempts + 1, not_before=not_before)
         )
 
@@ -283,19 +288,32 @@ def envelopes_for(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[st
     return _by_delivery(conn, envelopes, envelopes.c.envelope, message_ids)
 
 
-def current_states(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], str]:
-    return _by_delivery(conn, deliveries, deliveries.c.state, message_ids)
+def current_states(
+    conn: Connection, message_ids: Sequence[str], *, for_update: bool = False
+) -> dict[tuple[str, str], str]:
+    """The state of each delivery of these messages. ``for_update``: the caller is about to
+    move them on, so the rows stay locked until its transaction ends (PostgreSQL; SQLite's
+    write transactions hold the whole file already), in key order, so that two transactions
+    moving the same deliveries wait for each other instead of deadlocking."""
+    return _by_delivery(conn, deliveries, deliveries.c.state, message_ids, for_update=for_update)
 
 
 def _by_delivery(
-    conn: Connection, table: Table, column: Column[str], message_ids: Sequence[str]
+    conn: Connection,
+    table: Table,
+    column: Column[str],
+    message_ids: Sequence[str],
+    *,
+    for_update: bool = False,
 ) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
-    ids = list(dict.fromkeys(message_ids))
+    ids = sorted(set(message_ids))
     for start in range(0, len(ids), 500):
         query = select(table.c.message_id, table.c.destination, column).where(
             table.c.message_id.in_(ids[start : start + 500])
         )
+        if for_update:
+            query = query.order_by(table.c.message_id, table.c.destination).with_for_update()
         for message_id, destination, value in conn.execute(query):
             found[(message_id, destination)] = value
     return found

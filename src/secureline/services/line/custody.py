@@ -72,7 +72,6 @@ def apply(
     now: datetime,
     *,
     audit_log: AuditLog,
-    known_states: dict[tuple[str, str], str] | None = None,
     sent_digests: dict[tuple[str, str], str] | None = None,
 ) -> list[AuditEvent]:
     """Write evidence about our deliveries, keep the issuers' checkpoints, and queue
@@ -82,10 +81,14 @@ def apply(
     deliveries only when it names the envelope we sent (its SHA-256): it is proof that those
     bytes arrived, not just a message id. A refusal counts whatever envelope it names: one that
     differs from ours was changed on the way, and the refusal is how the origin learns it. The
-    caller that just sent the envelopes passes their digests; otherwise they are read here."""
+    caller that just sent the envelopes passes their digests; otherwise they are read here.
+
+    The deliveries' states are read here, locked, even by the sender that just marked them
+    ``sent``: evidence pushed to us meanwhile may have moved them on, and evidence never
+    moves a delivery back (nor records its send twice)."""
     audit = keep_checkpoints(conn, directory, documents, audit_log)
     ids = [i.message_id for d in documents for i in d.items]
-    states = known_states if known_states is not None else line_store.current_states(conn, ids)
+    states = line_store.current_states(conn, ids, for_update=True)
     digests = sent_digests
     if digests is None:
         held = line_store.envelopes_for(conn, ids)

@@ -175,6 +175,11 @@ class LinkSender:
             self._contact_noted = None  # the next success is written at once
             log.warning("line to %s: %s", self.peer, exc)
             return False
+        except Exception:
+            # Whatever else failed (the store, say), the batch must not stay `sent` until the
+            # next restart: it goes again after the backoff, and the worker logs the error.
+            self._postpone(seqs)
+            raise
         self._failures = 0
         self._note_contact(reported)
         return True
@@ -232,7 +237,6 @@ class LinkSender:
                 intake.documents,
                 now,
                 audit_log=self._audit,
-                known_states=dict.fromkeys(sent, "sent"),
                 sent_digests=sent,
             )
             line_store.forget_evidence(conn, evidence_seqs)
