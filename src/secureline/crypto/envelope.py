@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -36,8 +36,7 @@ _MAX_HEADER_CHARS = 1024
 _HEADER_CACHE_SIZE = 1024
 
 
-@dataclass(frozen=True)
-class VerifiedEnvelope:
+class VerifiedEnvelope(NamedTuple):
     """What a verified token proves: these payload bytes were signed by the key ``kid``."""
 
     kid: str

@@ -13,6 +13,7 @@ and strips surrounding blanks, and refuses everything else rather than guessing.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -59,8 +60,17 @@ class Address:
         return f"{self.unit}@{self.node}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> Address:
+    # Every header names its sender and recipients again; a node sees few distinct ones.
+    # Only successful parses are kept (an exception is never cached), and at most 4096.
+    return Address.parse(text)
+
+
 def _to_address(value: Any) -> Address:
-    return value if isinstance(value, Address) else Address.parse(value)
+    if isinstance(value, Address):
+        return value
+    return _parsed(value) if isinstance(value, str) else Address.parse(value)
 
 
 AddressField = Annotated[

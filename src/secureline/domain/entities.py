@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,47 @@ MAX_VALUE_LENGTH = 10_000
 _ENTITY_KEYS = frozenset({"id", "schema", "properties"})
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """How to check the values of one property: looked up once per schema, not per value."""
+
+    prop_type: Any
+    type_name: str
+    fast: Callable[[str], bool] | None
+    is_reference: bool  # an entity type: any id refers to another entity
+    is_date: bool
+
+
+_RULES: dict[str, tuple[str, dict[str, _Rule]]] = {}
+
+
+def _rules(schema_name: str) -> tuple[str, dict[str, _Rule]] | None:
+    """A concrete schema's canonical name and its properties' rules; None if not one.
+
+    Kept per schema: the FtM model is fixed for the life of the process, and every entity
+    of a message at every node would otherwise walk the same schema objects again. Only
+    real schemata are kept, so names sent by a peer cannot grow the table."""
+    found = _RULES.get(schema_name)
+    if found is None:
+        schema = model.get(schema_name)
+        if schema is None or schema.abstract:
+            return None
+        found = _RULES[schema_name] = (
+            schema.name,
+            {
+                name: _Rule(
+                    prop.type,
+                    prop.type.name,
+                    _FAST.get(prop.type.name),
+                    prop.type.name == "entity",
+                    prop.type.name == "date",
+                )
+                for name, prop in schema.properties.items()
+            },
+        )
+    return found
+
+
 def _check_entity(entity: Any, position: int, today: str) -> dict[str, Any]:
     """The entity in canonical form, or InvalidEntity naming the field."""
     if not isinstance(entity, dict | Mapping):
@@ -38,34 +80,35 @@ def _check_entity(entity: Any, position: int, today: str) -> dict[str, Any]:
     if not isinstance(entity_id, str) or not 0 < len(entity_id) <= 200:
         raise InvalidEntity(_where(position, "id"), "an entity needs an id of 1-200 characters")
     schema_name = entity.get("schema")
-    schema = model.get(schema_name) if isinstance(schema_name, str) else None
-    if schema is None:
+    found = _rules(schema_name) if isinstance(schema_name, str) else None
+    if found is None:
+        schema = model.get(schema_name) if isinstance(schema_name, str) else None
+        if schema is not None:  # _rules refuses only abstract ones among real schemata
+            raise InvalidEntity(
+                _where(position, "schema"), f"{schema_name!r} is abstract; use a concrete one"
+            )
         raise InvalidEntity(
             _where(position, "schema"), f"{schema_name!r} is not a FollowTheMoney schema"
         )
-    if schema.abstract:
-        raise InvalidEntity(
-            _where(position, "schema"), f"{schema_name!r} is abstract; use a concrete one"
-        )
+    canonical, rules = found
     properties = entity.get("properties", {})
     if not isinstance(properties, dict | Mapping):
         raise InvalidEntity(_where(position, "properties"), "properties must be an object")
     cleaned: dict[str, list[str]] = {}
-    known = schema.properties
     for name, values in properties.items():
-        prop = known.get(name)
-        if prop is None:
+        rule = rules.get(name)
+        if rule is None:
             raise InvalidEntity(
                 _where(position, f"properties.{name}"),
-                f"the FollowTheMoney schema {schema_name} has no property {name!r}",
+                f"the FollowTheMoney schema {canonical} has no property {name!r}",
             )
         listed = [values] if isinstance(values, str) else values
-        problem = _problem(prop.type, listed, today)
+        problem = _problem(rule, listed, today)
         if problem is not None:
             raise InvalidEntity(_where(position, f"properties.{name}"), problem)
         if listed:
             cleaned[name] = list(listed)
-    return {"id": entity_id, "schema": schema.name, "properties": cleaned}
+    return {"id": entity_id, "schema": canonical, "properties": cleaned}
 
 
 def _where(position: int, part: str = "") -> str:
@@ -102,8 +145,19 @@ def _iso_date(value: str) -> bool:
     return _ISO_DATE.fullmatch(value) is not None and _real_date(value)
 
 
+def _enumerated(prop_type: Any) -> Callable[[str], bool]:
+    # country, language, gender, topic: FtM looks the value up lower-cased and stripped; a
+    # value that already is one of its codes in that form is valid as it stands.
+    codes = frozenset(c for c in prop_type.codes if c == c.lower().strip())
+    return codes.__contains__
+
+
 # By type name: FtM's types hash in Python, their names in C.
 _FAST: dict[str, Callable[[str], bool]] = {
+    "country": _enumerated(registry.country),
+    "language": _enumerated(registry.language),
+    "gender": _enumerated(registry.gender),
+    "topic": _enumerated(registry.topic),
     "string": _plain_text(registry.string),
     "text": _plain_text(registry.text),
     "identifier": _plain_text(registry.identifier),
@@ -131,24 +185,23 @@ def _real_date(value: str) -> bool:
     return True
 
 
-def _problem(prop_type: Any, values: Any, today: str) -> str | None:
+def _problem(rule: _Rule, values: Any, today: str) -> str | None:
     """What is wrong with one property's values, or None."""
     if not isinstance(values, list):
         return "values must be a list of strings"
     if len(values) > MAX_VALUES_PER_PROPERTY:
         return f"more than {MAX_VALUES_PER_PROPERTY} values"
-    type_name = prop_type.name
-    fast = _FAST.get(type_name)
+    fast = rule.fast
     for value in values:
         if not isinstance(value, str):
             return "values must be a list of strings"
         if len(value) > MAX_VALUE_LENGTH:
             return f"a value is longer than {MAX_VALUE_LENGTH} characters"
-        if type_name == "entity":
+        if rule.is_reference:
             continue  # a reference to another entity: any id
-        if not ((fast is not None and fast(value)) or _valid_slowly(prop_type, value)):
-            return f"{value!r} is not a valid {type_name}"
-        if type_name == "date" and _is_future(value, today):
+        if not ((fast is not None and fast(value)) or _valid_slowly(rule.prop_type, value)):
+            return f"{value!r} is not a valid {rule.type_name}"
+        if rule.is_date and _is_future(value, today):
             return f"{value!r} is in the future"
     return None
 

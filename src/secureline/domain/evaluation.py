@@ -51,8 +51,15 @@ class Evaluation:
         return self.source + self.accuracy
 
 
+#: The sixteen codes in their canonical spelling: every header carries one.
+_CANONICAL = {s + a: Evaluation(s, a) for s in SOURCE_RELIABILITY for a in INFORMATION_ACCURACY}
+
+
 def _to_evaluation(value: Any) -> Evaluation:
-    return value if isinstance(value, Evaluation) else Evaluation.parse(value)
+    if isinstance(value, Evaluation):
+        return value
+    found = _CANONICAL.get(value) if isinstance(value, str) else None
+    return found if found is not None else Evaluation.parse(value)
 
 
 EvaluationField = Annotated[

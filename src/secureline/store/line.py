@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Column, Connection, Table, delete, func, insert, select, update
 
@@ -19,8 +20,8 @@ from secureline.store.tables import (
 )
 
 
-@dataclass(frozen=True)
-class NewDelivery:
+# Rows are tuples, as in store/messages.py: several are built per message on the hot path.
+class NewDelivery(NamedTuple):
     message_id: str
     destination: str
     next_hop: str
@@ -41,8 +42,7 @@ _DELIVERY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class QueuedDelivery:
+class QueuedDelivery(NamedTuple):
     seq: int
     message_id: str
     destination: str
@@ -50,8 +50,7 @@ class QueuedDelivery:
     path: str
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the next hop said of one envelope."""
 
     message_id: str
@@ -62,8 +61,7 @@ class Outcome:
     refused_by: str | None = None
 
 
-@dataclass(frozen=True)
-class NewEvidence:
+class NewEvidence(NamedTuple):
     message_id: str
     kind: str
     issuer: str
@@ -73,7 +71,7 @@ class NewEvidence:
     issued_at: datetime
 
 
-_NEW_EVIDENCE_COLUMNS = tuple(NewEvidence.__dataclass_fields__)
+_NEW_EVIDENCE_COLUMNS = NewEvidence._fields
 
 
 def queue_deliveries(
@@ -219,7 +217,7 @@ def save_evidence(
         conn,
         "evidence",
         (*_NEW_EVIDENCE_COLUMNS, "token_id"),
-        ((*[getattr(i, c) for c in _NEW_EVIDENCE_COLUMNS], token_id) for i in items),
+        ((*item, token_id) for item in items),
     )
 
 

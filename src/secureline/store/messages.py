@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, func, select, update
 
@@ -14,8 +14,10 @@ from secureline.store.database import Database
 from secureline.store.tables import deliveries, evidence, mailbox, messages
 
 
-@dataclass(frozen=True)
-class MessageRow:
+class MessageRow(NamedTuple):
+    """A messages row. Rows are tuples: one is built per message crossing the node, and a
+    tuple takes less than half the time of a frozen dataclass to make."""
+
     id: str
     direction: str
     sender: str
@@ -30,7 +32,7 @@ class MessageRow:
     purged_at: datetime | None = None
 
 
-_MESSAGE_COLUMNS = tuple(MessageRow.__dataclass_fields__)
+_MESSAGE_COLUMNS = MessageRow._fields
 
 
 def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
@@ -38,7 +40,7 @@ def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
         conn,
         "messages",
         _MESSAGE_COLUMNS,
-        ([getattr(r, c) for c in _MESSAGE_COLUMNS] for r in rows),
+        rows,
     )
 
 
@@ -46,7 +48,7 @@ def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
     """Overwrite stored rows (same ids) with these, e.g. a relay copy with the copy that was
     delivered here."""
     for row in rows:
-        values = {k: v for k, v in row.__dict__.items() if k != "id"}
+        values = {k: v for k, v in row._asdict().items() if k != "id"}
         conn.execute(update(messages).where(messages.c.id == row.id).values(**values))
 
 

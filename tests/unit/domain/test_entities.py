@@ -40,6 +40,10 @@ def test_a_fast_check_accepts_only_what_ftm_accepts(type_name: str, value: str) 
         ("string", "BTC"),
         ("date", "1984-02-29"),
         ("phone", "+34601234567"),
+        ("country", "es"),
+        ("language", "spa"),
+        ("gender", "female"),
+        ("topic", "crime"),
     ],
 )
 def test_the_common_shapes_take_the_fast_path(type_name: str, value: str) -> None:
@@ -73,6 +77,24 @@ def test_bad_entities_are_refused_naming_the_field(entity: Any, field: str, reas
         entities.check_entities([entity], TODAY)
     assert caught.value.field == field
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize("type_name", ["country", "language", "gender", "topic"])
+def test_an_enumerated_fast_check_accepts_exactly_the_canonical_codes(type_name: str) -> None:
+    prop_type = registry.get(type_name)
+    for code in prop_type.codes:
+        assert entities._FAST[type_name](code)
+    for near in ("ES", " es", "es ", "Spa", "FEMALE", ""):
+        if entities._FAST[type_name](near):
+            raise AssertionError(f"{type_name} fast check took the non-canonical {near!r}")
+
+
+def test_a_schema_name_sent_by_a_peer_does_not_grow_the_rules_table() -> None:
+    before = dict(entities._RULES)
+    for name in ("Persn", "person", "Thing", "x" * 100):
+        with pytest.raises(InvalidEntity):
+            entities.check_entities([{"id": "p1", "schema": name}], TODAY)
+    assert entities._RULES.keys() == before.keys()
 
 
 def test_an_id_twice_is_refused() -> None:

@@ -57,6 +57,7 @@ class Directory:
         self._peers: dict[str, Peer] = {}
         self._keys: dict[str, VerifyKey] = {}
         self._agreements: dict[str, AgreementState] = {}
+        self._terms: dict[str, LinkTerms] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -81,8 +82,11 @@ class Directory:
         keys = {p.signing.kid: p.signing for p in loaded.values()}
         keys[self._own.kid] = self._own
         agreements = {name: self._load_agreement(name) for name, p in loaded.items() if p.direct}
+        # Asked for at every crossing: made here, once per change, not per message.
+        terms = {name: LinkTerms(name, state.agreement) for name, state in agreements.items()}
         with self._lock:
             self._peers, self._keys, self._agreements = loaded, keys, agreements
+            self._terms = terms
 
     def _load_agreement(self, peer: str) -> AgreementState:
         path = self._agreements_dir / f"{peer}.toml"
@@ -114,16 +118,16 @@ class Directory:
         return [p for p in self.peers() if p.direct]
 
     def agreement(self, peer: str) -> AgreementState:
-        return self._agreements.get(peer, AgreementState(None, f"no link to {peer}"))
+        state = self._agreements.get(peer)
+        return state if state is not None else AgreementState(None, f"no link to {peer}")
 
     def agreement_digest(self, peer: str) -> str | None:
         state = self.agreement(peer)
         return state.agreement.digest() if state.agreement else None
 
-    def link_terms(self, peer: str, peer_digest: str | None = None) -> LinkTerms:
-        return LinkTerms(
-            peer=peer, agreement=self.agreement(peer).agreement, peer_digest=peer_digest
-        )
+    def link_terms(self, peer: str) -> LinkTerms:
+        terms = self._terms.get(peer)
+        return terms if terms is not None else LinkTerms(peer, None)
 
     def next_hop(self, destination: str) -> str | None:
         """The direct link a message for ``destination`` leaves on, or None when unreachable."""

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -58,8 +58,9 @@ class EvidenceKind(StrEnum):
     REFUSED = "refused"  # a node refused it; the reason says why
 
 
-@dataclass(frozen=True)
-class EvidenceItem:
+class EvidenceItem(NamedTuple):
+    """One statement about one envelope. A tuple: one is made per message at each end."""
+
     message_id: str
     origin: str
     destination: str
@@ -107,8 +108,7 @@ def sign_message_envelope(payload: bytes, key: SigningKey) -> str:
     return sign_envelope(payload, key, typ=ENVELOPE_TYPE)
 
 
-@dataclass(frozen=True)
-class OpenedEnvelope:
+class OpenedEnvelope(NamedTuple):
     signer_node: str
     destination: str
     header_json: dict[str, Any]
