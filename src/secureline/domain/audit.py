@@ -134,15 +134,26 @@ def _check_storable(name: str, value: str) -> None:
         raise InvalidAuditData(name, "is not valid Unicode (lone surrogate)") from None
 
 
+def _storable_at_once(*texts: str) -> bool:
+    """True when every text is ASCII without NUL, checked in one pass (the common case:
+    every message crossing the node makes an event); False sends each to _check_storable."""
+    joined = "".join(texts)
+    return joined.isascii() and "\x00" not in joined
+
+
 def _check_detail(detail: object) -> dict[str, str]:
     if not isinstance(detail, Mapping):
         raise InvalidAuditData("detail", "must be a mapping of strings to strings")
-    for key, value in detail.items():
+    # A private copy, checked: the caller cannot change what is recorded after the fact.
+    copied = dict(detail)
+    for key, value in copied.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise InvalidAuditData("detail", "keys and values must be strings")
-        _check_storable("detail", key)
-        _check_storable("detail", value)
-    return dict(detail)
+    if not _storable_at_once(*copied, *copied.values()):
+        for key, value in copied.items():
+            _check_storable("detail", key)
+            _check_storable("detail", value)
+    return copied
 
 
 @dataclass(frozen=True)
@@ -156,16 +167,26 @@ class AuditEvent:
     detail: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
-        _check_text("actor", self.actor, MAX_NAME_CHARS)
-        _check_text("object", self.object, MAX_NAME_CHARS)
-        _check_text("outcome", self.outcome, MAX_CODE_CHARS)
+        actor, obj, outcome = self.actor, self.object, self.outcome
+        plain = (
+            actor.__class__ is str
+            and obj.__class__ is str
+            and outcome.__class__ is str
+            and 0 < len(actor) <= MAX_NAME_CHARS
+            and 0 < len(obj) <= MAX_NAME_CHARS
+            and 0 < len(outcome) <= MAX_CODE_CHARS
+            and _storable_at_once(actor, obj, outcome)
+        )
+        if not plain:  # checked one by one, so that the error names the field
+            _check_text("actor", actor, MAX_NAME_CHARS)
+            _check_text("object", obj, MAX_NAME_CHARS)
+            _check_text("outcome", outcome, MAX_CODE_CHARS)
         if not isinstance(self.action, AuditAction):
             try:
                 object.__setattr__(self, "action", AuditAction(self.action))
             except ValueError:
                 raise InvalidAuditData("action", f"unknown action {self.action!r}") from None
         if self.detail is not None:
-            # A private copy, so the caller cannot change what is recorded after the fact.
             object.__setattr__(self, "detail", _check_detail(self.detail))
 
 

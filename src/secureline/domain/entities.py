@@ -24,6 +24,7 @@ MAX_VALUE_LENGTH = 10_000
 
 
 _ENTITY_KEYS = frozenset({"id", "schema", "properties"})
+_MAPPINGS = (dict, Mapping)  # a tuple, not dict | Mapping: that union is built on every use
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def _rules(schema_name: str) -> tuple[str, dict[str, _Rule]] | None:
 
 def _check_entity(entity: Any, position: int, today: str) -> dict[str, Any]:
     """The entity in canonical form, or InvalidEntity naming the field."""
-    if not isinstance(entity, dict | Mapping):
+    if not isinstance(entity, _MAPPINGS):
         raise InvalidEntity(
             _where(position), "an entity must be an object with id, schema and properties"
         )
@@ -92,7 +93,7 @@ def _check_entity(entity: Any, position: int, today: str) -> dict[str, Any]:
         )
     canonical, rules = found
     properties = entity.get("properties", {})
-    if not isinstance(properties, dict | Mapping):
+    if not isinstance(properties, _MAPPINGS):
         raise InvalidEntity(_where(position, "properties"), "properties must be an object")
     cleaned: dict[str, list[str]] = {}
     for name, values in properties.items():
@@ -209,7 +210,7 @@ def _problem(rule: _Rule, values: Any, today: str) -> str | None:
 def check_entities(entities: Sequence[Any], today: date) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for entity in entities:
-        entity_id = entity.get("id") if isinstance(entity, dict | Mapping) else None
+        entity_id = entity.get("id") if isinstance(entity, _MAPPINGS) else None
         if not isinstance(entity_id, str):
             continue  # reported by the entity's own check
         if entity_id in seen:

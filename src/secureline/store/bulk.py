@@ -1,9 +1,11 @@
-"""Appends on the line's hot path, through the driver's own ``executemany``.
+"""The line's hot statements, through the driver: appends with its own ``executemany``, and
+look-ups by a batch of keys.
 
 Every message crossing a node writes a few rows (message, delivery or mailbox, retention,
-audit record); SQLAlchemy's per-row parameter processing would cost more than the inserts
-themselves. Values are converted here exactly as SQLAlchemy's types would store them, so
-rows written either way read back the same (tests/unit/store/test_bulk.py checks it).
+audit record) and looks a few up; SQLAlchemy's per-row parameter processing would cost more
+than the statements themselves. Values are converted here exactly as SQLAlchemy's types
+would store them, so rows written either way read back the same (tests/unit/store/
+test_bulk.py checks it).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime
+from sqlalchemy import Connection, Date, DateTime, String
 
 from secureline.store import dialect
 from secureline.store.tables import metadata
@@ -42,6 +44,41 @@ def update_many(
     if params:
         sql = dialect.update_many_sql(conn.dialect.paramstyle, table, columns, keys)
         conn.exec_driver_sql(sql, params)
+
+
+#: Keys per look-up statement: far below SQLite's and PostgreSQL's limits on parameters.
+SELECT_CHUNK = 500
+
+
+def select_in(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    key: str,
+    values: Iterable[str],
+    *,
+    lock_order: Sequence[str] = (),
+) -> list[tuple[str, ...]]:
+    """The ``columns`` of the rows whose ``key`` is one of ``values``; text columns only (what
+    the driver returns is what SQLAlchemy would). ``lock_order``: lock the rows until the
+    transaction ends, taking them in that column order (see dialect.select_in_sql)."""
+    _check_text_columns(table, (*columns, key))
+    wanted = sorted(set(values))
+    sqlite = conn.dialect.name == "sqlite"
+    found: list[tuple[str, ...]] = []
+    for start in range(0, len(wanted), SELECT_CHUNK):
+        chunk = wanted[start : start + SELECT_CHUNK]
+        sql = dialect.select_in_sql(sqlite, table, columns, key, len(chunk), lock_order)
+        found += conn.exec_driver_sql(sql, tuple(chunk)).all()
+    return found
+
+
+@functools.cache
+def _check_text_columns(table: str, columns: tuple[str, ...]) -> None:
+    described = metadata.tables[table].c
+    others = [c for c in columns if not isinstance(described[c].type, String)]
+    if others:
+        raise TypeError(f"select_in reads text columns only, not {others} of {table}")
 
 
 def _params(

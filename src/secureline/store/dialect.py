@@ -126,6 +126,24 @@ def update_many_sql(
     return f"UPDATE {table} SET {assignments} WHERE {match}"  # noqa: S608 (as insert_many_sql)
 
 
+def select_in_sql(
+    is_sqlite: bool,
+    table: str,
+    columns: Sequence[str],
+    key: str,
+    count: int,
+    lock_order: Sequence[str] = (),
+) -> str:
+    """A SELECT of ``columns`` WHERE ``key`` IN ``count`` values, for the driver (see
+    insert_many_sql). ``lock_order``: FOR UPDATE, rows taken in that order; PostgreSQL only,
+    since a SQLite write transaction holds the whole file already."""
+    marks = ", ".join("?" if is_sqlite else "%s" for _ in range(count))
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {key} IN ({marks})"  # noqa: S608 (as insert_many_sql)
+    if lock_order and not is_sqlite:
+        sql += f" ORDER BY {', '.join(lock_order)} FOR UPDATE"
+    return sql
+
+
 def datetime_param(is_sqlite: bool, value: datetime) -> datetime | str:
     """A UTC datetime as the driver should receive it: SQLite stores the text SQLAlchemy's
     DateTime type writes (no zone, read back as UTC); PostgreSQL takes the datetime."""

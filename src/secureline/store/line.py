@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Column, Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
@@ -283,7 +283,10 @@ def requeue_sent(db: Database) -> int:
 
 def envelopes_for(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], str]:
     """The envelopes this node sent or relayed for these messages, by (message, destination)."""
-    return _by_delivery(conn, envelopes, envelopes.c.envelope, message_ids)
+    rows = bulk.select_in(
+        conn, "envelopes", ("message_id", "destination", "envelope"), "message_id", message_ids
+    )
+    return {(m, d): envelope for m, d, envelope in rows}
 
 
 def current_states(
@@ -293,28 +296,15 @@ def current_states(
     move them on, so the rows stay locked until its transaction ends (PostgreSQL; SQLite's
     write transactions hold the whole file already), in key order, so that two transactions
     moving the same deliveries wait for each other instead of deadlocking."""
-    return _by_delivery(conn, deliveries, deliveries.c.state, message_ids, for_update=for_update)
-
-
-def _by_delivery(
-    conn: Connection,
-    table: Table,
-    column: Column[str],
-    message_ids: Sequence[str],
-    *,
-    for_update: bool = False,
-) -> dict[tuple[str, str], str]:
-    found: dict[tuple[str, str], str] = {}
-    ids = sorted(set(message_ids))
-    for start in range(0, len(ids), 500):
-        query = select(table.c.message_id, table.c.destination, column).where(
-            table.c.message_id.in_(ids[start : start + 500])
-        )
-        if for_update:
-            query = query.order_by(table.c.message_id, table.c.destination).with_for_update()
-        for message_id, destination, value in conn.execute(query):
-            found[(message_id, destination)] = value
-    return found
+    rows = bulk.select_in(
+        conn,
+        "deliveries",
+        ("message_id", "destination", "state"),
+        "message_id",
+        message_ids,
+        lock_order=("message_id", "destination") if for_update else (),
+    )
+    return {(m, d): state for m, d, state in rows}
 
 
 def release_held(conn: Connection, message_id: str, now: datetime) -> list[str]:

@@ -61,15 +61,8 @@ def add_to_mailboxes(conn: Connection, entries: Sequence[tuple[str, str]], now: 
 
 def existing_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     """Which of ``ids`` are already stored here, with their direction."""
-    wanted = list(ids)
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for row in conn.execute(
-            select(messages.c.id, messages.c.direction).where(messages.c.id.in_(chunk))
-        ):
-            found[row.id] = row.direction
-    return found
+    rows = bulk.select_in(conn, "messages", ("id", "direction"), "id", ids)
+    return {row[0]: row[1] for row in rows}
 
 
 def get_message(db: Database, message_id: str) -> MessageRow | None:

@@ -191,12 +191,22 @@ def test_each_action_produces_exactly_one_record(log: AuditLog) -> None:
         ({"detail": {"n": 1}}, "detail"),
         ({"actor": "\udc80"}, "surrogate"),
         ({"detail": {"n": "\ud800"}}, "surrogate"),
+        ({"detail": {"a\x00": "1"}}, "NUL"),
+        ({"actor": None}, "actor"),
+        ({"outcome": "o" * 41}, "outcome"),
     ],
 )
 def test_invalid_events_are_refused(fields: dict[str, Any], match: str) -> None:
     base: dict[str, Any] = {"actor": "u", "action": "message.read", "object": "m"}
     with pytest.raises(InvalidAuditData, match=match):
         AuditEvent(**(base | fields))
+
+
+def test_valid_text_beyond_ascii_is_kept_as_it_is() -> None:
+    event = AuditEvent(
+        actor="josé@europol", action="message.read", object="m", detail={"ciudad": "Málaga"}
+    )
+    assert (event.actor, event.detail) == ("josé@europol", {"ciudad": "Málaga"})
 
 
 def test_event_keeps_its_own_copy_of_the_detail() -> None:

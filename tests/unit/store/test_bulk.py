@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import insert, select
 
 from secureline.store import bulk
@@ -66,3 +67,25 @@ def test_nothing_to_insert_writes_nothing(database: Database) -> None:
         bulk.insert_many(conn, "messages", ("id",), [])
     with database.read() as conn:
         assert conn.execute(select(messages)).first() is None
+
+
+def test_a_look_up_by_keys_finds_each_row_once_across_chunks(database: Database) -> None:
+    ids = [f"msg-{n:08d}" for n in range(bulk.SELECT_CHUNK + 7)]
+    with database.transaction() as conn:
+        bulk.insert_many(
+            conn,
+            "messages",
+            list(_message(ids[0], AT)),
+            [list(_message(i, AT).values()) for i in ids[::2]],
+        )
+    asked = [*ids, ids[0], "msg-not-here"]  # repeats and misses too
+    with database.transaction() as conn:
+        found = bulk.select_in(conn, "messages", ("id", "direction"), "id", asked)
+        locked = bulk.select_in(conn, "messages", ("id",), "id", asked[:3], lock_order=("id",))
+    assert sorted(found) == [(i, "in") for i in ids[::2]]
+    assert sorted(locked) == [(ids[0],), (ids[2],)]
+
+
+def test_a_look_up_reads_text_columns_only(database: Database) -> None:
+    with database.read() as conn, pytest.raises(TypeError, match="stored_at"):
+        bulk.select_in(conn, "messages", ("id", "stored_at"), "id", ["msg-00000001"])
