@@ -136,10 +136,16 @@ class Messaging:
         transaction. Public for the services that send on a user's behalf (sharing.py)."""
         now = self._clock()
         reviews_by_route: dict[tuple[str, ...], date] = {}  # a bulk submission repeats routes
-        prepared = [self._prepare(principal, d, now, unit, reviews_by_route) for d in drafts]
+        # Step by step across the batch, as the inbox checks envelopes (LineInbox._examine):
+        # each step's code and data stay in the processor's caches from one message to the
+        # next. The first draft that fails a step stops the submission, as one at a time would.
+        parsed = [self._read_draft(d) for d in drafts]
+        messages = [self._compose(d, now, unit, reviews_by_route) for d in parsed]
+        prepared = [(m, *self._route(principal, m, now)) for m in messages]
+        signed = [[self._envelope(m, destination) for destination in h] for m, h, _ in prepared]
         rows, deliveries, events = [], [], []
         reviews: list[tuple[str, date]] = []
-        for message, hops, held in prepared:
+        for (message, hops, held), envelopes in zip(prepared, signed, strict=True):
             header = message.header
             if header.review_date is not None:
                 reviews.append((header.id, header.review_date))
@@ -157,15 +163,9 @@ class Messaging:
                     stored_at=now,
                 )
             )
-            for destination, hop in hops.items():
+            for (destination, hop), envelope in zip(hops.items(), envelopes, strict=True):
                 deliveries.append(
-                    line_store.NewDelivery(
-                        header.id,
-                        destination,
-                        hop,
-                        self._envelope(message, destination),
-                        orjson.dumps([]).decode(),
-                    )
+                    line_store.NewDelivery(header.id, destination, hop, envelope, "[]")
                 )
             events.append(
                 AuditEvent(
@@ -198,17 +198,18 @@ class Messaging:
         if principal.role not in (Role.OFFICER, Role.SYSTEM, Role.ADMIN):
             raise Forbidden(f"role {principal.role} cannot send messages")
 
-    def _prepare(
-        self,
-        principal: Principal,
-        data: dict[str, Any] | Draft,
-        now: datetime,
-        unit: str,
-        reviews_by_route: dict[tuple[str, ...], date],
-    ) -> tuple[Message, dict[str, str], bool]:
+    @staticmethod
+    def _read_draft(data: dict[str, Any] | Draft) -> Draft:
         try:
-            draft = data if isinstance(data, Draft) else parse_draft(data)
-            message = compose(
+            return data if isinstance(data, Draft) else parse_draft(data)
+        except DomainError as exc:
+            raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
+
+    def _compose(
+        self, draft: Draft, now: datetime, unit: str, reviews_by_route: dict[tuple[str, ...], date]
+    ) -> Message:
+        try:
+            return compose(
                 draft,
                 message_id=new_message_id(),
                 sender=Address(unit, self._identity.name),
@@ -217,6 +218,12 @@ class Messaging:
             )
         except DomainError as exc:
             raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
+
+    def _route(
+        self, principal: Principal, message: Message, now: datetime
+    ) -> tuple[dict[str, str], bool]:
+        """The next hop per destination node, and whether the message waits for review; or
+        Refused with every reason (recorded in the audit chain)."""
         header = message.header
         hops: dict[str, str] = {}
         # Grants travel inside the signed header; only those whose provider signature verifies
@@ -269,7 +276,7 @@ class Messaging:
                 ]
             )
             raise Refused(reasons)
-        return message, hops, held
+        return hops, held
 
     def _default_review_date(
         self, draft: Draft, now: datetime, known: dict[tuple[str, ...], date]
