@@ -166,6 +166,10 @@ class Header(_Marking):
         return tuple(dict.fromkeys(a.node for a in self.to))
 
 
+_CONTENT_FIELDS = ("body", "entities", "attachments")  # a draft's, not in its header
+_HOP_LIMIT: int = Header.model_fields["hop_limit"].default
+
+
 @dataclass(frozen=True, slots=True)
 class Content:
     """What the header's digest covers: encrypted end to end when the message is confidential.
@@ -220,27 +224,24 @@ def compose(
     # The entities were just checked and the draft validated: build without validating again.
     content = Content(body=draft.body, entities=entities, attachments=draft.attachments)
     content_bytes = content.to_bytes()
-    marking = {name: getattr(draft, name) for name in _Marking.model_fields}
-    if marking["deadline"] is None:
-        marking["deadline"] = default_deadline(draft.kind, draft.priority, now)
-    if personal and marking["review_date"] is None:
-        marking["review_date"] = default_review_date
+    # The draft's fields but its content are the header's marking and recipients.
+    values = dict(draft.__dict__)
+    for name in _CONTENT_FIELDS:
+        del values[name]
+    if values["deadline"] is None:
+        values["deadline"] = default_deadline(draft.kind, draft.priority, now)
+    if personal and values["review_date"] is None:
+        values["review_date"] = default_review_date
+    values["id"] = message_id
+    values["sender"] = sender
+    values["created_at"] = now.astimezone(UTC)
+    values["content_digest"] = content_digest(content_bytes)
+    values["entity_schemata"] = schema_counts(entities)
+    values["personal_data"] = personal
+    values["hop_limit"] = _HOP_LIMIT
     # Every field comes from the validated draft or is made here, so the header is built
     # without validating it all again (the hot path of every submission).
-    header = _trusted(
-        Header,
-        {
-            **marking,
-            "id": message_id,
-            "sender": sender,
-            "to": draft.to,
-            "created_at": now.astimezone(UTC),
-            "content_digest": content_digest(content_bytes),
-            "entity_schemata": schema_counts(entities),
-            "personal_data": personal,
-            "hop_limit": Header.model_fields["hop_limit"].default,
-        },
-    )
+    header = _trusted(Header, values)
     return Message(
         header=header,
         header_json=header.model_dump(mode="json"),

@@ -141,7 +141,8 @@ class Messaging:
         # next. The first draft that fails a step stops the submission, as one at a time would.
         parsed = [self._read_draft(d) for d in drafts]
         messages = [self._compose(d, now, unit, reviews_by_route) for d in parsed]
-        prepared = [(m, *self._route(principal, m, now)) for m in messages]
+        contexts: dict[tuple[str, frozenset[str]], PolicyContext] = {}  # per hop and grants
+        prepared = [(m, *self._route(principal, m, now, contexts)) for m in messages]
         signed = [[self._envelope(m, destination) for destination in h] for m, h, _ in prepared]
         rows, deliveries, events = [], [], []
         reviews: list[tuple[str, date]] = []
@@ -220,7 +221,11 @@ class Messaging:
             raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
 
     def _route(
-        self, principal: Principal, message: Message, now: datetime
+        self,
+        principal: Principal,
+        message: Message,
+        now: datetime,
+        contexts: dict[tuple[str, frozenset[str]], PolicyContext],
     ) -> tuple[dict[str, str], bool]:
         """The next hop per destination node, and whether the message waits for review; or
         Refused with every reason (recorded in the audit chain)."""
@@ -248,9 +253,9 @@ class Messaging:
             agreement = self._directory.agreement(hop).agreement
             if header.kind is Kind.ALERT and agreement is not None and agreement.alerts_need_review:
                 held = True
-            decision = decide(
-                header,
-                PolicyContext(
+            context = contexts.get((hop, valid_grants))
+            if context is None:  # immutable, verified facts only: shared across the batch
+                context = contexts[(hop, valid_grants)] = PolicyContext(
                     node=self._identity.name,
                     stage=Stage.SUBMIT,
                     now=now,
@@ -258,8 +263,8 @@ class Messaging:
                     requires_alert_review=False,
                     alert_approved=True,
                     valid_grant_ids=valid_grants,
-                ),
-            )
+                )
+            decision = decide(header, context)
             reasons += decision.reasons
             hops[destination] = hop
         reasons += grant_reasons

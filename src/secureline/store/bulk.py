@@ -84,24 +84,17 @@ def _check_text_columns(table: str, columns: tuple[str, ...]) -> None:
 def _params(
     conn: Connection, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
 ) -> list[tuple[Any, ...]]:
-    times = _time_positions(table, columns)
-    if not times:
+    times = _time_positions(table, columns) if conn.dialect.name == "sqlite" else ()
+    if not times:  # PostgreSQL's driver takes dates and aware datetimes as they are
         return [tuple(row) for row in rows]
-    sqlite = conn.dialect.name == "sqlite"
-    # A batch repeats a few times (its "now") in every row: convert each once.
-    converted: dict[date, Any] = {}
-    params = []
-    for row in rows:
-        values = list(row)
-        for i in times:
-            value = values[i]
-            if value is not None:
-                done = converted.get(value)
-                if done is None:
-                    done = converted[value] = _time_param(sqlite, value)
-                values[i] = done
-        params.append(tuple(values))
-    return params
+    # Column by column: a batch repeats a few times (its "now") in every row, and the
+    # conversion is cached, so a column is one pass of C-level map and cache look-ups.
+    by_column = list(zip(*rows, strict=True))
+    if not by_column:
+        return []
+    for i in times:
+        by_column[i] = tuple(map(_sqlite_time, by_column[i]))
+    return list(zip(*by_column, strict=True))
 
 
 @functools.cache
@@ -113,7 +106,9 @@ def _time_positions(table: str, columns: tuple[str, ...]) -> tuple[int, ...]:
     )
 
 
-def _time_param(sqlite: bool, value: date) -> Any:
+@functools.lru_cache(maxsize=4096)
+def _sqlite_time(value: date | None) -> str | None:
+    """A date or aware datetime as SQLAlchemy's SQLite types store it."""
     if isinstance(value, datetime):
-        return dialect.datetime_param(sqlite, value)
-    return value.isoformat() if sqlite else value  # what SQLAlchemy's Date type writes
+        return str(dialect.datetime_param(is_sqlite=True, value=value))
+    return value.isoformat() if value is not None else None

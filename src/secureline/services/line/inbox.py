@@ -90,6 +90,17 @@ class _Accepted:
 
 
 @dataclass(slots=True)
+class _Crossing:
+    """What the envelopes of one transaction share while they are checked."""
+
+    peer: str
+    now: datetime
+    # The rules' context per (next hop, verified grants): the same for most envelopes of a
+    # transaction, so it is made once; it is immutable and holds verified facts only.
+    contexts: dict[tuple[str | None, frozenset[str]], PolicyContext] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _InFlight:
     """One envelope of a transaction on its way through the checks (see _examine)."""
 
@@ -221,11 +232,12 @@ class LineInbox:
         FtM model) stay in the processor's caches from one envelope to the next: about a
         tenth less CPU per envelope than one at a time through all of them (measured)."""
         me = self._identity.name
+        crossing = _Crossing(peer, now)
         work = [_InFlight(item["token"], [str(p) for p in item["path"]], me) for item in items]
         for step in (self._open, self._read_header, self._route, self._read_content):
             for envelope in work:
                 if envelope.refusal is None:
-                    self._try(step, peer, envelope, now)
+                    self._try(step, crossing, envelope)
         for envelope in work:
             if envelope.accepted is not None:
                 batch.accepted.append(envelope.accepted)
@@ -238,13 +250,10 @@ class LineInbox:
 
     @staticmethod
     def _try(
-        step: Callable[[str, _InFlight, datetime], None],
-        peer: str,
-        envelope: _InFlight,
-        now: datetime,
+        step: Callable[[_Crossing, _InFlight], None], crossing: _Crossing, envelope: _InFlight
     ) -> None:
         try:
-            step(peer, envelope, now)
+            step(crossing, envelope)
         except Refusal as refusal:
             envelope.refusal = (refusal.code, refusal.text)
         except CryptoError as exc:
@@ -256,23 +265,23 @@ class LineInbox:
             code = "content_mismatch" if exc.field == "content" or header_read else "invalid_header"
             envelope.refusal = (code, str(exc))
 
-    def _open(self, peer: str, envelope: _InFlight, now: datetime) -> None:
+    def _open(self, crossing: _Crossing, envelope: _InFlight) -> None:
         envelope.opened = open_envelope(envelope.token, self._directory.verify_keys)
         envelope.destination = envelope.opened.destination
 
-    def _read_header(self, peer: str, envelope: _InFlight, now: datetime) -> None:
+    def _read_header(self, crossing: _Crossing, envelope: _InFlight) -> None:
         assert envelope.opened is not None
         envelope.header = parse_header(envelope.opened.header_json)
 
-    def _route(self, peer: str, envelope: _InFlight, now: datetime) -> None:
+    def _route(self, crossing: _Crossing, envelope: _InFlight) -> None:
         opened, header = envelope.opened, envelope.header
         assert opened is not None
         assert header is not None
         envelope.next_hop = self._check(
-            peer, header, opened.signer_node, opened.destination, envelope.path, now
+            crossing, header, opened.signer_node, opened.destination, envelope.path
         )
 
-    def _read_content(self, peer: str, envelope: _InFlight, now: datetime) -> None:
+    def _read_content(self, crossing: _Crossing, envelope: _InFlight) -> None:
         opened, header = envelope.opened, envelope.header
         assert opened is not None
         assert header is not None
@@ -293,6 +302,7 @@ class LineInbox:
         if opened.content_jwe is not None:
             content = decrypt_with(opened.content_jwe, self._identity.encryption)
         assert content is not None
+        now = crossing.now
         parsed = parse_content(content, header, now.date())
         envelope.accepted = _Accepted(
             header,
@@ -349,18 +359,11 @@ class LineInbox:
         return None
 
     def _check(
-        self,
-        peer: str,
-        header: Header,
-        signer: str,
-        destination: str,
-        path: list[str],
-        now: datetime,
+        self, crossing: _Crossing, header: Header, signer: str, destination: str, path: list[str]
     ) -> str | None:
         """Everything but the content; returns the next hop, or None when delivered here."""
-        me = self._identity.name
+        me, peer, now = self._identity.name, crossing.peer, crossing.now
         self._check_origin_and_path(me, peer, header, signer, destination, path, now)
-        link_in = self._directory.link_terms(peer)
         # The provider's grants travel inside the signed header: verified again at every node.
         valid_grants, grant_reasons = check_grants(
             header.forwarded, self._directory.verify_keys, now
@@ -369,14 +372,6 @@ class LineInbox:
             missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
             if missing:
                 raise Refusal("unknown_unit", f"no such unit here: {', '.join(missing)}")
-            context = PolicyContext(
-                node=me,
-                stage=Stage.RECEIVE,
-                now=now,
-                link_in=link_in,
-                specialist_units=self._specialist_units,
-                valid_grant_ids=valid_grants,
-            )
             next_hop = None
         else:
             next_hop = self._directory.next_hop(destination)
@@ -384,18 +379,37 @@ class LineInbox:
                 raise Refusal("no_route", f"{me} has no route to {destination}")
             if next_hop in path:
                 raise Refusal("loop", f"the route to {destination} leads back to {next_hop}")
-            context = PolicyContext(
-                node=me,
-                stage=Stage.RELAY,
-                now=now,
-                link_in=link_in,
-                link_out=self._directory.link_terms(next_hop),
-                valid_grant_ids=valid_grants,
+        context = crossing.contexts.get((next_hop, valid_grants))
+        if context is None:
+            context = crossing.contexts[(next_hop, valid_grants)] = self._context(
+                crossing, next_hop, valid_grants
             )
         reasons = (*decide(header, context).reasons, *grant_reasons)
         if reasons:
             raise Refusal(reasons[0].code, "; ".join(r.text for r in reasons))
         return next_hop
+
+    def _context(
+        self, crossing: _Crossing, next_hop: str | None, valid_grants: frozenset[str]
+    ) -> PolicyContext:
+        link_in = self._directory.link_terms(crossing.peer)
+        if next_hop is None:
+            return PolicyContext(
+                node=self._identity.name,
+                stage=Stage.RECEIVE,
+                now=crossing.now,
+                link_in=link_in,
+                specialist_units=self._specialist_units,
+                valid_grant_ids=valid_grants,
+            )
+        return PolicyContext(
+            node=self._identity.name,
+            stage=Stage.RELAY,
+            now=crossing.now,
+            link_in=link_in,
+            link_out=self._directory.link_terms(next_hop),
+            valid_grant_ids=valid_grants,
+        )
 
     def _check_origin_and_path(
         self,
