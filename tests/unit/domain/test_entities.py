@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from followthemoney import registry
-from hypothesis import given
+from followthemoney import model, registry
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from secureline.domain import entities
@@ -117,3 +117,97 @@ def test_a_good_entity_comes_back_in_canonical_form() -> None:
             },
         }
     ]
+
+
+# Entities as partners and users might send them: mostly plain and valid, some subtly not.
+_plain_values = {  # the first of each is valid
+    "name": ["Ana García", "Blue Meridian", '"Quoted"', " spaced "],
+    "birthDate": ["1984-02-29", "2023-02-30", "2099-01-01", "1984"],
+    "nationality": ["es", "ES", "xx"],
+    "flag": ["lr", " lr"],
+    "imoNumber": ["IMO9123456", ""],
+    "phone": ["+34600000000", "12", "+34 600 000 000"],
+    "owner": ["e2", "any id at all"],
+    "notes": ["a note", "x" * 10_001],
+}
+_odd_values = st.one_of(
+    st.just([]),
+    st.lists(st.integers(), min_size=1, max_size=1),
+    st.just(["Ana"] * 101),
+)
+
+
+def _property(names: list[str]) -> st.SearchStrategy[tuple[str, Any]]:
+    def values(name: str) -> st.SearchStrategy[Any]:
+        plain = st.lists(st.just(_plain_values[name][0]), min_size=1, max_size=2)
+        return st.one_of(
+            plain,
+            plain,
+            plain,
+            st.lists(st.sampled_from(_plain_values[name]), min_size=1, max_size=2),
+            st.sampled_from(_plain_values[name]),  # a bare string, which FtM also takes
+            _odd_values,
+        )
+
+    return st.sampled_from(names).flatmap(lambda name: st.tuples(st.just(name), values(name)))
+
+
+def _entity_of(
+    schema: st.SearchStrategy[Any], names: list[str]
+) -> st.SearchStrategy[dict[str, Any]]:
+    ids = st.sampled_from(["e1", "e2", "e3", "e4", "e5", "e6", "e7", "", "x" * 201])
+    plain = st.fixed_dictionaries(
+        {
+            "id": ids,
+            "schema": schema,
+            "properties": st.lists(_property(names), max_size=3).map(dict),
+        }
+    )
+    odd = st.fixed_dictionaries(
+        {"id": ids, "schema": schema},
+        optional={"properties": st.lists(_property(names), max_size=3).map(dict), "x": st.just(1)},
+    )
+    return plain | plain | odd
+
+
+_entity = st.one_of(
+    *(
+        _entity_of(st.just(schema), [n for n in _plain_values if n in model.get(schema).properties])
+        for schema in ("Person", "Vessel", "Organization")
+    ),
+    _entity_of(st.just("Person"), sorted(_plain_values)),  # some of them not Person's
+    _entity_of(st.sampled_from(["Thing", "Persn", 7]), ["name"]),
+)
+
+
+def _outcome(check: Any, batch: list[Any]) -> Any:
+    try:
+        return check(batch, TODAY)
+    except InvalidEntity as exc:
+        return (exc.field, exc.reason)
+
+
+def _person(**properties: Any) -> dict[str, Any]:
+    return {"id": "e1", "schema": "Person", "properties": properties}
+
+
+@settings(max_examples=400)
+@given(
+    batch=st.lists(_entity, min_size=1, max_size=2) | st.lists(_entity | st.just("x"), max_size=4)
+)
+@example(batch=[_person(birthDate=["2099-01-01"])])
+@example(batch=[_person(name=["Ana"] * 101)])
+@example(batch=[_person(name=["Ana"]), _person(name=["Eva"])])
+@example(batch=[_person(name=[])])
+@example(batch=[_person(name="Ana")])
+@example(batch=[_person(name=["Ana"], nam=["Ana"])])
+@example(batch=[_person(name=[1])])
+@example(batch=[_person(notes=["x" * 10_001])])
+@example(batch=[{**_person(name=["Ana"]), "x": 1}])
+@example(batch=[{**_person(name=["Ana"]), "schema": "Thing"}])
+@example(batch=[{**_person(name=["Ana"]), "id": "x" * 201}])
+def test_the_lean_pass_decides_as_the_full_check_would(batch: list[Any]) -> None:
+    full = _outcome(lambda b, t: entities._check_in_full(b, t.isoformat()), batch)
+    # twice: the first call may go the full way, to learn the schema's rules
+    assert _outcome(entities.check_entities, batch) == full
+    assert _outcome(entities.check_entities, batch) == full
