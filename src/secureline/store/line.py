@@ -263,12 +263,9 @@ def forget_evidence(conn: Connection, seqs: Sequence[int]) -> None:
 
 
 def mark_sent(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
-    if seqs:
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.seq.in_(list(seqs)))
-            .values(state="sent", updated_at=now)
-        )
+    bulk.update_many(
+        conn, "deliveries", ("state", "updated_at"), ("seq",), (("sent", now, s) for s in seqs)
+    )
 
 
 def requeue_sent(db: Database) -> int:

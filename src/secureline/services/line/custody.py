@@ -44,6 +44,11 @@ from secureline.store import line as line_store
 log = logging.getLogger(__name__)
 #: States after which a delivery already has its ``message.sent`` record.
 _IN_CUSTODY = STATE_ORDER["relayed"]
+#: The audit action for each kind of evidence; the others (relayed, delivered) are a send.
+_ACTIONS = {
+    EvidenceKind.REFUSED: AuditAction.MESSAGE_REFUSED,
+    EvidenceKind.READ: AuditAction.MESSAGE_READ,
+}
 
 
 @dataclass
@@ -108,23 +113,21 @@ def apply(
         )
         for item in ours:
             key = (item.message_id, item.destination)
+            kind = item.kind.value
             before = STATE_ORDER.get(states[key], 0)
-            if STATE_ORDER[item.kind.value] > before:
-                states[key] = item.kind.value
+            if STATE_ORDER[kind] > before:
+                states[key] = kind
                 outcomes.append(
                     line_store.Outcome(
                         item.message_id,
                         item.destination,
-                        item.kind.value,
+                        kind,
                         item.reason_code,
                         item.reason_text,
                         document.issuer if item.kind is EvidenceKind.REFUSED else None,
                     )
                 )
-                action = {
-                    EvidenceKind.REFUSED: AuditAction.MESSAGE_REFUSED,
-                    EvidenceKind.READ: AuditAction.MESSAGE_READ,
-                }.get(item.kind, AuditAction.MESSAGE_SENT)
+                action = _ACTIONS.get(item.kind, AuditAction.MESSAGE_SENT)
                 if action is AuditAction.MESSAGE_SENT and before >= _IN_CUSTODY:
                     continue  # delivered after relayed: the send was recorded at `relayed`
                 audit.append(
@@ -132,7 +135,7 @@ def apply(
                         document.issuer,
                         action,
                         item.message_id,
-                        item.kind.value,
+                        kind,
                         {"destination": item.destination, "reason": item.reason_code or ""},
                     )
                 )

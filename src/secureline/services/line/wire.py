@@ -58,6 +58,9 @@ class EvidenceKind(StrEnum):
     REFUSED = "refused"  # a node refused it; the reason says why
 
 
+_KINDS = {kind.value: kind for kind in EvidenceKind}  # a look-up, where EvidenceKind() is slow
+
+
 class EvidenceItem(NamedTuple):
     """One statement about one envelope. A tuple: one is made per message at each end."""
 
@@ -207,13 +210,13 @@ def open_evidence(token: str, keys: dict[str, VerifyKey]) -> EvidenceDocument:
             raise WireError("evidence issuer is not its signer", code="wrong_signer")
         items = tuple(
             EvidenceItem(
-                message_id=str(i["message_id"]),
-                origin=str(i["origin"]),
-                destination=str(i["destination"]),
-                kind=EvidenceKind(i["kind"]),
-                envelope_sha256=str(i["envelope_sha256"]),
-                reason_code=i.get("reason_code"),
-                reason_text=i.get("reason_text"),
+                str(i["message_id"]),
+                str(i["origin"]),
+                str(i["destination"]),
+                _KINDS[i["kind"]],
+                str(i["envelope_sha256"]),
+                i.get("reason_code"),
+                i.get("reason_text"),
             )
             for i in body["items"]
         )
