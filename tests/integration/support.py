@@ -66,6 +66,14 @@ STAR = (
     ],
 )
 ADMIN = Principal("test-admin", "test-admin", "", Role.ADMIN)
+
+
+def unstarted_interpol(root: Path) -> Node:
+    """The ``interpol`` node of a pair built under ``root``, not started: its store and
+    services, for tests of the API and the CLI that need no line traffic."""
+    return Node(build(root, *PAIR)["interpol"])
+
+
 FINAL = ("delivered", "read", "refused")
 
 

@@ -6,23 +6,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
+from tests.integration.support import unstarted_interpol
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[TestClient, str, Node]]:
-    dirs = build(
-        tmp_path,
-        [
-            NodeSpec("interpol", "Interpol", units=[("cc", False, None)]),
-            NodeSpec("europol", "Europol", units=[("ops", False, None)]),
-        ],
-        [LinkSpec("interpol", "europol")],
-    )
-    node = Node(dirs["interpol"])
+    node = unstarted_interpol(tmp_path)
     node.accounts.add_user("test", "alice", "cc", "officer", "correct horse battery")
     token = node.accounts.create_token("test", "alice")
     with TestClient(create_app(node.api_services())) as client:

@@ -7,26 +7,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.domain.audit import AuditAction
 from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
 from secureline.services.audit import AuditLog, read_export
+from tests.integration.support import unstarted_interpol
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Node]]:
-    dirs = build(
-        tmp_path,
-        [
-            NodeSpec("interpol", "Interpol", units=[("cc", False, None)]),
-            NodeSpec("europol", "Europol", units=[("ops", False, None)]),
-        ],
-        [LinkSpec("interpol", "europol")],
-    )
-    node = Node(dirs["interpol"])
+    node = unstarted_interpol(tmp_path)
     tokens = {}
     for user, role in (("anna", "dpo"), ("alice", "officer"), ("root", "admin")):
         node.accounts.add_user("test", user, "cc", role, PASSWORD)

@@ -223,6 +223,35 @@ def user_token(username: str, directory: Dir, label: str = "") -> None:
     print(node.accounts.create_token("cli", username, label))
 
 
+@user_app.command("tokens")
+def user_tokens(username: str, directory: Dir) -> None:
+    """List a user's API tokens (ids, labels, dates; never the secrets).
+
+    Example: secureline user tokens alice --dir ./interpol
+    """
+    node = common.node_at(directory)
+    table = Table("token id", "label", "created (UTC)", "revoked (UTC)")
+    for token in node.accounts.tokens(username):
+        table.add_row(
+            token.id,
+            token.label,
+            f"{token.created_at:%Y-%m-%d %H:%M}",
+            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+        )
+    out.print(table)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(token_id: str, directory: Dir) -> None:
+    """Revoke an API token at once (the id comes from `user tokens`); audited.
+
+    Example: secureline user revoke-token 3f9c2a7b1d4e5f60 --dir ./interpol
+    """
+    node = common.node_at(directory)
+    token = node.accounts.revoke_token("cli", token_id)
+    out.print(f"token {token.id} of {token.username} revoked")
+
+
 @peer_app.command("export")
 def peer_export(
     directory: Dir, output: Annotated[Path | None, typer.Option("--out")] = None

@@ -142,6 +142,36 @@ class Accounts:
             )
         return token
 
+    def tokens(self, username: str) -> list[store.TokenRow]:
+        """The user's tokens, revoked ones included (never their secrets)."""
+        with self._db.read() as conn:
+            if store.get_user(conn, username=username) is None:
+                raise NotFoundError(f"user {username!r} does not exist")
+            return store.list_tokens(conn, username)
+
+    def revoke_token(self, actor: str, token_id: str) -> store.TokenRow:
+        """Revoke a token at once: the next request that carries it is refused."""
+        with self._db.transaction() as conn:
+            token = store.get_token(conn, token_id)
+            if token is None:
+                raise NotFoundError(f"token {token_id!r} does not exist")
+            if not store.revoke_token(conn, token_id, self._clock()):
+                revoked = f"{token.revoked_at:%Y-%m-%d %H:%M:%S} UTC"
+                raise Conflict(f"token {token_id!r} was already revoked at {revoked}")
+            self._audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        actor,
+                        AuditAction.TOKEN_CHANGED,
+                        token.username,
+                        "revoked",
+                        {"token_id": token_id},
+                    )
+                ],
+            )
+        return token
+
     def authenticate_token(self, token: str | None) -> Principal:
         if not token or not token.startswith(TOKEN_PREFIX):
             raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")

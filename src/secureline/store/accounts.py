@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from secureline.store.database import Database
+from secureline.store.dialect import utc_read
 from secureline.store.errors import AlreadyExists, NotFound
 from secureline.store.tables import api_tokens, units, users
 
@@ -19,6 +20,17 @@ class UnitRow:
     description: str
     specialist: bool
     liaison_for: str | None
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """An API token as stored: never the secret, only its digest (not carried here)."""
+
+    id: str
+    username: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,46 @@ def add_token(
             id=token_id, user_id=user_id, token_hash=token_hash, label=label, created_at=now
         )
     )
+
+
+_TOKENS = select(
+    api_tokens.c.id,
+    users.c.username,
+    api_tokens.c.label,
+    api_tokens.c.created_at,
+    api_tokens.c.revoked_at,
+).join(users, api_tokens.c.user_id == users.c.id)
+
+
+def list_tokens(conn: Connection, username: str) -> list[TokenRow]:
+    rows = conn.execute(
+        _TOKENS.where(users.c.username == username).order_by(
+            api_tokens.c.created_at, api_tokens.c.id
+        )
+    )
+    return [_token(*r) for r in rows]
+
+
+def get_token(conn: Connection, token_id: str) -> TokenRow | None:
+    r = conn.execute(_TOKENS.where(api_tokens.c.id == token_id)).first()
+    return _token(*r) if r else None
+
+
+def _token(
+    token_id: str, username: str, label: str, created_at: datetime, revoked_at: datetime | None
+) -> TokenRow:
+    revoked = utc_read(revoked_at) if revoked_at is not None else None
+    return TokenRow(token_id, username, label, utc_read(created_at), revoked)
+
+
+def revoke_token(conn: Connection, token_id: str, now: datetime) -> bool:
+    """Mark the token revoked; False when it is unknown or was revoked already."""
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
 
 
 def user_for_token(db: Database, token_hash: str) -> UserRow | None:

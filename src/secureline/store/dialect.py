@@ -151,3 +151,9 @@ def datetime_param(is_sqlite: bool, value: datetime) -> datetime | str:
         # The text SQLAlchemy writes ("%Y-%m-%d %H:%M:%S.%f"), spelled faster than strftime.
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
+
+
+def utc_read(value: datetime) -> datetime:
+    """A time as read back from either engine, UTC-aware: SQLite keeps no zone (the times
+    written are UTC), PostgreSQL answers in the session's zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
