@@ -4,7 +4,7 @@ correction by the provider, and retention."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -33,6 +33,7 @@ from tests.integration.support import (
     message_row,
     officer,
     sample,
+    set_option,
     stored_counts,
     wait_for,
     wait_state,
@@ -405,3 +406,20 @@ def test_retention_queues_then_purges_what_nobody_kept(pair: Federation) -> None
         europol.retention.purge(officer(europol), kept.id, "again")
     with pytest.raises(InvalidInput, match="reason"):
         europol.retention.purge(officer(europol), "msg-" + "1" * 24, " ")
+
+
+def test_the_review_notice_is_the_one_in_node_toml(pair: Federation) -> None:
+    interpol = pair["interpol"]
+    sent = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=52))
+    wait_state(interpol, sent.id, "europol", ["delivered"])
+    set_option(pair.dirs["europol"], "retention", "notice_days", "5")
+    europol = pair.restart("europol")
+    review = europol.messaging.open(officer(europol), sent.id).header.review_date
+    assert review is not None
+
+    def on(day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), UTC)
+
+    # 10 days before: inside the default 30-day notice, outside the configured 5
+    assert europol.retention.run(on(review - timedelta(days=10))).queued == []
+    assert europol.retention.run(on(review - timedelta(days=4))).queued == [sent.id]

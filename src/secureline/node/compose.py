@@ -139,7 +139,9 @@ class Node:
             self.name, self.config, self.layout, self.db, self.directory, self.audit, clock
         )
         self._servers: Servers | None = None
-        self.retention = Retention(self.db, self.audit, clock)
+        self.retention = Retention(
+            self.db, self.audit, clock, notice_days=self.config.retention.notice_days
+        )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
         self._retention_timer: RetentionTimer | None = None
         self._running = False
@@ -258,7 +260,9 @@ class Node:
         )
         self._running = True
         self.start_senders()
-        self._retention_timer = RetentionTimer(self.retention, self.name)
+        self._retention_timer = RetentionTimer(
+            self.retention, self.name, self.config.retention.job_interval_seconds
+        )
         self._retention_timer.start()
         return self._servers
 

@@ -69,6 +69,14 @@ class AlertsSection(_Section):
     require_review: bool = True
 
 
+class RetentionSection(_Section):
+    # Items enter the review queue this many days before their review date, so that an
+    # officer has time to decide before the job purges them.
+    notice_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # How often a running node runs the review job (queue what is due, purge what is overdue).
+    job_interval_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
+
+
 class NodeConfig(_Section):
     node: NodeSection
     store: StoreSection = StoreSection()
@@ -76,6 +84,7 @@ class NodeConfig(_Section):
     api: ApiSection = ApiSection()
     keys: KeysSection = KeysSection()
     alerts: AlertsSection = AlertsSection()
+    retention: RetentionSection = RetentionSection()
     # destination node -> next hop (one of our direct links)
     routes: dict[Name, Name] = Field(default_factory=dict)
 

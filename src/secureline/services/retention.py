@@ -1,9 +1,9 @@
 """Retention: every message with personal data is reviewed by its date, kept or purged.
 
 :meth:`Retention.run` is the scheduled job (``secureline review run``, and every
-``interval`` seconds inside a running node, see :class:`RetentionTimer`):
+``[retention] job_interval_seconds`` inside a running node, see :class:`RetentionTimer`):
 
-1. items whose review date falls within ``notice_days`` (default 30) enter the review queue
+1. items whose review date falls within ``[retention] notice_days`` enter the review queue
    (state ``due``), and so do kept items whose keep-until date comes near;
 2. items in the queue whose review date has **passed** with no decision to keep them are
    purged: the content (body, entities, attachments), the ciphertext and every envelope
@@ -146,7 +146,7 @@ class RetentionTimer:
     """Runs the retention job in a running node: shortly after start, then every
     ``interval`` seconds, until stopped."""
 
-    def __init__(self, retention: Retention, name: str, interval: float = 3600.0) -> None:
+    def __init__(self, retention: Retention, name: str, interval: float) -> None:
         self._retention = retention
         self._interval = interval
         self._stopping = threading.Event()

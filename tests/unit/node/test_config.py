@@ -1,0 +1,65 @@
+"""node.toml: every key checked; a typo or a bad value names the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from secureline.node.config import ConfigError, RetentionSection, parse_config
+
+MINIMAL = """\
+[node]
+name = "interpol"
+organisation = "Interpol"
+
+[line]
+public_url = "https://localhost:8443"
+"""
+
+
+def refused(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "node.toml")
+    return caught.value
+
+
+def test_a_minimal_file_takes_the_documented_defaults() -> None:
+    config = parse_config(MINIMAL)
+    assert config.retention == RetentionSection(notice_days=30, job_interval_seconds=3600)
+    assert config.alerts.require_review is True
+    assert config.line.max_batch_messages == 500
+
+
+def test_the_retention_section_is_read() -> None:
+    config = parse_config(MINIMAL + "\n[retention]\nnotice_days = 7\njob_interval_seconds = 600\n")
+    assert (config.retention.notice_days, config.retention.job_interval_seconds) == (7, 600)
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "reason"),
+    [
+        ("notice_days = 0", "retention.notice_days", "greater than or equal to 1"),
+        ("notice_days = 400", "retention.notice_days", "less than or equal to 365"),
+        ("job_interval_seconds = 5", "retention.job_interval_seconds", "greater than or equal"),
+        ('notice_days = "soon"', "retention.notice_days", "valid integer"),
+    ],
+)
+def test_a_bad_value_names_its_key(section: str, field: str, reason: str) -> None:
+    error = refused(MINIMAL + f"\n[retention]\n{section}\n")
+    assert error.field == f"node.toml: {field}"
+    assert reason in error.reason
+
+
+def test_a_typo_names_the_key_and_suggests_the_closest() -> None:
+    error = refused(MINIMAL + "\n[retention]\nnotice_day = 10\n")
+    assert error.field == "node.toml: retention.notice_day"
+    assert error.reason == "unknown key; did you mean 'notice_days'?"
+    section = refused(MINIMAL + "\n[retension]\nnotice_days = 10\n")
+    assert section.field == "node.toml: retension"
+    assert "did you mean 'retention'?" in section.reason
+
+
+def test_a_missing_section_and_broken_toml_are_named() -> None:
+    assert refused('[node]\nname = "interpol"\norganisation = "I"\n').field == "node.toml: line"
+    broken = refused("[node\n")
+    assert broken.field == "node.toml"
+    assert broken.reason.startswith("not valid TOML")
