@@ -12,7 +12,14 @@ from secureline.cli.main import app
 from secureline.node.compose import Node
 from secureline.services.audit import AuditLog, read_export
 from secureline.store import audit as audit_store
-from tests.integration.support import Federation, officer, sample, wait_state
+from tests.integration.support import (
+    Federation,
+    officer,
+    sample,
+    set_option,
+    wait_for,
+    wait_state,
+)
 from tests.support.audit_attacks import rewrite_history
 
 runner = CliRunner()
@@ -143,3 +150,23 @@ def test_a_partner_withholding_records_is_caught(pair: Federation, tmp_path: Pat
     text = " ".join(result.output.split())
     assert f"broken at record {last.seq}" in text
     assert "withheld" in text
+
+
+def test_a_quiet_running_node_signs_its_last_records(pair: Federation) -> None:
+    """Records appended between two checkpoints are signed by the node's timer, not only by
+    the next append: a node that goes quiet leaves nothing unsigned for long."""
+    set_option(pair.dirs["europol"], "audit", "checkpoint_seconds", "1")
+    europol = pair.restart("europol")
+    interpol = pair["interpol"]
+    sent = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=91))
+    wait_state(interpol, sent.id, "europol", ["delivered"])
+    received = europol.audit.records_for_object(sent.id)
+    assert received  # the receipt was recorded; no further traffic comes now
+    last = max(r.seq for r in europol.audit.records())
+    signed = wait_for(
+        lambda: (cp := europol.audit.latest_checkpoint()) is not None and cp.seq >= last,
+        timeout=10,
+        what=lambda: f"a checkpoint at seq {last}; latest {europol.audit.latest_checkpoint()}",
+    )
+    assert signed
+    europol.audit.verify()

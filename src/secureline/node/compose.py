@@ -39,7 +39,8 @@ from secureline.services.line.outbox import LinkSender
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
 from secureline.services.messaging import Messaging
-from secureline.services.retention import Retention, RetentionTimer
+from secureline.services.periodic import Periodic
+from secureline.services.retention import Retention
 from secureline.services.sharing import Sharing
 from secureline.store import line as line_store
 from secureline.store.database import Database
@@ -100,7 +101,14 @@ class Node:
         )
         self.db = Database(self.config.store_url(directory), self.config.store.schema_name)
         self.db.migrate()
-        self.audit = AuditLog(self.db, self.name, self.identity.signing, clock=clock)
+        self.audit = AuditLog(
+            self.db,
+            self.name,
+            self.identity.signing,
+            checkpoint_every=self.config.audit.checkpoint_every,
+            checkpoint_seconds=self.config.audit.checkpoint_seconds,
+            clock=clock,
+        )
         record_changes(
             self.audit,
             self.layout.config,
@@ -143,7 +151,7 @@ class Node:
             self.db, self.audit, clock, notice_days=self.config.retention.notice_days
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
-        self._retention_timer: RetentionTimer | None = None
+        self._timers: list[Periodic] = []
         self._running = False
 
     # --- senders --------------------------------------------------------------------------
@@ -260,10 +268,25 @@ class Node:
         )
         self._running = True
         self.start_senders()
-        self._retention_timer = RetentionTimer(
-            self.retention, self.name, self.config.retention.job_interval_seconds
-        )
-        self._retention_timer.start()
+        seconds = self.config.audit.checkpoint_seconds
+        self._timers = [
+            Periodic(
+                f"retention-{self.name}",
+                self.config.retention.job_interval_seconds,
+                self.retention.run,
+                first_after=min(5.0, self.config.retention.job_interval_seconds),
+            ),
+            # Ticking at a quarter of the interval, no record waits unsigned for more than
+            # 1.25 times checkpoint_seconds.
+            Periodic(
+                f"checkpoint-{self.name}",
+                seconds / 4,
+                self.audit.checkpoint_if_due,
+                first_after=seconds / 4,
+            ),
+        ]
+        for timer in self._timers:
+            timer.start()
         return self._servers
 
     def _server_ssl(self) -> Any:
@@ -299,8 +322,8 @@ class Node:
         while peers hold connections), then close the line clients and the store. Safe to
         call twice; every step runs even if an earlier one failed."""
         errors: list[BaseException] = []
-        timer, self._retention_timer = self._retention_timer, None
-        if timer is not None:
+        timers, self._timers = self._timers, []
+        for timer in timers:
             try:
                 timer.stop()
             except Exception as exc:  # noqa: BLE001 (stop everything, then report)

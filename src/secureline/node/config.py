@@ -77,6 +77,13 @@ class RetentionSection(_Section):
     job_interval_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
 
 
+class AuditSection(_Section):
+    # The node signs its chain's head when the seq crosses a multiple of checkpoint_every,
+    # and no record waits unsigned much longer than checkpoint_seconds.
+    checkpoint_every: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
+    checkpoint_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+
+
 class NodeConfig(_Section):
     node: NodeSection
     store: StoreSection = StoreSection()
@@ -85,6 +92,7 @@ class NodeConfig(_Section):
     keys: KeysSection = KeysSection()
     alerts: AlertsSection = AlertsSection()
     retention: RetentionSection = RetentionSection()
+    audit: AuditSection = AuditSection()
     # destination node -> next hop (one of our direct links)
     routes: dict[Name, Name] = Field(default_factory=dict)
 

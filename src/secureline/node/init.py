@@ -17,7 +17,7 @@ from secureline.crypto import keys, pki
 from secureline.crypto.errors import CryptoError
 from secureline.domain.addresses import check_name
 from secureline.domain.errors import DomainError
-from secureline.node.config import CONFIG_FILE, RetentionSection, parse_config
+from secureline.node.config import CONFIG_FILE, AuditSection, RetentionSection, parse_config
 from secureline.node.errors import NodeError
 from secureline.node.layout import NodeLayout
 from secureline.store.database import Database
@@ -88,7 +88,9 @@ def _build(layout: NodeLayout, options: InitOptions) -> None:
         "api": {"host": options.host, "port": options.api_port},
         "keys": {"passphrase_env": options.passphrase_env} if options.passphrase_env else {},
         "alerts": {"require_review": options.require_alert_review},
-        "retention": RetentionSection().model_dump(),  # the defaults, visible to edit
+        # the defaults, written out so that an administrator sees what there is to set
+        "retention": RetentionSection().model_dump(),
+        "audit": AuditSection().model_dump(),
         "routes": dict(options.routes),
     }
     text = tomli_w.dumps(config)

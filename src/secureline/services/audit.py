@@ -15,8 +15,15 @@ Evidence sent over the line carries our latest checkpoint; partners keep it, and
 theirs (:meth:`AuditLog.store_partner_checkpoint`), so neither side can later rewrite its
 history without the other holding a signature that contradicts the rewrite.
 
-Checkpoints are signed only when records are appended (or on :meth:`AuditLog.checkpoint`);
-an idle node has nothing new to sign, so the node may call ``checkpoint()`` on a timer.
+An append signs only when one of those is due at that moment, so the last records before a
+quiet spell would wait unsigned for the next append: a running node calls
+:meth:`AuditLog.checkpoint_if_due` on a timer, which signs them once they have waited
+``checkpoint_seconds``. :meth:`AuditLog.checkpoint` signs the head at once.
+
+Lock order, everywhere: the database transaction first (on SQLite it takes the write lock at
+``BEGIN``), then the in-process append lock. Taking them the other way round would let a
+checkpoint hold the append lock while it waits for the write lock that an appending
+transaction holds while it waits for the append lock.
 """
 
 from __future__ import annotations
@@ -364,12 +371,34 @@ class AuditLog:
 
     def checkpoint(self) -> Checkpoint:
         """Sign the head now; if the head has not moved since the last one, return that."""
-        with self._lock, self.db.transaction() as conn:
+        with self.db.transaction() as conn, self._lock:
             current = store.head(conn, for_update=True) or store.Head(0, GENESIS_HASH)
             last = store.latest_checkpoint(conn)
             if last is not None and last.seq == current.seq:
                 return Checkpoint(self.node, last.seq, last.head_hash, last.at, last.token)
             return self._sign(conn, current, self._now())
+
+    def checkpoint_if_due(self) -> Checkpoint | None:
+        """Sign the head if its oldest unsigned record has waited ``checkpoint_seconds``;
+        None when nothing waits that long (what the running node's timer calls)."""
+        with self.db.read() as conn:  # the common case, nothing to sign, takes no write lock
+            if not self._unsigned_too_long(conn):
+                return None
+        with self.db.transaction() as conn, self._lock:
+            if not self._unsigned_too_long(conn):  # another worker signed it meanwhile
+                return None
+            current = store.head(conn, for_update=True)
+            assert current is not None  # a record waits, so the chain has a head
+            return self._sign(conn, current, self._now())
+
+    def _unsigned_too_long(self, conn: Connection) -> bool:
+        """Whether the first record after our latest checkpoint is ``checkpoint_seconds`` old."""
+        last = store.latest_checkpoint(conn)
+        after = last.seq if last is not None else 0
+        first = next(store.iter_records(conn, from_seq=after + 1, page_size=1), None)
+        if first is None:
+            return False
+        return (self._now() - first.at).total_seconds() >= self.checkpoint_seconds
 
     def latest_checkpoint(self) -> Checkpoint | None:
         """Our newest checkpoint: what evidence sent over the line carries."""

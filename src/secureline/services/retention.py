@@ -1,7 +1,8 @@
 """Retention: every message with personal data is reviewed by its date, kept or purged.
 
 :meth:`Retention.run` is the scheduled job (``secureline review run``, and every
-``[retention] job_interval_seconds`` inside a running node, see :class:`RetentionTimer`):
+``[retention] job_interval_seconds`` inside a running node, on a
+:class:`~secureline.services.periodic.Periodic` timer):
 
 1. items whose review date falls within ``[retention] notice_days`` enter the review queue
    (state ``due``), and so do kept items whose keep-until date comes near;
@@ -15,8 +16,6 @@ Officers decide with :meth:`Retention.keep` (a new review date and a reason) or
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,8 +26,6 @@ from secureline.services.audit import AuditLog
 from secureline.services.errors import Forbidden, InvalidInput, NotFoundError
 from secureline.store import retention as retention_store
 from secureline.store.database import Database
-
-log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:retention"
 MAX_KEEP = timedelta(days=5 * 365)
@@ -140,34 +137,6 @@ class Retention:
 
     def tombstones(self, message_id: str) -> list[retention_store.Tombstone]:
         return retention_store.tombstones_for(self._db, message_id)
-
-
-class RetentionTimer:
-    """Runs the retention job in a running node: shortly after start, then every
-    ``interval`` seconds, until stopped."""
-
-    def __init__(self, retention: Retention, name: str, interval: float) -> None:
-        self._retention = retention
-        self._interval = interval
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"retention-{name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        delay = min(5.0, self._interval)
-        while not self._stopping.wait(delay):
-            try:
-                self._retention.run()
-            except Exception:  # the job runs again at the next tick
-                log.exception("retention job failed; trying again later")
-            delay = self._interval
 
 
 def _may_review(principal: Principal) -> None:

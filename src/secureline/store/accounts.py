@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from secureline.store.database import Database
-from secureline.store.dialect import utc_read
+from secureline.store.dialect import as_utc
 from secureline.store.errors import AlreadyExists, NotFound
 from secureline.store.tables import api_tokens, units, users
 
@@ -136,8 +136,8 @@ def get_token(conn: Connection, token_id: str) -> TokenRow | None:
 def _token(
     token_id: str, username: str, label: str, created_at: datetime, revoked_at: datetime | None
 ) -> TokenRow:
-    revoked = utc_read(revoked_at) if revoked_at is not None else None
-    return TokenRow(token_id, username, label, utc_read(created_at), revoked)
+    revoked = as_utc(revoked_at) if revoked_at is not None else None
+    return TokenRow(token_id, username, label, as_utc(created_at), revoked)
 
 
 def revoke_token(conn: Connection, token_id: str, now: datetime) -> bool:

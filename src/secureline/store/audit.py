@@ -42,7 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from secureline.store import bulk
 from secureline.store.database import Database
-from secureline.store.dialect import utc_read
+from secureline.store.dialect import as_utc
 from secureline.store.tables import NAME, TS, metadata
 
 __all__ = [
@@ -223,7 +223,7 @@ def set_head(conn: Connection, new_head: Head) -> None:
 def _record(row: Any) -> RecordRow:
     return RecordRow(
         row.seq,
-        utc_read(row.at),
+        as_utc(row.at),
         row.actor,
         row.action,
         row.object,
@@ -254,9 +254,9 @@ def iter_records(
     if to_seq is not None:
         conditions.append(audit_records.c.seq <= to_seq)
     if from_at is not None:
-        conditions.append(audit_records.c.at >= utc_read(from_at))
+        conditions.append(audit_records.c.at >= as_utc(from_at))
     if to_at is not None:
-        conditions.append(audit_records.c.at < utc_read(to_at))
+        conditions.append(audit_records.c.at < as_utc(to_at))
     if obj is not None:
         conditions.append(audit_records.c.object == obj)
     if action is not None:
@@ -291,7 +291,7 @@ def save_checkpoint(conn: Connection, checkpoint: CheckpointRow) -> None:
     conn.execute(
         audit_checkpoints.insert().values(
             seq=checkpoint.seq,
-            at=utc_read(checkpoint.at),
+            at=as_utc(checkpoint.at),
             head_hash=checkpoint.head_hash,
             token=checkpoint.token,
         )
@@ -299,7 +299,7 @@ def save_checkpoint(conn: Connection, checkpoint: CheckpointRow) -> None:
 
 
 def _checkpoint(row: Any) -> CheckpointRow:
-    return CheckpointRow(seq=row.seq, at=utc_read(row.at), head_hash=row.head_hash, token=row.token)
+    return CheckpointRow(seq=row.seq, at=as_utc(row.at), head_hash=row.head_hash, token=row.token)
 
 
 def latest_checkpoint(source: Database | Connection) -> CheckpointRow | None:
@@ -336,10 +336,10 @@ def _partner(row: Any) -> PartnerCheckpointRow:
     return PartnerCheckpointRow(
         peer=row.peer,
         seq=row.seq,
-        at=utc_read(row.at),
+        at=as_utc(row.at),
         head_hash=row.head_hash,
         token=row.token,
-        received_at=utc_read(row.received_at),
+        received_at=as_utc(row.received_at),
     )
 
 
@@ -367,10 +367,10 @@ def save_partner_checkpoint(
                     partner_checkpoints_table.insert().values(
                         peer=checkpoint.peer,
                         seq=checkpoint.seq,
-                        at=utc_read(checkpoint.at),
+                        at=as_utc(checkpoint.at),
                         head_hash=checkpoint.head_hash,
                         token=checkpoint.token,
-                        received_at=utc_read(checkpoint.received_at),
+                        received_at=as_utc(checkpoint.received_at),
                     )
                 )
         except IntegrityError:

@@ -153,7 +153,7 @@ def datetime_param(is_sqlite: bool, value: datetime) -> datetime | str:
     return value
 
 
-def utc_read(value: datetime) -> datetime:
-    """A time as read back from either engine, UTC-aware: SQLite keeps no zone (the times
-    written are UTC), PostgreSQL answers in the session's zone."""
+def as_utc(value: datetime) -> datetime:
+    """``value`` UTC-aware. A time read back from SQLite has no zone (the times written are
+    UTC); PostgreSQL answers in the session's zone."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from secureline.node.config import ConfigError, RetentionSection, parse_config
+from secureline.node.config import AuditSection, ConfigError, RetentionSection, parse_config
 
 MINIMAL = """\
 [node]
@@ -25,6 +25,7 @@ def refused(text: str) -> ConfigError:
 def test_a_minimal_file_takes_the_documented_defaults() -> None:
     config = parse_config(MINIMAL)
     assert config.retention == RetentionSection(notice_days=30, job_interval_seconds=3600)
+    assert config.audit == AuditSection(checkpoint_every=1000, checkpoint_seconds=60)
     assert config.alerts.require_review is True
     assert config.line.max_batch_messages == 500
 
@@ -35,16 +36,19 @@ def test_the_retention_section_is_read() -> None:
 
 
 @pytest.mark.parametrize(
-    ("section", "field", "reason"),
+    ("lines", "field", "reason"),
     [
-        ("notice_days = 0", "retention.notice_days", "greater than or equal to 1"),
-        ("notice_days = 400", "retention.notice_days", "less than or equal to 365"),
-        ("job_interval_seconds = 5", "retention.job_interval_seconds", "greater than or equal"),
-        ('notice_days = "soon"', "retention.notice_days", "valid integer"),
+        ("[retention]\nnotice_days = 0", "retention.notice_days", "greater than or equal to 1"),
+        ("[retention]\nnotice_days = 400", "retention.notice_days", "less than or equal to 365"),
+        ("[retention]\njob_interval_seconds = 5", "retention.job_interval_seconds", "to 60"),
+        ('[retention]\nnotice_days = "soon"', "retention.notice_days", "valid integer"),
+        ("[audit]\ncheckpoint_every = 0", "audit.checkpoint_every", "greater than or equal to 1"),
+        ("[audit]\ncheckpoint_seconds = 0", "audit.checkpoint_seconds", "equal to 1"),
+        ("[audit]\ncheckpoint_seconds = 7200", "audit.checkpoint_seconds", "equal to 3600"),
     ],
 )
-def test_a_bad_value_names_its_key(section: str, field: str, reason: str) -> None:
-    error = refused(MINIMAL + f"\n[retention]\n{section}\n")
+def test_a_bad_value_names_its_key(lines: str, field: str, reason: str) -> None:
+    error = refused(MINIMAL + f"\n{lines}\n")
     assert error.field == f"node.toml: {field}"
     assert reason in error.reason
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -322,6 +323,61 @@ def test_checkpoint_now_and_not_twice_for_one_head(log: AuditLog) -> None:
         checkpoint_payload(made.node, made.seq, made.head_hash, made.at)
     )
     assert (statement.node, statement.seq, statement.head_hash) == ("alpha", 3, made.head_hash)
+    log.verify()
+
+
+def test_records_waiting_unsigned_are_signed_once_they_are_checkpoint_seconds_old(
+    database: Database, alpha_key: SigningKey, clock: Clock
+) -> None:
+    log = AuditLog(database, "alpha", alpha_key, checkpoint_every=1000, clock=clock)
+    assert log.checkpoint_if_due() is None  # an empty chain: nothing to sign
+    _fill(log, 3)  # then the node goes quiet: no append will sign these
+    assert list(store.iter_checkpoints(database)) == []
+    clock.advance(59)
+    assert log.checkpoint_if_due() is None  # not yet 60 s
+    clock.advance(1)
+    made = log.checkpoint_if_due()
+    assert made is not None
+    assert made.seq == 3
+    assert log.checkpoint_if_due() is None  # the head has not moved since
+    _fill(log, 2)
+    clock.advance(30)
+    assert log.checkpoint_if_due() is None  # waiting, but only for 30 s
+    clock.advance(30)
+    assert log.checkpoint_if_due() is not None
+    assert [c.seq for c in store.iter_checkpoints(database)] == [3, 5]
+    log.verify()
+
+
+def test_a_checkpoint_waits_for_an_appending_transaction_instead_of_blocking_it(
+    log: AuditLog, database: Database
+) -> None:
+    """The transaction comes first, then the append lock, for appends and checkpoints alike.
+
+    The other order deadlocked on SQLite: the checkpoint held the append lock while it waited
+    for the write lock, which the appending transaction held while it waited for the append
+    lock (until the 30 s busy timeout failed the checkpoint)."""
+    inside, appended = threading.Event(), threading.Event()
+    checkpoints: list[Checkpoint] = []
+
+    def appender() -> None:
+        with database.transaction() as conn:
+            inside.set()
+            time.sleep(0.3)  # meanwhile the checkpoint below starts
+            log.record(conn, [_event(1)])
+        appended.set()
+
+    writer = threading.Thread(target=appender)
+    writer.start()
+    assert inside.wait(5)
+    signer = threading.Thread(target=lambda: checkpoints.append(log.checkpoint()))
+    signer.start()
+    assert appended.wait(5), "the appending transaction was blocked by the checkpoint"
+    writer.join(5)
+    signer.join(5)
+    # SQLite serialises the two (the checkpoint signs after the append); PostgreSQL may sign
+    # the empty head first, since the appender locks the head only when it appends.
+    assert [c.seq for c in checkpoints] in ([1], [0])
     log.verify()
 
 
