@@ -9,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from secureline.cli.main import app
+from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.node.compose import Node
 from secureline.services.audit import AuditLog, read_export
 from secureline.store import audit as audit_store
@@ -170,3 +171,19 @@ def test_a_quiet_running_node_signs_its_last_records(pair: Federation) -> None:
     )
     assert signed
     europol.audit.verify()
+
+
+def test_a_read_receipt_carries_the_readers_checkpoint(pair: Federation) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    sent = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=93))
+    wait_state(interpol, sent.id, "europol", ["delivered"])
+    # A checkpoint europol signs after the delivery can reach interpol only with the receipt.
+    europol.audit.append(
+        [AuditEvent("test", AuditAction.CONFIG_CHANGED, "config:test", "changed", {})]
+    )
+    signed = europol.audit.checkpoint()
+    assert signed.seq not in {cp.seq for cp in interpol.audit.partner_checkpoints("europol")}
+    europol.messaging.open(officer(europol), sent.id)
+    wait_state(interpol, sent.id, "europol", ["read"])
+    held = {cp.seq: cp.head_hash for cp in interpol.audit.partner_checkpoints("europol")}
+    assert held.get(signed.seq) == signed.head_hash

@@ -408,7 +408,10 @@ class Messaging:
         item = EvidenceItem(
             header.id, origin, self._identity.name, EvidenceKind.READ, envelope_digest(envelope)
         )
-        for token_id, token, _ in issue(self._identity, [item], now, None, batch_for=""):
+        # Like every evidence document, the receipt carries our latest checkpoint (cross-anchoring).
+        latest = self._audit.latest_checkpoint()
+        checkpoint = latest.token if latest is not None else None
+        for token_id, token, _ in issue(self._identity, [item], now, checkpoint, batch_for=""):
             line_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
             line_store.queue_evidence(conn, hop, [token], now)
         self._wake({hop})
