@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,42 @@ def test_read_shows_the_message_and_asks_for_h3_conditions(
     assert shown.exit_code == 0, shown.output
     assert '"entities"' in shown.output
     wait_state(interpol, h3.id, "europol", ["read"])
+
+
+def test_retract_and_correct_reach_the_recipient(
+    pair: Federation, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    running = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
+    monkeypatch.setattr(common, "node_at", lambda directory: running[Path(directory)])
+    wrong, withdrawn = interpol.messaging.submit_many(
+        officer(interpol), [sample("ops@europol", seed=63), sample("ops@europol", seed=64)]
+    )
+    for sent in (wrong, withdrawn):
+        wait_state(interpol, sent.id, "europol", ["delivered"])
+    where = str(pair.dirs["interpol"])
+    vessel = {"id": "v1", "schema": "Vessel", "properties": {"name": ["Sea Breeze"]}}
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps([vessel]), encoding="utf-8")
+
+    fix = ["--reason", "wrong vessel", "--body", "Fixed", "--entities", str(fixed)]
+    corrected = runner.invoke(app, ["correct", wrong.id, "--dir", where, *fix])
+    assert corrected.exit_code == 0, corrected.output
+    assert "correction queued for europol" in corrected.output
+    retracted = runner.invoke(app, ["retract", withdrawn.id, "--dir", where, "--reason", "error"])
+    assert retracted.exit_code == 0, retracted.output
+    for done in (corrected, retracted):
+        wait_state(interpol, done.output.split()[0], "europol", ["delivered"])
+
+    content = json.loads(message_row(europol, wrong.id).content_json or "{}")
+    assert content["body"] == "Fixed"
+    assert [e["properties"]["name"] for e in content["entities"]] == [["Sea Breeze"]]
+    assert message_row(europol, withdrawn.id).content_json is None  # deleted at the recipient
+
+    not_a_list = tmp_path / "one.json"
+    not_a_list.write_text(json.dumps(vessel), encoding="utf-8")
+    bad = runner.invoke(
+        app, ["correct", wrong.id, "--dir", where, "--reason", "x", "--entities", str(not_a_list)]
+    )
+    assert bad.exit_code == 1
+    assert "must hold a JSON list" in bad.output

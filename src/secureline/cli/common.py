@@ -3,6 +3,7 @@ opening a node."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,6 +22,17 @@ def fail(message: str, code: int = 1) -> NoReturn:
     # One line, whatever the terminal width; the message is never read as rich markup.
     err.print(Text.assemble(("error: ", "red"), message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def json_list(path: Path) -> list[Any]:
+    """A JSON list from a file (entities for ``send`` and ``correct``); fails naming the file."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"{path}: {exc}")
+    if not isinstance(value, list):
+        fail(f"{path}: must hold a JSON list")
+    return value
 
 
 def node_at(directory: Path) -> Any:

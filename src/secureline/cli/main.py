@@ -20,7 +20,7 @@ from rich.table import Table
 from secureline.cli import common
 from secureline.cli.audit_commands import audit_app
 from secureline.cli.common import Dir, err, fail, out
-from secureline.cli.sharing_commands import permission_app, retract, review_app
+from secureline.cli.sharing_commands import correct, permission_app, retract, review_app
 from secureline.domain.errors import DomainError
 from secureline.node.errors import NodeError
 from secureline.services.errors import ServiceError
@@ -51,6 +51,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(permission_app, name="permission")
 app.add_typer(review_app, name="review")
 app.command()(retract)
+app.command()(correct)
 
 
 def main() -> None:
@@ -375,10 +376,7 @@ def send(
     if conditions:
         draft["handling_conditions"] = conditions
     if entities:
-        try:
-            draft["entities"] = json.loads(entities.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            fail(f"{entities}: {exc}")
+        draft["entities"] = common.json_list(entities)
     node = common.node_at(directory)
     principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
     if sender not in {u.name for u in node.accounts.units()}:

@@ -1,7 +1,9 @@
-"""``secureline permission|review|retract``: the provider stays in control of what it shared."""
+"""``secureline permission|review|retract|correct``: the provider stays in control of what it
+shared."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -165,3 +167,32 @@ def retract(
     node = common.node_at(directory)
     done = node.sharing.retract(_cli_principal(None), message_id, reason)
     out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
+
+
+def correct(
+    message_id: str,
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="What was wrong.")],
+    body: Annotated[str | None, typer.Option(help="The corrected body.")] = None,
+    entities: Annotated[
+        Path | None, typer.Option(help="The corrected FollowTheMoney entities, JSON list.")
+    ] = None,
+    subjects: Annotated[
+        list[str] | None, typer.Option("--data-subject", help="suspect, victim, ...")
+    ] = None,
+) -> None:
+    """As the provider, correct a message at every recipient (a correction message); what is
+    not given stays as it was.
+
+    Example: secureline correct msg-... --dir ./interpol --reason "wrong IMO" --entities fixed.json
+    """
+    node = common.node_at(directory)
+    done = node.sharing.correct(
+        _cli_principal(None),
+        message_id,
+        reason,
+        body=body,
+        entities=common.json_list(entities) if entities else None,
+        data_subjects=subjects,
+    )
+    out.print(f"{done.id} correction queued for {', '.join(done.destinations)}")
