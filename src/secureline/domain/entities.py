@@ -32,7 +32,6 @@ class _Rule:
     """How to check the values of one property: looked up once per schema, not per value."""
 
     prop_type: Any
-    type_name: str
     #: True only for a valid value (see _FAST; any id for a reference); False leaves it to FtM.
     accepts: Callable[[str], bool]
     is_date: bool
@@ -57,7 +56,6 @@ def _rules(schema_name: str) -> tuple[str, dict[str, _Rule]] | None:
             {
                 name: _Rule(
                     prop.type,
-                    prop.type.name,
                     _any_reference
                     if prop.type.name == "entity"
                     else _FAST.get(prop.type.name, _left_to_ftm),
@@ -207,7 +205,7 @@ def _problem(rule: _Rule, values: Any, today: str) -> str | None:
         if len(value) > MAX_VALUE_LENGTH:
             return f"a value is longer than {MAX_VALUE_LENGTH} characters"
         if not (rule.accepts(value) or _valid_slowly(rule.prop_type, value)):
-            return f"{value!r} is not a valid {rule.type_name}"
+            return f"{value!r} is not a valid {rule.prop_type.name}"
         if rule.is_date and _is_future(value, today):
             return f"{value!r} is in the future"
     return None

@@ -274,7 +274,7 @@ class Node:
                 f"retention-{self.name}",
                 self.config.retention.job_interval_seconds,
                 self.retention.run,
-                first_after=min(5.0, self.config.retention.job_interval_seconds),
+                first_after=5.0,  # shortly after start, then every interval
             ),
             # Ticking at a quarter of the interval, no record waits unsigned for more than
             # 1.25 times checkpoint_seconds.

@@ -152,12 +152,13 @@ class Accounts:
     def revoke_token(self, actor: str, token_id: str) -> store.TokenRow:
         """Revoke a token at once: the next request that carries it is refused."""
         with self._db.transaction() as conn:
-            token = store.get_token(conn, token_id)
+            token = store.get_token(conn, token_id, for_update=True)
             if token is None:
                 raise NotFoundError(f"token {token_id!r} does not exist")
-            if not store.revoke_token(conn, token_id, self._clock()):
+            if token.revoked_at is not None:
                 revoked = f"{token.revoked_at:%Y-%m-%d %H:%M:%S} UTC"
                 raise Conflict(f"token {token_id!r} was already revoked at {revoked}")
+            store.revoke_token(conn, token_id, self._clock())
             self._audit.record(
                 conn,
                 [

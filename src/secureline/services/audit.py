@@ -401,11 +401,17 @@ class AuditLog:
         return (self._now() - first.at).total_seconds() >= self.checkpoint_seconds
 
     def latest_checkpoint(self) -> Checkpoint | None:
-        """Our newest checkpoint: what evidence sent over the line carries."""
+        """Our newest checkpoint."""
         last = store.latest_checkpoint(self.db)
         if last is None:
             return None
         return Checkpoint(self.node, last.seq, last.head_hash, last.at, last.token)
+
+    def evidence_checkpoint(self) -> str | None:
+        """What every evidence document we issue carries: our newest checkpoint's token, or
+        None before the first one (cross-anchoring, docs/protocol.md section 6)."""
+        last = store.latest_checkpoint(self.db)
+        return last.token if last is not None else None
 
     def _check_own_checkpoint(self, row: store.CheckpointRow, record_hash_at_seq: str) -> None:
         try:

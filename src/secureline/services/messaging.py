@@ -408,9 +408,7 @@ class Messaging:
         item = EvidenceItem(
             header.id, origin, self._identity.name, EvidenceKind.READ, envelope_digest(envelope)
         )
-        # Like every evidence document, the receipt carries our latest checkpoint (cross-anchoring).
-        latest = self._audit.latest_checkpoint()
-        checkpoint = latest.token if latest is not None else None
+        checkpoint = self._audit.evidence_checkpoint()
         for token_id, token, _ in issue(self._identity, [item], now, checkpoint, batch_for=""):
             line_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
             line_store.queue_evidence(conn, hop, [token], now)

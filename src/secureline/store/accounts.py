@@ -128,8 +128,13 @@ def list_tokens(conn: Connection, username: str) -> list[TokenRow]:
     return [_token(*r) for r in rows]
 
 
-def get_token(conn: Connection, token_id: str) -> TokenRow | None:
-    r = conn.execute(_TOKENS.where(api_tokens.c.id == token_id)).first()
+def get_token(conn: Connection, token_id: str, *, for_update: bool = False) -> TokenRow | None:
+    """The token; ``for_update`` locks its row until the transaction ends (PostgreSQL; a
+    SQLite write transaction holds the whole file already)."""
+    query = _TOKENS.where(api_tokens.c.id == token_id)
+    if for_update:
+        query = query.with_for_update(of=api_tokens)
+    r = conn.execute(query).first()
     return _token(*r) if r else None
 
 
@@ -140,14 +145,8 @@ def _token(
     return TokenRow(token_id, username, label, as_utc(created_at), revoked)
 
 
-def revoke_token(conn: Connection, token_id: str, now: datetime) -> bool:
-    """Mark the token revoked; False when it is unknown or was revoked already."""
-    result = conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return result.rowcount == 1
+def revoke_token(conn: Connection, token_id: str, now: datetime) -> None:
+    conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now))
 
 
 def user_for_token(db: Database, token_hash: str) -> UserRow | None:

@@ -34,7 +34,7 @@ from secureline.domain.errors import DomainError
 from secureline.domain.message import Content, Grant, Header, parse_content, parse_header
 from secureline.domain.policy import PolicyContext, Stage, decide
 from secureline.domain.vocabulary import Kind
-from secureline.services.audit import AuditLog, Checkpoint
+from secureline.services.audit import AuditLog
 from secureline.services.line import custody
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
@@ -256,9 +256,7 @@ class LineInbox:
             step(crossing, envelope)
         except Refusal as refusal:
             envelope.refusal = (refusal.code, refusal.text)
-        except CryptoError as exc:
-            envelope.refusal = (exc.code, str(exc))
-        except WireError as exc:
+        except (CryptoError, WireError) as exc:
             envelope.refusal = (exc.code, str(exc))
         except DomainError as exc:
             header_read = envelope.header is not None
@@ -285,35 +283,24 @@ class LineInbox:
         opened, header = envelope.opened, envelope.header
         assert opened is not None
         assert header is not None
-        if envelope.next_hop is not None:  # relayed: the content is the destination's to check
-            envelope.accepted = _Accepted(
-                header,
-                opened.header_json,
-                envelope.token,
-                envelope.path,
-                opened.content,
-                opened.content_jwe,
-                envelope.destination,
-                envelope.next_hop,
-            )
-            return
-        # delivered here: the content must be what the header declared
-        content = opened.content
-        if opened.content_jwe is not None:
-            content = decrypt_with(opened.content_jwe, self._identity.encryption)
-        assert content is not None
-        now = crossing.now
-        parsed = parse_content(content, header, now.date())
+        content, content_jwe, effect = opened.content, opened.content_jwe, None
+        if envelope.next_hop is None:  # delivered here: the content must be what was declared
+            if content_jwe is not None:
+                content, content_jwe = decrypt_with(content_jwe, self._identity.encryption), None
+            assert content is not None
+            parsed = parse_content(content, header, crossing.now.date())
+            effect = self._effect(header, parsed, crossing.now)
+        # relayed: the content (or its ciphertext) is the destination's to check
         envelope.accepted = _Accepted(
             header,
             opened.header_json,
             envelope.token,
             envelope.path,
             content,
-            None,
+            content_jwe,
             envelope.destination,
-            None,
-            self._effect(header, parsed, now),
+            envelope.next_hop,
+            effect,
         )
 
     def _effect(self, header: Header, content: Content, now: datetime) -> _Effect | None:
@@ -487,7 +474,7 @@ class LineInbox:
     ) -> bytes:
         me = self._identity.name
         queued_hops: set[str] = set()
-        checkpoint = self._audit.latest_checkpoint()
+        checkpoint = self._audit.evidence_checkpoint()
         with self._db.transaction() as conn:
             ids = [a.header.id for a in batch.accepted]
             stored = message_store.existing_ids(conn, ids)
@@ -592,16 +579,10 @@ class LineInbox:
         now: datetime,
         batch: _Batch,
         intake: custody.Intake,
-        checkpoint: Checkpoint | None,
+        checkpoint: str | None,
     ) -> bytes:
         """Sign the evidence for this transaction, keep our copies, and shape the answer."""
-        documents = issue(
-            self._identity,
-            batch.items,
-            now,
-            checkpoint.token if checkpoint else None,
-            batch_for=peer,
-        )
+        documents = issue(self._identity, batch.items, now, checkpoint, batch_for=peer)
         for token_id, token, _items in documents:
             line_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
         if intake.rejected:
