@@ -32,7 +32,9 @@ unit-sqlite: setup
 unit-postgres: setup
 	SECURELINE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
 
-test: lint unit-sqlite unit-postgres
+# The two stores run side by side (one core each); --output-sync keeps each run's output whole.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target unit-sqlite unit-postgres
 
 bench: setup
 	$(BIN)/python bench/line.py 20000
