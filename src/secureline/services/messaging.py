@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -263,6 +263,10 @@ class Messaging:
                     requires_alert_review=False,
                     alert_approved=True,
                     valid_grant_ids=valid_grants,
+                )
+            if message.content.attachments:  # the link's size limit is the rules' to apply
+                context = replace(
+                    context, attachment_bytes=sum(a.size for a in message.content.attachments)
                 )
             decision = decide(header, context)
             reasons += decision.reasons

@@ -90,6 +90,7 @@ class Sharing:
             mode="json",
             include={
                 "kind",
+                "alert",
                 "crime_area",
                 "subject",
                 "handling",
@@ -117,8 +118,8 @@ class Sharing:
                 else self._stored_grants(original.id, to),
             },
         }
-        if original.kind is Kind.ALERT:
-            draft["kind"], draft["alert"] = "information", None
+        # A forwarded alert stays an alert, so that the four-eyes review the organisation or
+        # the outgoing link requires holds it as it holds any other alert.
         return self._messaging.submit(principal, draft)
 
     def _stored_grants(self, message_id: str, to: Sequence[str]) -> list[dict[str, Any]]:
