@@ -41,6 +41,7 @@ from secureline.services.errors import (
     NotFoundError,
     Refused,
 )
+from secureline.services.idempotency import Replay, Submitted
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
@@ -52,6 +53,7 @@ from secureline.services.line.wire import (
     sign_message_envelope,
 )
 from secureline.services.permissions import check_grants
+from secureline.store import idempotency as key_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store import retention as retention_store
@@ -59,13 +61,6 @@ from secureline.store.database import Database
 from secureline.store.errors import StoreError
 
 DEFAULT_RETENTION = timedelta(days=5 * 365)  # Interpol's default review period
-
-
-@dataclass(frozen=True)
-class Submitted:
-    id: str
-    destinations: tuple[str, ...]
-    held_for_review: bool
 
 
 @dataclass(frozen=True)
@@ -119,11 +114,37 @@ class Messaging:
         return self.submit_many(principal, [data])[0]
 
     def submit_many(
-        self, principal: Principal, drafts: Sequence[dict[str, Any] | Draft]
+        self,
+        principal: Principal,
+        drafts: Sequence[dict[str, Any] | Draft],
+        keys: Sequence[str | None] | None = None,
     ) -> list[Submitted]:
-        """Submit several messages in one transaction (national systems send in bulk)."""
+        """Submit several messages in one transaction (national systems send in bulk).
+
+        ``keys`` are the client's idempotency keys, one (or None) per draft: a draft whose key
+        this user already submitted is not sent again; its first result is returned."""
         self.check_may_send(principal)
-        return self.send(principal, drafts, principal.unit)
+        if not keys or not any(keys):
+            return self.send(principal, drafts, principal.unit)
+        for attempt in (1, 2):
+            replay = Replay(self._db, principal.username, drafts, keys)
+            try:
+                fresh = self.send(
+                    principal,
+                    [drafts[i] for i in replay.fresh],
+                    principal.unit,
+                    remember=replay.rows,
+                )
+            except Conflict:
+                # Another worker stored one of these keys since we looked (its primary key
+                # refused ours, and nothing of this call was stored): look again, once.
+                if attempt == 2 or not key_store.lookup(
+                    self._db, principal.username, [k for k in keys if k]
+                ):
+                    raise
+                continue
+            return replay.merge(fresh)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def send(
         self,
@@ -131,6 +152,7 @@ class Messaging:
         drafts: Sequence[dict[str, Any] | Draft],
         unit: str,
         also: Callable[[Any, list[Message]], list[AuditEvent]] | None = None,
+        remember: Callable[[list[Submitted], datetime], list[key_store.KeyRow]] | None = None,
     ) -> list[Submitted]:
         """Prepare, store and queue, from ``unit``; ``also`` writes more rows in the same
         transaction. Public for the services that send on a user's behalf (sharing.py)."""
@@ -177,8 +199,13 @@ class Messaging:
                     {"to": ",".join(str(a) for a in header.to), "kind": header.kind.value},
                 )
             )
+        submitted = [Submitted(m.header.id, tuple(h), held) for m, h, held in prepared]
+        if not submitted:
+            return []
         try:
             with self._db.transaction() as conn:
+                if remember is not None:  # first: a key another worker stored fails at once
+                    key_store.remember(conn, remember(submitted, now))
                 message_store.insert_messages(conn, rows)
                 retention_store.schedule(conn, reviews)
                 line_store.queue_deliveries(
@@ -193,7 +220,7 @@ class Messaging:
         except StoreError as exc:
             raise Conflict(f"could not store the message: {exc}") from None
         self._wake({d.next_hop for d in deliveries})
-        return [Submitted(m.header.id, tuple(h), held) for m, h, held in prepared]
+        return submitted
 
     def check_may_send(self, principal: Principal) -> None:
         if principal.role not in (Role.OFFICER, Role.SYSTEM, Role.ADMIN):

@@ -36,9 +36,10 @@ from secureline.services.errors import (
     InvalidInput,
     NotFoundError,
 )
+from secureline.services.idempotency import Submitted
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
-from secureline.services.messaging import Messaging, Submitted
+from secureline.services.messaging import Messaging
 from secureline.services.permissions import grant_json, grant_row, sign_grant
 from secureline.store import grants as grant_store
 from secureline.store import messages as message_store
