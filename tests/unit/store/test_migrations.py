@@ -8,6 +8,7 @@ from sqlalchemy import text
 # imported for their side effect: they register their tables on metadata
 import secureline.store.audit
 import secureline.store.grants
+import secureline.store.held_controls
 import secureline.store.idempotency
 import secureline.store.retention  # noqa: F401
 from secureline.store import line as line_store

@@ -59,6 +59,7 @@ from secureline.services.permissions import (
 )
 from secureline.store import accounts as account_store
 from secureline.store import grants as grant_store
+from secureline.store import held_controls as held_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store import retention as retention_store
@@ -66,6 +67,10 @@ from secureline.store import tables
 from secureline.store.database import Database
 
 log = logging.getLogger(__name__)
+_CONTROL_ACTIONS = {
+    Kind.DELETION: AuditAction.MESSAGE_PURGED,
+    Kind.CORRECTION: AuditAction.MESSAGE_CORRECTED,
+}
 TXN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -122,6 +127,7 @@ class _Effect:
     kind: Kind
     original: str | None = None
     grant: Grant | None = None
+    held: bool = False  # the original has not arrived yet: kept until it does
 
 
 @dataclass
@@ -310,6 +316,8 @@ class LineInbox:
           signed by the node that sends the message, and not have expired.
         * ``deletion`` / ``correction``: ``reply_to`` names a message received here, and the
           sender's node is that message's origin (only the provider deletes or corrects).
+          One whose message has not arrived yet (two routes, a retry after a restart) is held
+          and applied when the message arrives (see _apply_held).
         """
         if header.kind is Kind.PERMISSION_GRANT:
             try:
@@ -331,7 +339,9 @@ class LineInbox:
             if header.reply_to is None:
                 raise Refusal("unknown_message", f"a {what} must name its message in reply_to")
             row = message_store.get_message(self._db, header.reply_to)
-            if row is None or row.direction != "in":
+            if row is None:  # overtaken by its original's route: held until it arrives
+                return _Effect(header.kind, header.reply_to, held=True)
+            if row.direction != "in":
                 raise Refusal(
                     "unknown_message",
                     f"{what} of {header.reply_to}: no such message was received here",
@@ -560,6 +570,7 @@ class LineInbox:
             message_store.add_to_mailboxes(conn, mailbox, now)
             retention_store.schedule(conn, reviews)
             batch.audit += self._apply_effects(conn, effects, now)
+            batch.audit += self._apply_held(conn, [*rows, *upgrades], now)
             line_store.queue_deliveries(conn, relays, now)
             batch.audit += custody.apply(
                 conn, me, self._directory, intake.documents, now, audit_log=self._audit
@@ -616,36 +627,109 @@ class LineInbox:
                 )
                 continue
             assert effect.original is not None
-            reason = header.subject
-            if effect.kind is Kind.DELETION:
-                done = retention_store.purge(
-                    conn, effect.original, actor=actor, reason=reason, now=now, by_message=header.id
-                )
-                action = AuditAction.MESSAGE_PURGED
-            else:
-                content = conn.execute(
-                    select(tables.messages.c.content_json).where(tables.messages.c.id == header.id)
-                ).scalar_one()
-                done = retention_store.correct(
+            if effect.held:
+                held_store.hold(
                     conn,
-                    effect.original,
-                    content,
-                    actor=actor,
-                    reason=reason,
-                    now=now,
-                    by_message=header.id,
+                    [
+                        held_store.HeldControl(
+                            header.id,
+                            effect.original,
+                            header.sender.node,
+                            effect.kind.value,
+                            header.created_at,
+                            now,
+                            None,
+                        )
+                    ],
                 )
-                action = AuditAction.MESSAGE_CORRECTED
+                events.append(
+                    AuditEvent(
+                        actor,
+                        _CONTROL_ACTIONS[effect.kind],
+                        effect.original,
+                        "held",
+                        {"by_message": header.id},
+                    )
+                )
+                continue
             events.append(
-                AuditEvent(
-                    actor,
-                    action,
-                    effect.original,
-                    "applied" if done else "already-purged",
-                    {"by_message": header.id},
-                )
+                self._apply_control(conn, effect.kind, effect.original, header.id, actor, now)
             )
         return events
+
+    def _apply_held(
+        self, conn: Any, stored: list[message_store.MessageRow], now: datetime
+    ) -> list[AuditEvent]:
+        """Apply the deletions and corrections that were held for messages which arrived in
+        this transaction, oldest first, in the transaction that stores them: a retracted
+        message is stored and purged at once (its tombstone stays), a corrected one is stored
+        and corrected. A control from a node other than the message's origin is not applied
+        (only the provider deletes or corrects)."""
+        waiting = held_store.waiting_for(conn, [r.id for r in stored if r.direction == "in"])
+        if not waiting:
+            return []
+        origins = dict(
+            conn.execute(
+                select(tables.messages.c.id, tables.messages.c.origin_node).where(
+                    tables.messages.c.id.in_({w.original_id for w in waiting})
+                )
+            ).all()
+        )
+        senders = dict(
+            conn.execute(
+                select(tables.messages.c.id, tables.messages.c.sender).where(
+                    tables.messages.c.id.in_([w.control_id for w in waiting])
+                )
+            ).all()
+        )
+        events = []
+        for control in waiting:
+            kind = Kind(control.kind)
+            actor = senders.get(control.control_id, control.origin_node)
+            if origins.get(control.original_id) != control.origin_node:
+                events.append(
+                    AuditEvent(
+                        actor,
+                        _CONTROL_ACTIONS[kind],
+                        control.original_id,
+                        "not-provider",
+                        {"by_message": control.control_id},
+                    )
+                )
+                continue
+            events.append(
+                self._apply_control(conn, kind, control.original_id, control.control_id, actor, now)
+            )
+        held_store.settle(conn, [w.control_id for w in waiting], now)
+        return events
+
+    @staticmethod
+    def _apply_control(
+        conn: Any, kind: Kind, original: str, control_id: str, actor: str, now: datetime
+    ) -> AuditEvent:
+        """Purge or correct ``original`` as the stored control message ``control_id`` says
+        (its subject is the provider's reason, its content the correction)."""
+        header_json, content = conn.execute(
+            select(tables.messages.c.header_json, tables.messages.c.content_json).where(
+                tables.messages.c.id == control_id
+            )
+        ).one()
+        reason = orjson.loads(header_json)["subject"]
+        if kind is Kind.DELETION:
+            done = retention_store.purge(
+                conn, original, actor=actor, reason=reason, now=now, by_message=control_id
+            )
+        else:
+            done = retention_store.correct(
+                conn, original, content, actor=actor, reason=reason, now=now, by_message=control_id
+            )
+        return AuditEvent(
+            actor,
+            _CONTROL_ACTIONS[kind],
+            original,
+            "applied" if done else "already-purged",
+            {"by_message": control_id},
+        )
 
     def _row(self, acc: _Accepted, now: datetime) -> message_store.MessageRow:
         header = acc.header
