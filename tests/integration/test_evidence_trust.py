@@ -23,10 +23,11 @@ from sqlalchemy import select
 
 from secureline.cli.samples import draft
 from secureline.crypto.envelope import sign_envelope
-from secureline.domain.audit import AuditAction, checkpoint_payload
+from secureline.domain.audit import AuditAction, AuditEvent, checkpoint_payload
 from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
 from secureline.services.audit import CHECKPOINT_TYP
+from secureline.services.line import custody
 from secureline.services.line.directory import Peer
 from secureline.services.line.outbox import LinkSender
 from secureline.services.line.transport import PushAnswer
@@ -176,6 +177,43 @@ def test_a_relay_takes_no_refusal_from_a_node_off_the_route_nor_passes_it_on(
     star.start("europol")
     assert wait_state(madrid, sent.id, "europol", ["delivered", "refused"]) == "delivered"
     assert ("refused", "enu-spain") not in evidence_kinds(madrid, sent.id)
+
+
+def test_a_refusal_from_beyond_the_next_hop_counts_only_back_over_the_next_hop_link(
+    star: Federation,
+) -> None:
+    """At the origin, a node beyond its next hop (here enu-spain, as madrid sees it) is believed
+    only when its document came over the link to that next hop (``via``, as the inbox and the
+    sender name the peer that carried it)."""
+    madrid = star["ncb-madrid"]
+    star.stop("europol")
+    sent = madrid.messaging.submit(officer(madrid), sample("ops@europol", seed=10))
+    wait_state(madrid, sent.id, "europol", ["relayed"])
+    forged = _forge(star, "enu-spain", "ncb-madrid", "europol", sent.id, "refused")
+    (document,) = custody.check([forged], madrid.directory).documents
+
+    def take(via: str | None) -> list[AuditEvent]:
+        with madrid.db.transaction() as conn:
+            events = custody.apply(
+                conn,
+                "ncb-madrid",
+                madrid.directory,
+                [document],
+                datetime.now(UTC),
+                audit_log=madrid.audit,
+                via=via,
+            )
+            madrid.audit.record(conn, events)
+        return events
+
+    (refusal,) = take(via="enu-spain")
+    assert (refusal.actor, (refusal.detail or {})["reason"]) == (
+        "enu-spain",
+        "evidence_wrong_issuer",
+    )
+    assert delivery_state(madrid, sent.id, "europol") == "relayed"
+    take(via="interpol")  # what interpol forwards, it has checked for its own delivery
+    assert delivery_state(madrid, sent.id, "europol") == "refused"
 
 
 def test_the_destination_cannot_refuse_what_it_delivered(pair: Federation) -> None:
