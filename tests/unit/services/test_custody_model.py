@@ -266,3 +266,13 @@ def test_every_state_of_the_store_has_its_transitions() -> None:
     assert all(
         kind in {k.value for k in EvidenceKind} for moves in TRANSITIONS.values() for kind in moves
     )
+
+
+def test_a_rejection_quoting_a_long_header_is_bounded(key: SigningKey) -> None:
+    from secureline.crypto.encoding import b64url_encode_bytes
+
+    header = b64url_encode_bytes(orjson.dumps({"alg": "x" * 700, "kid": "k", "typ": "t"}))
+    intake = custody.check([header.decode() + ".e30.c2ln"], cast(Directory, _Directory(key)))
+    (line,) = intake.rejected
+    assert line.startswith("malformed_envelope: ")
+    assert len(line) <= 330
