@@ -9,6 +9,7 @@ from typing import Any, cast
 import orjson
 import pytest
 
+from secureline.crypto.encoding import b64url_encode_bytes
 from secureline.crypto.envelope import sign_envelope
 from secureline.crypto.keys import SigningKey, generate_signing_key
 from secureline.services.line import custody
@@ -269,8 +270,6 @@ def test_every_state_of_the_store_has_its_transitions() -> None:
 
 
 def test_a_rejection_quoting_a_long_header_is_bounded(key: SigningKey) -> None:
-    from secureline.crypto.encoding import b64url_encode_bytes
-
     header = b64url_encode_bytes(orjson.dumps({"alg": "x" * 700, "kid": "k", "typ": "t"}))
     intake = custody.check([header.decode() + ".e30.c2ln"], cast(Directory, _Directory(key)))
     (line,) = intake.rejected
