@@ -87,6 +87,10 @@ def _parse_header(header_b64: bytes) -> tuple[str, str]:
 
 
 def _split(token: str) -> tuple[bytes, bytes, bytes, bytes]:
+    # Tokens come from peers' JSON: a number, list or object in a token's place is refused
+    # here as malformed, not met later as an AttributeError.
+    if not isinstance(token, str):
+        raise MalformedToken(f"token must be a string, not {type(token).__name__}")
     try:
         raw = token.encode("ascii")
     except UnicodeEncodeError:

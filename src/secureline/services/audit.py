@@ -2,7 +2,9 @@
 
 Errors (one tree; ``code`` is stable and goes into API answers)::
 
-    AuditError            "audit_error"          refused input, e.g. a forged partner checkpoint
+    AuditError            "audit_error"          refused input
+    ├── PartnerCheckpointRefused "checkpoint_..."  a partner checkpoint not kept (forged,
+    │                                            about another node, out of the store's range)
     └── AuditChainBroken  "audit_chain_broken"   a record or checkpoint is wrong; ``seq`` names
                                                  the first one, ``reason`` says what is wrong
 
@@ -98,6 +100,17 @@ class AuditError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class PartnerCheckpointRefused(AuditError):
+    """A partner's checkpoint we do not keep; ``code`` says why (docs/protocol.md §6):
+    ``checkpoint_<crypto code>`` (its signature), ``checkpoint_malformed`` (its payload),
+    ``checkpoint_wrong_node`` (about another node), ``checkpoint_out_of_range`` (a value the
+    store cannot hold, such as a seq of 2^63)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class AuditChainBroken(AuditError):
@@ -561,27 +574,39 @@ class AuditLog:
             try:
                 envelope = verify_envelope(token, peer_keys, typ=CHECKPOINT_TYP)
             except CryptoError as exc:
-                raise AuditError(f"checkpoint from {peer} refused: {exc.code}: {exc}") from None
+                raise PartnerCheckpointRefused(
+                    f"checkpoint_{exc.code}", f"checkpoint from {peer} refused: {exc.code}: {exc}"
+                ) from None
             try:
                 statement = parse_checkpoint_payload(envelope.payload)
             except InvalidAuditData as exc:
-                raise AuditError(f"checkpoint from {peer} refused: {exc}") from None
+                raise PartnerCheckpointRefused(
+                    "checkpoint_malformed", f"checkpoint from {peer} refused: {exc}"
+                ) from None
             if statement.node != peer:
-                raise AuditError(f"checkpoint from {peer} is about node {statement.node!r}")
+                raise PartnerCheckpointRefused(
+                    "checkpoint_wrong_node",
+                    f"checkpoint from {peer} is about node {statement.node[:100]!r}",
+                )
             if len(self._verified_partner) >= _VERIFIED_CACHE:
                 self._verified_partner.clear()
             self._verified_partner[(peer, token)] = statement
-        kept = store.save_partner_checkpoint(
-            self.db if conn is None else conn,
-            store.PartnerCheckpointRow(
-                peer=peer,
-                seq=statement.seq,
-                at=statement.at,
-                head_hash=statement.head_hash,
-                token=token,
-                received_at=self._now(),
-            ),
+        row = store.PartnerCheckpointRow(
+            peer=peer,
+            seq=statement.seq,
+            at=statement.at,
+            head_hash=statement.head_hash,
+            token=token,
+            received_at=self._now(),
         )
+        try:
+            # Signed and well formed is not enough: what is kept must fit the store's columns
+            # (a seq of 2^63 would raise OverflowError from the driver, mid-transaction).
+            kept = store.save_partner_checkpoint(self.db if conn is None else conn, row)
+        except store.UnfitPartnerCheckpoint as exc:
+            raise PartnerCheckpointRefused(
+                "checkpoint_out_of_range", f"checkpoint from {peer} refused: {exc}"
+            ) from None
         if kept.head_hash != statement.head_hash:
             raise AuditChainBroken(
                 statement.seq,

@@ -43,6 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from secureline.store import bulk
 from secureline.store.database import Database
 from secureline.store.dialect import as_utc
+from secureline.store.errors import StoreError
 from secureline.store.tables import NAME, TS, metadata
 
 __all__ = [
@@ -63,6 +64,10 @@ __all__ = [
     "save_checkpoint",
     "latest_checkpoint",
     "iter_checkpoints",
+    "MAX_SEQ",
+    "MAX_PARTNER_TOKEN_CHARS",
+    "UnfitPartnerCheckpoint",
+    "check_partner_checkpoint",
     "save_partner_checkpoint",
     "partner_checkpoints",
     "partner_names",
@@ -349,14 +354,46 @@ def _get_partner(conn: Connection, peer: str, seq: int) -> PartnerCheckpointRow 
     return None if row is None else _partner(row)
 
 
+#: The largest seq a ``SEQ`` column holds (BIGINT; SQLite's INTEGER is as wide).
+MAX_SEQ = 2**63 - 1
+#: A partner's checkpoint JWS: about 450 characters; anything near this is not one of ours.
+MAX_PARTNER_TOKEN_CHARS = 4096
+
+
+class UnfitPartnerCheckpoint(StoreError):
+    """A partner checkpoint whose values the ``partner_checkpoints`` columns cannot hold."""
+
+    code = "checkpoint_out_of_range"
+
+
+def check_partner_checkpoint(checkpoint: PartnerCheckpointRow) -> None:
+    """Refuse values the columns cannot hold, before the driver meets them (it raises
+    OverflowError for a seq of 2^63 on SQLite, and PostgreSQL text cannot hold NUL)."""
+    seq = checkpoint.seq
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ:
+        raise UnfitPartnerCheckpoint(f"seq must be an integer in 0..{MAX_SEQ}")
+    peer_width = NAME.length or 0
+    if not checkpoint.peer or len(checkpoint.peer) > peer_width or "\x00" in checkpoint.peer:
+        raise UnfitPartnerCheckpoint(f"peer must be 1..{peer_width} characters without NUL")
+    if len(checkpoint.head_hash) != (HASH.length or 0):
+        raise UnfitPartnerCheckpoint(f"head_hash must be {HASH.length} characters")
+    token = checkpoint.token
+    if not token or len(token) > MAX_PARTNER_TOKEN_CHARS or not token.isascii() or "\x00" in token:
+        raise UnfitPartnerCheckpoint(
+            f"token must be 1..{MAX_PARTNER_TOKEN_CHARS} ASCII characters without NUL"
+        )
+
+
 def save_partner_checkpoint(
     target: Database | Connection, checkpoint: PartnerCheckpointRow
 ) -> PartnerCheckpointRow:
     """Keep a partner's checkpoint; if one is already kept for (peer, seq), return that one.
 
     The caller compares the two: a partner that signed two different heads for one seq has
-    equivocated, and the first token is the proof that must not be overwritten.
+    equivocated, and the first token is the proof that must not be overwritten. Values the
+    columns cannot hold are refused first (:class:`UnfitPartnerCheckpoint`).
     """
+    check_partner_checkpoint(checkpoint)
     with _writing(target) as conn:
         existing = _get_partner(conn, checkpoint.peer, checkpoint.seq)
         if existing is not None:
