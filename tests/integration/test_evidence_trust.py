@@ -40,6 +40,7 @@ from secureline.services.line.wire import (
 )
 from secureline.store import line as line_store
 from secureline.store import tables
+from secureline.store.audit import audit_records
 from tests.integration.support import (
     PAIR,
     STAR,
@@ -301,6 +302,16 @@ def test_bad_evidence_documents_are_skipped_and_the_rest_of_the_batch_is_taken(
         assert all(len(r) < 300 and "\x00" not in r for r in rejected), what
 
     assert delivery_state(interpol, sent.id, "europol") == "read"
+    # Each skipped document is in the receiver's audit chain, with its code.
+    with interpol.db.read() as conn:
+        reasons = conn.execute(
+            select(audit_records.c.detail_json).where(
+                audit_records.c.outcome == "evidence_refused",
+                audit_records.c.object.like("evidence-%"),
+            )
+        ).scalars()
+        codes = [orjson.loads(d)["reason"] for d in reasons]
+    assert codes == [code for _, _, code in BAD_SHAPES]
     # The link still moves.
     again = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=7))
     wait_state(interpol, again.id, "europol", ["delivered"])

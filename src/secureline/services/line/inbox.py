@@ -572,9 +572,18 @@ class LineInbox:
             batch.audit += self._apply_effects(conn, effects, now)
             batch.audit += self._apply_held(conn, [*rows, *upgrades], now)
             line_store.queue_deliveries(conn, relays, now)
-            batch.audit += custody.apply(
-                conn, me, self._directory, intake.documents, now, audit_log=self._audit
-            )
+            batch.audit += [  # the documents skipped as malformed, then those taken in
+                *intake.events,
+                *custody.apply(
+                    conn,
+                    me,
+                    self._directory,
+                    intake.documents,
+                    now,
+                    audit_log=self._audit,
+                    via=peer,
+                ),
+            ]
             response = self._answer(conn, peer, txn_id, now, batch, intake, checkpoint)
             line_store.save_transaction(conn, peer, txn_id, digest, response, now)
             self._audit.record(conn, batch.audit)

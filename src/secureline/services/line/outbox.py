@@ -238,6 +238,7 @@ class LinkSender:
                 now,
                 audit_log=self._audit,
                 sent_digests=sent,
+                via=self.peer,
             )
             line_store.forget_evidence(conn, evidence_seqs)
             self._audit.record(conn, events)
