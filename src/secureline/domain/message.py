@@ -371,7 +371,8 @@ def _build(cls: type[M], data: Any) -> M:
 def translate(exc: ValidationError) -> DomainError:
     """The first pydantic error as one DomainError naming the field and the reason."""
     first = exc.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first["loc"])
+    # A part of the location may be a key the peer chose: cut short, as errors travel.
+    location = ".".join(str(part)[:64] for part in first["loc"])
     reason = str(first["msg"]).removeprefix("Value error, ")
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, DomainError):

@@ -460,7 +460,7 @@ class LineInbox:
         if crossing.reported is None:
             with self._db.read() as conn:
                 rows = conn.execute(select(tables.peers.c.name, tables.peers.c.agreement_digest))
-                crossing.reported = dict(rows.tuples().all())
+                crossing.reported = {row.name: row.agreement_digest for row in rows}
         return crossing.reported.get(peer)
 
     def _check_origin_and_path(
