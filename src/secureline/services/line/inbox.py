@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.jwe import decrypt_with
@@ -214,7 +214,7 @@ class LineInbox:
             batch = _Batch()
             self._examine(_Crossing(peer, now, peer_digest), envelopes, batch)
             intake = custody.check(evidence_tokens, self._directory)
-            return self._commit(peer, txn_id, digest, now, batch, intake)
+            return self._commit(peer, txn_id, digest, now, batch, intake, ours)
 
     def _lock_for(self, peer: str) -> threading.Lock:
         with self._locks_guard:
@@ -538,6 +538,7 @@ class LineInbox:
         now: datetime,
         batch: _Batch,
         intake: custody.Intake,
+        peer_digest: str,
     ) -> bytes:
         me = self._identity.name
         queued_hops: set[str] = set()
@@ -601,6 +602,17 @@ class LineInbox:
             )
             response = self._answer(conn, peer, txn_id, now, batch, intake, checkpoint)
             line_store.save_transaction(conn, peer, txn_id, digest, response, now)
+            # What the peer reports now is what a relay here compares the link with (the
+            # outgoing link's check in _context): kept fresh by the peer's own traffic too,
+            # not only by this node's pushes to it. Writes only when it changed.
+            conn.execute(
+                update(tables.peers)
+                .where(
+                    tables.peers.c.name == peer,
+                    tables.peers.c.agreement_digest.is_distinct_from(peer_digest),
+                )
+                .values(agreement_digest=peer_digest)
+            )
             self._audit.record(conn, batch.audit)
         if queued_hops:
             self._on_queued(queued_hops)
