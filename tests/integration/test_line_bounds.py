@@ -333,3 +333,30 @@ def test_poisoned_envelopes_through_a_relay(chain: Federation) -> None:
         item = final[envelope_digest(token)]
         assert (item.kind.value, item.reason_code) == ("refused", code)
     _keeps_moving(chain, "ncb-madrid", "ops@europol")
+
+
+# --- local files --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b'[agreement]\nid = "caf\xe9"\n', "not UTF-8"),
+        (b"[agreement]\nid = " + b"[" * 1200 + b"]" * 1200 + b"\n", "nested too deeply"),
+    ],
+)
+def test_a_broken_agreement_file_refuses_its_link_only(
+    chain: Federation, text: bytes, problem: str
+) -> None:
+    interpol = chain["interpol"]
+    path = chain.layout("interpol").agreement("ncb-madrid")
+    path.write_bytes(text)
+
+    interpol.refresh()  # a reload, as after an administrator's change: it does not stop
+
+    state = interpol.directory.agreement("ncb-madrid")
+    assert state.agreement is None
+    assert state.problem is not None
+    assert str(path) in state.problem
+    assert problem in state.problem
+    assert interpol.directory.agreement("europol").agreement is not None
