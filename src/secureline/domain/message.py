@@ -123,7 +123,9 @@ class Grant(_Strict):
     id: Id
     message_id: Id
     provider: AddressField
-    grantee: Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS)]
+    grantee: Annotated[
+        str, Field(min_length=1, max_length=NAME_MAX_CHARS), AfterValidator(_one_line)
+    ]
     scope: GrantScope
     purpose: (
         Annotated[str, Field(max_length=PURPOSE_MAX_CHARS), AfterValidator(_one_line)] | None
