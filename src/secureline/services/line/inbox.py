@@ -7,7 +7,9 @@ checked the peer's certificate against the CA pinned for it). Steps, in order:
 2. idempotence: the same (peer, txn_id) returns the stored answer; a different body under a
    known id is ``transaction_conflict`` (409);
 3. the link's agreement: both sides must hold the same one (409 ``agreement_mismatch``);
-4. each envelope: signature, header, path, time, destination, rules of sharing, content;
+4. each envelope: signature, header (bounded where it is parsed: domain/limits.py), path,
+   time, destination, rules of sharing, content. Each envelope is answered on its own:
+   whatever goes wrong with one (a bug included) refuses it alone, with ``internal_error``;
 5. one database transaction: messages, mailboxes, relay queue, evidence, audit records and
    the answer itself, so that nothing is half-written and the answer can be replayed;
 6. the signed answer.
