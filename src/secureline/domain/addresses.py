@@ -21,8 +21,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 from secureline.domain.errors import InvalidAddress
+from secureline.domain.limits import ADDRESS_MAX_CHARS, NAME_MAX_CHARS
 
-NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,62}"
+NAME_PATTERN = rf"[a-z0-9][a-z0-9._-]{{0,{NAME_MAX_CHARS - 1}}}"
 _NAME = re.compile(NAME_PATTERN)
 
 
@@ -31,10 +32,16 @@ def check_name(value: str, what: str = "name") -> str:
     if not isinstance(value, str) or _NAME.fullmatch(value) is None:
         raise InvalidAddress(
             what,
-            f"{value!r} is not a valid {what}: use 1-63 lower-case letters, digits, '.', '-' "
+            f"{_shown(value)} is not a valid {what}: use 1-63 lower-case letters, digits, '.', '-' "
             "or '_', starting with a letter or digit",
         )
     return value
+
+
+def _shown(value: object) -> str:
+    """A value quoted in an error: cut short, since errors travel in evidence and logs."""
+    text = repr(value)
+    return text if len(text) <= 2 * ADDRESS_MAX_CHARS else text[: 2 * ADDRESS_MAX_CHARS] + "..."
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -47,13 +54,21 @@ class Address:
     @classmethod
     def parse(cls, text: str) -> Address:
         if not isinstance(text, str):
-            raise InvalidAddress("address", f"expected text like 'unit@node', got {text!r}")
+            raise InvalidAddress("address", f"expected text like 'unit@node', got {_shown(text)}")
+        if len(text) > 2 * ADDRESS_MAX_CHARS:  # blanks around it are trimmed; not that many
+            raise InvalidAddress(
+                "address", f"longer than {ADDRESS_MAX_CHARS} characters", code="field_too_long"
+            )
         cleaned = text.strip().lower()
+        if len(cleaned) > ADDRESS_MAX_CHARS:
+            raise InvalidAddress(
+                "address", f"longer than {ADDRESS_MAX_CHARS} characters", code="field_too_long"
+            )
         unit, at, node = cleaned.partition("@")
         if not at:
-            raise InvalidAddress("address", f"{text!r} has no '@': write it as unit@node")
+            raise InvalidAddress("address", f"{_shown(text)} has no '@': write it as unit@node")
         if "@" in node:
-            raise InvalidAddress("address", f"{text!r} has more than one '@'")
+            raise InvalidAddress("address", f"{_shown(text)} has more than one '@'")
         return cls(check_name(unit, "unit"), check_name(node, "node"))
 
     def __str__(self) -> str:

@@ -247,6 +247,10 @@ def parse_agreement(text: str) -> Agreement:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidAgreement("toml", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a value nested
+        # a thousand deep exhausts the stack. No agreement nests more than one level.
+        raise InvalidAgreement("toml", "not valid TOML: values nested too deeply") from None
     _refuse_unknown(document, ("agreement",), where="top level")
     if "agreement" not in document:
         raise InvalidAgreement("agreement", "the file needs an [agreement] table")

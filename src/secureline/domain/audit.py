@@ -43,6 +43,7 @@ from typing import Any
 import orjson
 
 from secureline.domain.errors import DomainError
+from secureline.domain.limits import AUDIT_CODE_MAX_CHARS, AUDIT_NAME_MAX_CHARS
 
 __all__ = [
     "GENESIS_HASH",
@@ -69,9 +70,11 @@ GENESIS_HASH = "0" * 64
 RECORD_HASH_VERSION = "secureline-audit-record/1"
 CHECKPOINT_VERSION = "secureline-audit-checkpoint/1"
 #: Longest actor or object (the store's column width): ``unit@node``, a user, a message id.
-MAX_NAME_CHARS = 200
+#: Derived from the bounds where the bytes come in, so that no value the line's parser let
+#: through can fail here (tests/unit/domain/test_limits.py).
+MAX_NAME_CHARS = AUDIT_NAME_MAX_CHARS
 #: Longest action or outcome: short machine codes.
-MAX_CODE_CHARS = 40
+MAX_CODE_CHARS = AUDIT_CODE_MAX_CHARS
 _HASH_CHARS = 64
 _HEX = frozenset("0123456789abcdef")
 _AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

@@ -179,7 +179,13 @@ _FAST: dict[str, Callable[[str], bool]] = {
 def _valid_slowly(prop_type: Any, value: str) -> bool:
     if prop_type is registry.date and _ISO_DATE.fullmatch(value):
         return False  # ISO-shaped but not a real date (2023-02-30): FtM would truncate it
-    return bool(prop_type.validate(value))
+    try:
+        return bool(prop_type.validate(value))
+    except (ValueError, TypeError, LookupError):
+        # FtM's parsers raise on some values instead of answering False (a mimetype with a
+        # line feed: ValueError from the mime parser). A value its parser cannot read is not
+        # a valid one: refused with the entity's error, never escaping as a crash.
+        return False
 
 
 def _real_date(value: str) -> bool:

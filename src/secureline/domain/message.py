@@ -25,13 +25,36 @@ from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from secureline.domain.addresses import AddressField
 from secureline.domain.deadlines import default_deadline
 from secureline.domain.entities import carries_personal_data, check_entities, schema_counts
 from secureline.domain.errors import DomainError, InvalidMessage
 from secureline.domain.evaluation import EvaluationField
+from secureline.domain.limits import (
+    CASE_REF_MAX_CHARS,
+    GRANT_SIGNATURE_MAX_CHARS,
+    HANDLING_CONDITIONS_MAX_CHARS,
+    ID_MAX_CHARS,
+    ID_PATTERN,
+    MAX_GRANTS,
+    MAX_SCHEMATA,
+    NAME_MAX_CHARS,
+    PURPOSE_MAX_CHARS,
+    SCHEMA_NAME_MAX_CHARS,
+    SUBJECT_MAX_CHARS,
+    control_character,
+)
 from secureline.domain.vocabulary import (
     AlertType,
     Classification,
@@ -42,14 +65,35 @@ from secureline.domain.vocabulary import (
     Priority,
 )
 
-MESSAGE_ID = re.compile(r"[a-z0-9][a-z0-9-]{7,63}")
+MESSAGE_ID = re.compile(ID_PATTERN)
 MAX_BODY_CHARS = 1_000_000
 MAX_ENTITIES = 1_000
 MAX_RECIPIENTS = 500
+MAX_ATTACHMENTS = 1_000
 SHA256_HEX = r"[0-9a-f]{64}"
 
 M = TypeVar("M", bound=BaseModel)
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def _one_line(value: str) -> str:
+    bad = control_character(value)
+    if bad is not None:
+        raise InvalidMessage("", f"must not hold control character {bad!r}", code="bad_characters")
+    return value
+
+
+def _lines(value: str) -> str:
+    bad = control_character(value, multiline=True)
+    if bad is not None:
+        raise InvalidMessage("", f"must not hold control character {bad!r}", code="bad_characters")
+    return value
+
+
+# Bounded where the bytes come in (domain/limits.py): a length first (pydantic checks it
+# before the pattern, so a 10,000-character id costs no regex), the pattern anchored, since
+# pydantic's ``pattern`` searches rather than matches.
+Id = Annotated[str, Field(max_length=ID_MAX_CHARS, pattern=f"^{ID_PATTERN}$")]
+Text = Annotated[str, Field(min_length=1, max_length=PURPOSE_MAX_CHARS), AfterValidator(_one_line)]
 
 
 class _Strict(BaseModel):
@@ -76,24 +120,28 @@ class GrantScope(StrEnum):
 class Grant(_Strict):
     """A provider's permission, signed by the provider's node (checked by the services)."""
 
-    id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
-    message_id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    id: Id
+    message_id: Id
     provider: AddressField
-    grantee: Annotated[str, Field(min_length=1, max_length=63)]
+    grantee: Annotated[
+        str, Field(min_length=1, max_length=NAME_MAX_CHARS), AfterValidator(_one_line)
+    ]
     scope: GrantScope
-    purpose: Annotated[str, Field(max_length=500)] | None = None
-    until: datetime
-    signature: str | None = None
+    purpose: (
+        Annotated[str, Field(max_length=PURPOSE_MAX_CHARS), AfterValidator(_one_line)] | None
+    ) = None
+    until: AwareDatetime  # compared with aware times: a naive one is refused
+    signature: Annotated[str, Field(max_length=GRANT_SIGNATURE_MAX_CHARS)] | None = None
 
 
 class Forwarded(_Strict):
     """Set when a recipient passes on what a provider sent: the provider's rules come along."""
 
-    message_id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    message_id: Id
     provider: AddressField
     handling: HandlingCode
     purpose: Text
-    grants: tuple[Grant, ...] = ()
+    grants: Annotated[tuple[Grant, ...], Field(max_length=MAX_GRANTS)] = ()
 
 
 class _Marking(_Strict):
@@ -101,19 +149,29 @@ class _Marking(_Strict):
 
     kind: Kind
     crime_area: CrimeArea
-    subject: Annotated[str, Field(min_length=1, max_length=300)]
+    subject: Annotated[
+        str, Field(min_length=1, max_length=SUBJECT_MAX_CHARS), AfterValidator(_one_line)
+    ]
     handling: HandlingCode
-    handling_conditions: Annotated[str, Field(max_length=2000)] | None = None
+    handling_conditions: (
+        Annotated[str, Field(max_length=HANDLING_CONDITIONS_MAX_CHARS), AfterValidator(_lines)]
+        | None
+    ) = None
     evaluation: EvaluationField
     purpose: Text
-    data_subjects: tuple[DataSubject, ...] = ()
+    data_subjects: Annotated[tuple[DataSubject, ...], Field(max_length=len(DataSubject))] = ()
     priority: Priority = Priority.NORMAL
     deadline: datetime | None = None
     classification: Classification = Classification.BASIC
     review_date: date | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "en"
-    case_ref: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    reply_to: Annotated[str, Field(pattern=MESSAGE_ID.pattern)] | None = None
+    case_ref: (
+        Annotated[
+            str, Field(min_length=1, max_length=CASE_REF_MAX_CHARS), AfterValidator(_one_line)
+        ]
+        | None
+    ) = None
+    reply_to: Id | None = None
     alert: AlertType | None = None
     confidential: bool = False
     forwarded: Forwarded | None = None
@@ -146,18 +204,24 @@ class Draft(_Marking):
     to: Annotated[tuple[AddressField, ...], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     body: Annotated[str, Field(max_length=MAX_BODY_CHARS)] = ""
     entities: Annotated[tuple[dict[str, Any], ...], Field(max_length=MAX_ENTITIES)] = ()
-    attachments: tuple[Attachment, ...] = ()
+    attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
 
 
 class Header(_Marking):
     """The signed header: readable by every node on the route."""
 
-    id: Annotated[str, Field(pattern=MESSAGE_ID.pattern)]
+    id: Id
     sender: AddressField
     to: Annotated[tuple[AddressField, ...], Field(min_length=1, max_length=MAX_RECIPIENTS)]
-    created_at: datetime
-    content_digest: Annotated[str, Field(pattern=f"^{SHA256_HEX}$")]
-    entity_schemata: dict[str, int] = Field(default_factory=dict)
+    created_at: AwareDatetime  # compared with aware times: a naive one is refused
+    content_digest: Annotated[str, Field(max_length=64, pattern=f"^{SHA256_HEX}$")]
+    entity_schemata: Annotated[
+        dict[
+            Annotated[str, Field(max_length=SCHEMA_NAME_MAX_CHARS)],
+            Annotated[int, Field(ge=1, le=MAX_ENTITIES)],
+        ],
+        Field(max_length=MAX_SCHEMATA),
+    ] = Field(default_factory=dict)
     personal_data: bool = False
     hop_limit: Annotated[int, Field(ge=1, le=16)] = 8
 
@@ -287,7 +351,10 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
         raise InvalidMessage("content.body", f"must be text of at most {MAX_BODY_CHARS} characters")
     if not isinstance(listed, list) or len(listed) > MAX_ENTITIES:
         raise InvalidMessage("content.entities", f"must be a list of at most {MAX_ENTITIES}")
-    attachments = tuple(_build(Attachment, a) for a in raw.get("attachments") or ())
+    listed_attachments = raw.get("attachments", [])
+    if not isinstance(listed_attachments, list) or len(listed_attachments) > MAX_ATTACHMENTS:
+        raise InvalidMessage("content.attachments", f"must be a list of at most {MAX_ATTACHMENTS}")
+    attachments = tuple(_build(Attachment, a) for a in listed_attachments)
     entities = check_entities(listed, today)
     if schema_counts(entities) != header.entity_schemata:
         raise InvalidMessage("content", "entities differ from the counts its header declares")
@@ -306,12 +373,21 @@ def _build(cls: type[M], data: Any) -> M:
 def translate(exc: ValidationError) -> DomainError:
     """The first pydantic error as one DomainError naming the field and the reason."""
     first = exc.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first["loc"])
+    # A part of the location may be a key the peer chose: cut short, as errors travel.
+    location = ".".join(str(part)[:64] for part in first["loc"])
     reason = str(first["msg"]).removeprefix("Value error, ")
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, DomainError):
-        return type(cause)(location or cause.field, cause.reason)
+        return type(cause)(location or cause.field, cause.reason, code=cause.code)
     if ":" in reason and not location:
         location, _, reason = reason.partition(":")
         reason = reason.strip()
-    return InvalidMessage(location or "message", reason)
+    return InvalidMessage(location or "message", reason, code=_CODES.get(first["type"]))
+
+
+#: pydantic's error types that break a bound of domain/limits.py, by the code they refuse with.
+_CODES = {
+    "string_too_long": "field_too_long",
+    "too_long": "field_too_long",
+    "timezone_aware": "time_without_zone",
+}

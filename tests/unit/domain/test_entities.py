@@ -211,3 +211,11 @@ def test_the_lean_pass_decides_as_the_full_check_would(batch: list[Any]) -> None
     # twice: the first call may go the full way, to learn the schema's rules
     assert _outcome(entities.check_entities, batch) == full
     assert _outcome(entities.check_entities, batch) == full
+
+
+@pytest.mark.parametrize("value", ["text/plain\nx", "text/plain\r\nContent-Type: x"])
+def test_a_value_ftm_cannot_parse_is_refused_not_raised(value: str) -> None:
+    # FtM's mime parser raises ValueError on a line feed instead of answering "invalid".
+    document = {"id": "doc-1", "schema": "Document", "properties": {"mimeType": [value]}}
+    with pytest.raises(InvalidEntity, match=r"entities\[0\]\.properties\.mimeType"):
+        entities.check_entities([document], TODAY)

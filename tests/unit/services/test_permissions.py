@@ -131,3 +131,18 @@ def test_a_malformed_grant_is_named() -> None:
         parse_grant("{")
     with pytest.raises(GrantError, match="grant-x"):
         parse_grant({"id": "grant-x"})
+
+
+def test_a_grant_until_a_time_without_a_zone_is_refused_not_compared() -> None:
+    # A naive ``until`` used to pass, then raise TypeError when compared with an aware now
+    # (at the destination of a permission-grant message, after relays took it unread).
+    signed = sign_grant(grant(), PROVIDER)
+    text = grant_json(signed).replace('"2026-12-29T12:00:00Z"', '"2026-12-29T12:00:00"')
+    assert text != grant_json(signed)
+    with pytest.raises(GrantError, match="until: Input should have timezone info"):
+        parse_grant(text)
+
+
+def test_a_grant_whose_id_only_contains_an_id_is_refused() -> None:
+    with pytest.raises(GrantError, match="id"):
+        parse_grant({**grant().model_dump(mode="json"), "id": "x grant-000000000000000000000001 x"})

@@ -96,6 +96,10 @@ class Directory:
             return AgreementState(None, f"no agreement file {path}")
         except OSError as exc:
             return AgreementState(None, f"{path}: {exc.strerror}")
+        except UnicodeDecodeError as exc:
+            # One bad file leaves that link without an agreement (it refuses), never the
+            # reload of the others.
+            return AgreementState(None, f"{path}: not UTF-8 text (byte {exc.start})")
         try:
             agreement = parse_agreement(text)
         except DomainError as exc:
