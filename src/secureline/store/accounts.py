@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from secureline.store.database import Database
 from secureline.store.dialect import as_utc
 from secureline.store.errors import AlreadyExists, NotFound
-from secureline.store.tables import api_tokens, units, users
+from secureline.store.tables import api_tokens, mailbox, messages, units, users
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,26 @@ def user_for_token(db: Database, token_hash: str) -> UserRow | None:
             .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
         ).first()
     return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
+
+
+def units_holding(conn: Connection, message_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The units that hold each message here: the sending unit of a message composed here,
+    the recipient units of one delivered here (a relayed message is held by no unit)."""
+    held: dict[str, set[str]] = {m: set() for m in message_ids}
+    for chunk in _chunks(list(held), 500):
+        for message_id, sender in conn.execute(
+            select(messages.c.id, messages.c.sender).where(
+                messages.c.id.in_(chunk), messages.c.direction == "out"
+            )
+        ):
+            held[message_id].add(sender.partition("@")[0])
+        for message_id, unit in conn.execute(
+            select(mailbox.c.message_id, mailbox.c.unit).where(mailbox.c.message_id.in_(chunk))
+        ):
+            held[message_id].add(unit)
+    return held
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
