@@ -1,28 +1,32 @@
 """The REST API for national systems and scripts (OpenAPI committed as docs/openapi.json).
 
 Routes parse, authenticate and shape answers; the rules live in the services. Every error
-is JSON ``{"error": {"code", "message", "reasons"?}}`` with a stable code; anything
-unexpected is an opaque 500 whose details go only to the log.
+is JSON ``{"error": {"code", "message", "field", "reasons"?}}`` with a stable code (see
+:mod:`.errors`); anything unexpected is an opaque 500 whose details go only to the log.
+Every route but ``/healthz`` (the OpenAPI document included) needs ``Authorization: Bearer
+<token>``, checked with the body's bounds before any route runs (see :mod:`.edge`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from secureline import __version__
 from secureline.domain.message import Draft
+from secureline.interfaces.api import errors
+from secureline.interfaces.api.edge import DEFAULT_MAX_BODY_BYTES, Edge
 from secureline.services.accounts import Accounts, Principal, Role
-from secureline.services.errors import Forbidden, ServiceError
+from secureline.services.errors import Forbidden, NotAuthenticated
 
-log = logging.getLogger(__name__)
+#: the largest cursor an inbox page takes (the store's sequence is a signed 64-bit integer)
+MAX_CURSOR = 2**63 - 1
 
 
 class Services(BaseModel):
@@ -38,6 +42,7 @@ class Services(BaseModel):
     audit_log: Any = None  # the node's AuditLog, for the export
     retention: Any = None  # the node's Retention (review queue)
     exports: Any = None  # the node's Exports
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
 
 
 class SubmittedOut(BaseModel):
@@ -94,13 +99,18 @@ class StatusOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
+_bearer = HTTPBearer(auto_error=False, description="An API token: Bearer slt_...")
+
+
 def current_user(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """Authenticate once, before any route runs: a Bearer API token."""
-    token = authorization.removeprefix("Bearer ").strip() if authorization else None
-    services: Services = request.app.state.services
-    return services.accounts.authenticate_token(token)
+    """The principal the edge authenticated before any route ran (the Bearer dependency
+    only documents the scheme); none there means no edge ran: refuse (fail closed)."""
+    principal = request.scope.get("state", {}).get("principal")
+    if not isinstance(principal, Principal):
+        raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")
+    return principal
 
 
 User = Annotated[Principal, Depends(current_user)]
@@ -113,37 +123,15 @@ def create_app(services: Services) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
+        responses={
+            status: {"model": errors.ErrorOut, "description": text}
+            for status, text in errors.DOCUMENTED.items()
+        },
     )
 
     app.state.services = services
-
-    @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-        reasons = getattr(exc, "reasons", None)
-        if reasons:
-            body["reasons"] = [{"code": r.code, "text": r.text} for r in reasons]
-        field = getattr(exc, "field", None)
-        if field:
-            body["field"] = field
-        return JSONResponse({"error": body}, status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"] if p != "body")
-        message = f"{field}: {first['msg']}".removeprefix(": ").replace("Value error, ", "")
-        return JSONResponse(
-            {"error": {"code": "invalid_input", "field": field, "message": message}},
-            status_code=422,
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("API: unexpected error", exc_info=exc)
-        return JSONResponse(
-            {"error": {"code": "internal_error", "message": "internal error"}}, status_code=500
-        )
+    errors.install(app)
+    app.add_middleware(Edge, accounts=services.accounts, max_body_bytes=services.max_body_bytes)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -193,7 +181,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/api/v1/inbox", response_model=InboxPage)
     def inbox(
         user: User,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> InboxPage:
         """GET /api/v1/inbox: the user's unit's messages in arrival order; pass the last
