@@ -50,7 +50,12 @@ class ErrorOut(BaseModel):
 def error_body(
     code: str, message: str, field: str | None = None, reasons: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
-    detail: dict[str, Any] = {"code": code, "message": message, "field": field}
+    # input is echoed in messages (an id, a field's name): shown, never passed on raw
+    detail: dict[str, Any] = {
+        "code": code,
+        "message": printable(message),
+        "field": printable(field) if field is not None else None,
+    }
     if reasons:
         detail["reasons"] = reasons
     return {"error": detail}
@@ -66,6 +71,14 @@ def error_response(
     return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as ``\\uXXXX``."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def field_path(loc: Sequence[int | str]) -> str:
     """``("body", "to", 0)`` -> ``body.to[0]``."""
     path = ""
@@ -79,7 +92,6 @@ def field_path(loc: Sequence[int | str]) -> str:
 
 #: status -> (code, message) for the framework's own answers (no route, no such method)
 _HTTP_CODES = {
-    400: ("bad_request", "the request could not be read"),
     404: ("not_found", "no such route"),
     405: ("method_not_allowed", "this route does not take that method"),
 }
@@ -129,6 +141,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # the framework could not read the body (not UTF-8...)
+            return error_response(422, "invalid_input", "body: not readable JSON", "body")
         code, message = _HTTP_CODES.get(exc.status_code, ("error", str(exc.detail)))
         return error_response(exc.status_code, code, message, headers=exc.headers)
 
