@@ -240,3 +240,29 @@ def test_a_body_that_is_not_utf8_is_422_not_400(api: Api) -> None:
         headers=auth | {"content-type": "application/json"},
     )
     assert _error(answer, 422, "invalid_input")["field"] == "body"
+
+
+def test_a_lockout_ends_with_its_window_and_is_per_source(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from secureline.services.accounts import AUTH_FAILURE_WINDOW, Accounts, TooManyFailures
+    from secureline.services.errors import NotAuthenticated
+
+    _, auth, node = api
+    now = [datetime(2026, 12, 3, 12, 0, tzinfo=UTC)]
+    accounts = Accounts(node.db, node.audit, lambda: now[0])
+    for _ in range(AUTH_FAILURE_LIMIT):
+        with pytest.raises(NotAuthenticated):
+            accounts.authenticate_request("Bearer slt_wrong", "192.0.2.1")
+    with pytest.raises(TooManyFailures):
+        accounts.authenticate_request(auth["Authorization"], "192.0.2.1")
+    # another address is not locked out by the first one's failures
+    assert accounts.authenticate_request(auth["Authorization"], "192.0.2.2").username == "alice"
+    now[0] += AUTH_FAILURE_WINDOW
+    assert accounts.authenticate_request(auth["Authorization"], "192.0.2.1").username == "alice"
+    with pytest.raises(NotAuthenticated) as again:
+        accounts.authenticate_request("slt_bare", "192.0.2.1")
+    assert not isinstance(again.value, TooManyFailures)  # a new window counts from one
+    with node.db.read() as conn:
+        rows = conn.execute(select(auth_failures.c.source, auth_failures.c.failures)).all()
+    assert [tuple(r) for r in rows] == [("192.0.2.1", 1)]
