@@ -70,6 +70,7 @@ def main(examples: int, seed: int) -> dict[str, object]:
                 capture_output=True,
                 text=True,
                 check=False,
+                cwd=root,  # schemathesis keeps a cache directory where it runs
                 env=os.environ | {"SCHEMATHESIS_TELEMETRY": "false"},
             )
         finally:
