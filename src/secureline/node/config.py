@@ -57,6 +57,10 @@ class LineSection(_Section):
 class ApiSection(_Section):
     host: str = "127.0.0.1"
     port: Port = 8080
+    # The largest request body the API reads (8 MiB: a message at its largest, 1,000,000
+    # characters of body and 1,000 entities, fits); larger ones are refused with 413 before
+    # they are read whole.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 8 * 1024 * 1024
 
 
 class KeysSection(_Section):

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    String,
+    Table,
+    case,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from secureline.store.database import Database
 from secureline.store.dialect import as_utc
 from secureline.store.errors import AlreadyExists, NotFound
-from secureline.store.tables import api_tokens, units, users
+from secureline.store.tables import TS, api_tokens, mailbox, messages, metadata, units, users
+
+# Failed API authentications per source address in a fixed window: kept in the database so
+# that every worker serving the API counts the same failures (migration 0005a).
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("window_start", TS, nullable=False),
+    Column("failures", Integer, nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -157,3 +179,62 @@ def user_for_token(db: Database, token_hash: str) -> UserRow | None:
             .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
         ).first()
     return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
+
+
+def units_holding(conn: Connection, message_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The units that hold each message here: the sending unit of a message composed here,
+    the recipient units of one delivered here (a relayed message is held by no unit)."""
+    held: dict[str, set[str]] = {m: set() for m in message_ids}
+    for chunk in _chunks(list(held), 500):
+        for message_id, sender in conn.execute(
+            select(messages.c.id, messages.c.sender).where(
+                messages.c.id.in_(chunk), messages.c.direction == "out"
+            )
+        ):
+            held[message_id].add(sender.partition("@")[0])
+        for message_id, unit in conn.execute(
+            select(mailbox.c.message_id, mailbox.c.unit).where(mailbox.c.message_id.in_(chunk))
+        ):
+            held[message_id].add(unit)
+    return held
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def failures_since(conn: Connection, source: str, since: datetime) -> int:
+    """Failed authentications from ``source`` in the window that began after ``since``."""
+    row = conn.execute(
+        select(auth_failures.c.failures).where(
+            auth_failures.c.source == source, auth_failures.c.window_start > since
+        )
+    ).first()
+    return int(row.failures) if row else 0
+
+
+def note_failure(conn: Connection, source: str, now: datetime, since: datetime) -> int:
+    """Count one failed authentication from ``source``; a window that began at or before
+    ``since`` is over and starts again at ``now``. Returns the count in the window."""
+    expired = auth_failures.c.window_start <= since
+    changed = conn.execute(
+        update(auth_failures)
+        .where(auth_failures.c.source == source)
+        .values(
+            failures=case((expired, 1), else_=auth_failures.c.failures + 1),
+            window_start=case((expired, now), else_=auth_failures.c.window_start),
+        )
+    )
+    if changed.rowcount == 0:
+        # a new source: old windows of other sources are dropped here, so the table holds
+        # only the sources that failed recently
+        conn.execute(delete(auth_failures).where(auth_failures.c.window_start <= since))
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(auth_failures).values(source=source, window_start=now, failures=1)
+                )
+        except IntegrityError:  # another worker counted this source's first failure first
+            return note_failure(conn, source, now, since)
+    return failures_since(conn, source, since)

@@ -1,28 +1,40 @@
 """The REST API for national systems and scripts (OpenAPI committed as docs/openapi.json).
 
 Routes parse, authenticate and shape answers; the rules live in the services. Every error
-is JSON ``{"error": {"code", "message", "reasons"?}}`` with a stable code; anything
-unexpected is an opaque 500 whose details go only to the log.
+is JSON ``{"error": {"code", "message", "field", "reasons"?}}`` with a stable code (see
+:mod:`.errors`); anything unexpected is an opaque 500 whose details go only to the log.
+Every route but ``/healthz`` (the OpenAPI document included) needs ``Authorization: Bearer
+<token>``, checked with the body's bounds before any route runs (see :mod:`.edge`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
 
 from secureline import __version__
-from secureline.domain.message import Draft
+from secureline.domain.message import MESSAGE_ID, Draft, Header
+from secureline.interfaces.api import errors
+from secureline.interfaces.api.edge import DEFAULT_MAX_BODY_BYTES, MULTI_LINE, Edge
 from secureline.services.accounts import Accounts, Principal, Role
-from secureline.services.errors import Forbidden, ServiceError
+from secureline.services.errors import Forbidden, NotAuthenticated
+from secureline.services.exports import ExportPurpose
 
-log = logging.getLogger(__name__)
+#: a message id in a path: what the domain's ids look like (anything else is a 422)
+MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]
+#: what audit records name as their object (ids of any age, not only today's message ids)
+AuditObject = Annotated[str, Path(min_length=1, max_length=200)]
+#: why a decision was taken: stated, in words
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+#: the largest cursor an inbox page takes (the store's sequence is a signed 64-bit integer)
+MAX_CURSOR = 2**63 - 1
 
 
 class Services(BaseModel):
@@ -38,6 +50,7 @@ class Services(BaseModel):
     audit_log: Any = None  # the node's AuditLog, for the export
     retention: Any = None  # the node's Retention (review queue)
     exports: Any = None  # the node's Exports
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
 
 
 class SubmittedOut(BaseModel):
@@ -48,7 +61,7 @@ class SubmittedOut(BaseModel):
 
 class MessageOut(BaseModel):
     id: str
-    header: dict[str, Any]
+    header: Header
     content: dict[str, Any] | None
     conditions_to_acknowledge: str | None = None
 
@@ -94,13 +107,18 @@ class StatusOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
+_bearer = HTTPBearer(auto_error=False, description="An API token: Bearer slt_...")
+
+
 def current_user(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """Authenticate once, before any route runs: a Bearer API token."""
-    token = authorization.removeprefix("Bearer ").strip() if authorization else None
-    services: Services = request.app.state.services
-    return services.accounts.authenticate_token(token)
+    """The principal the edge authenticated before any route ran (the Bearer dependency
+    only documents the scheme); none there means no edge ran: refuse (fail closed)."""
+    principal = request.scope.get("state", {}).get("principal")
+    if not isinstance(principal, Principal):
+        raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")
+    return principal
 
 
 User = Annotated[Principal, Depends(current_user)]
@@ -113,37 +131,16 @@ def create_app(services: Services) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
+        responses={
+            status: {"model": errors.ErrorOut, "description": text}
+            for status, text in errors.DOCUMENTED.items()
+        },
     )
 
     app.state.services = services
-
-    @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-        reasons = getattr(exc, "reasons", None)
-        if reasons:
-            body["reasons"] = [{"code": r.code, "text": r.text} for r in reasons]
-        field = getattr(exc, "field", None)
-        if field:
-            body["field"] = field
-        return JSONResponse({"error": body}, status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"] if p != "body")
-        message = f"{field}: {first['msg']}".removeprefix(": ").replace("Value error, ", "")
-        return JSONResponse(
-            {"error": {"code": "invalid_input", "field": field, "message": message}},
-            status_code=422,
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("API: unexpected error", exc_info=exc)
-        return JSONResponse(
-            {"error": {"code": "internal_error", "message": "internal error"}}, status_code=500
-        )
+    _describe_strings(app)
+    errors.install(app)
+    app.add_middleware(Edge, accounts=services.accounts, max_body_bytes=services.max_body_bytes)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -160,20 +157,20 @@ def create_app(services: Services) -> FastAPI:
         )
 
     @app.get("/api/v1/messages/{message_id}", response_model=MessageOut)
-    def read(message_id: str, user: User, acknowledge_conditions: bool = False) -> MessageOut:
+    def read(message_id: MessageId, user: User, acknowledge_conditions: bool = False) -> MessageOut:
         """GET /api/v1/messages/{id}: open a message; the first opening sends a read receipt.
         H3 content needs ``acknowledge_conditions=true``."""
         opened = services.messaging.open(
             user, message_id, acknowledge_conditions=acknowledge_conditions
         )
-        header = opened.header.model_dump(mode="json")
+        header = opened.header
         pending = opened.header.handling_conditions if opened.content is None else None
         return MessageOut(
             id=message_id, header=header, content=opened.content, conditions_to_acknowledge=pending
         )
 
     @app.get("/api/v1/messages/{message_id}/status", response_model=StatusOut)
-    def status(message_id: str, user: User) -> StatusOut:
+    def status(message_id: MessageId, user: User) -> StatusOut:
         """GET /api/v1/messages/{id}/status: where the message is, with the evidence."""
         found = services.messaging.status(user, message_id)
         return StatusOut(
@@ -186,14 +183,14 @@ def create_app(services: Services) -> FastAPI:
         )
 
     @app.post("/api/v1/messages/{message_id}/approve", status_code=204)
-    def approve(message_id: str, user: User) -> None:
+    def approve(message_id: MessageId, user: User) -> None:
         """POST /api/v1/messages/{id}/approve: the second pair of eyes releases an alert."""
         services.messaging.approve_alert(user, message_id)
 
     @app.get("/api/v1/inbox", response_model=InboxPage)
     def inbox(
         user: User,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> InboxPage:
         """GET /api/v1/inbox: the user's unit's messages in arrival order; pass the last
@@ -227,7 +224,7 @@ def create_app(services: Services) -> FastAPI:
         return result
 
     @app.get("/api/v1/audit/who-read/{message_id}")
-    def who_read(message_id: str, user: User) -> list[dict[str, Any]]:
+    def who_read(message_id: AuditObject, user: User) -> list[dict[str, Any]]:
         """GET /api/v1/audit/who-read/{id}: every opening of a message (DPO only)."""
         _dpo(user)
         result: list[dict[str, Any]] = services.audit(user, "who-read", message_id)
@@ -238,6 +235,73 @@ def create_app(services: Services) -> FastAPI:
     _add_export_route(app, services)
 
     return app
+
+
+#: what the domain's parsed strings look like on the wire (the domain parses them into
+#: objects, so the schema pydantic derives would wrongly show objects)
+_STRING_SCHEMAS = {
+    "Address": {
+        "type": "string",
+        "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,62}@[A-Za-z0-9][A-Za-z0-9._-]{0,62}\s*$",
+        "description": "unit@node (lower case; input is folded to lower case and trimmed)",
+        "examples": ["ops@europol"],
+    },
+    "Evaluation": {
+        "type": "string",
+        "pattern": r"^\s*[ABCXabcx][1-4]\s*$",
+        "description": "the 4x4 code: source reliability A, B, C or X, then accuracy 1-4",
+        "examples": ["B2"],
+    },
+}
+
+
+#: what the edge lets through in text (see .edge): no C0 or C1 control characters, and line
+#: breaks and tabs only in the multi-line fields
+_ONE_LINE = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+_MULTI_LINE = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+
+
+_ANSWERS_ONLY = frozenset({"ErrorOut", "ErrorDetail", "ReasonOut"})
+
+
+def _no_control_characters(schema: Any, name: str) -> None:
+    """Give every free text in the document the pattern the edge enforces."""
+    if isinstance(schema, list):
+        for item in schema:
+            _no_control_characters(item, name)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not (
+        {"pattern", "format", "enum", "const"} & set(schema)
+    ):
+        schema["pattern"] = _MULTI_LINE if name in MULTI_LINE else _ONE_LINE
+    if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+        schema.setdefault("propertyNames", {"pattern": _ONE_LINE})
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            for field, sub in value.items():
+                _no_control_characters(sub, field)
+        elif isinstance(value, (dict, list)):
+            _no_control_characters(value, name)
+
+
+def _describe_strings(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document["components"]["schemas"].update(_STRING_SCHEMAS)
+            for name, schema in document["components"]["schemas"].items():
+                if name not in _ANSWERS_ONLY:  # what the node says is not what the edge checks
+                    _no_control_characters(schema, "")
+            # /healthz is the one route open without a token
+            document["paths"]["/healthz"]["get"]["responses"].pop("401", None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_audit_export(app: FastAPI, services: Services) -> None:
@@ -275,20 +339,26 @@ def _dpo(user: Principal) -> None:
 # --- the rules of sharing: forwards, permissions, deletion and correction, retention -------
 
 
-class ForwardIn(BaseModel):
+class _In(BaseModel):
+    """A request body: a field the route does not know is refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ForwardIn(_In):
     to: list[str]
     purpose: str | None = None
     grants: list[dict[str, Any]] | None = None
 
 
-class PermissionRequestIn(BaseModel):
+class PermissionRequestIn(_In):
     scope: str
     grantee: str
     purpose: str | None = None
     reason: str = ""
 
 
-class GrantIn(BaseModel):
+class GrantIn(_In):
     request_id: str | None = None
     message_id: str | None = None
     grantee: str | None = None
@@ -303,21 +373,21 @@ class GrantOut(BaseModel):
     carrier: SubmittedOut
 
 
-class ReasonIn(BaseModel):
-    reason: str
+class ReasonIn(_In):
+    reason: Reason
 
 
-class CorrectionIn(BaseModel):
-    reason: str
+class CorrectionIn(_In):
+    reason: Reason
     body: str | None = None
     entities: list[dict[str, Any]] | None = None
     attachments: list[dict[str, Any]] | None = None
     data_subjects: list[str] | None = None
 
 
-class KeepIn(BaseModel):
+class KeepIn(_In):
     until: date
-    reason: str
+    reason: Reason
 
 
 class ReviewItemOut(BaseModel):
@@ -340,7 +410,7 @@ def _submitted(done: Any) -> SubmittedOut:
 
 def _add_sharing_routes(app: FastAPI, services: Services) -> None:
     @app.post("/api/v1/messages/{message_id}/forward", status_code=201)
-    def forward(message_id: str, body: ForwardIn, user: User) -> SubmittedOut:
+    def forward(message_id: MessageId, body: ForwardIn, user: User) -> SubmittedOut:
         """POST /api/v1/messages/{id}/forward: pass a received message on; the provider's
         handling code, purpose and grants travel with it (``grants`` omitted: the grants
         this node received for it)."""
@@ -349,7 +419,9 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         )
 
     @app.post("/api/v1/messages/{message_id}/permission-requests", status_code=201)
-    def request_permission(message_id: str, body: PermissionRequestIn, user: User) -> SubmittedOut:
+    def request_permission(
+        message_id: MessageId, body: PermissionRequestIn, user: User
+    ) -> SubmittedOut:
         """POST /api/v1/messages/{id}/permission-requests: ask the provider of a received
         message for a permission (scope onward-transfer, judicial-use or other-purpose)."""
         return _submitted(
@@ -393,13 +465,13 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         ]
 
     @app.post("/api/v1/messages/{message_id}/retract", status_code=201)
-    def retract(message_id: str, body: ReasonIn, user: User) -> SubmittedOut:
+    def retract(message_id: MessageId, body: ReasonIn, user: User) -> SubmittedOut:
         """POST /api/v1/messages/{id}/retract: the provider deletes a message it sent at every
         recipient; follow the deletion message's status for the confirmations."""
         return _submitted(services.sharing.retract(user, message_id, body.reason))
 
     @app.post("/api/v1/messages/{message_id}/correct", status_code=201)
-    def correct(message_id: str, body: CorrectionIn, user: User) -> SubmittedOut:
+    def correct(message_id: MessageId, body: CorrectionIn, user: User) -> SubmittedOut:
         """POST /api/v1/messages/{id}/correct: the provider replaces the content of a
         message it sent, at every recipient (fields left out stay as they were)."""
         return _submitted(
@@ -428,12 +500,12 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         ]
 
     @app.post("/api/v1/review/{message_id}/keep", status_code=204)
-    def review_keep(message_id: str, body: KeepIn, user: User) -> None:
+    def review_keep(message_id: MessageId, body: KeepIn, user: User) -> None:
         """POST /api/v1/review/{id}/keep: keep a message until a new review date."""
         _retention(services).keep(user, message_id, body.until, body.reason)
 
     @app.post("/api/v1/review/{message_id}/purge", status_code=204)
-    def review_purge(message_id: str, body: ReasonIn, user: User) -> None:
+    def review_purge(message_id: MessageId, body: ReasonIn, user: User) -> None:
         """POST /api/v1/review/{id}/purge: purge a message now; a tombstone remains."""
         _retention(services).purge(user, message_id, body.reason)
 
@@ -456,11 +528,14 @@ def _add_export_route(app: FastAPI, services: Services) -> None:
 
     @app.get("/api/v1/messages/{message_id}/export")
     def export(
-        message_id: str, user: User, purpose: str, acknowledge_conditions: bool = False
+        message_id: MessageId,
+        user: User,
+        purpose: ExportPurpose,
+        acknowledge_conditions: bool = False,
     ) -> dict[str, Any]:
         """GET /api/v1/messages/{id}/export?purpose=judicial|case-file: the message as a
         document; H1 for judicial use needs the provider's judicial-use grant (403 otherwise)."""
         result: dict[str, Any] = services.exports.export(
-            user, message_id, purpose, acknowledge_conditions=acknowledge_conditions
+            user, message_id, purpose.value, acknowledge_conditions=acknowledge_conditions
         )
         return result

@@ -12,7 +12,7 @@ from secureline.interfaces.api.app import Services, create_app
 
 def document() -> dict[str, Any]:
     # Only the routes' shapes matter for the document; no service is called.
-    services: Services = cast(Any, Services).model_construct(node="node")
+    services: Services = cast(Any, Services).model_construct(node="node", accounts=None)
     result: dict[str, Any] = create_app(services).openapi()
     return result
 
