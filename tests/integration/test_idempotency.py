@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
+import httpx
 import pytest
+from sqlalchemy import func, select
 
+from secureline.node.compose import Node
 from secureline.services.errors import Conflict, InvalidInput
 from secureline.services.messaging import Messaging
 from secureline.store import tables
-from tests.integration.support import Federation, count_rows, officer, sample, wait_state
+from tests.integration.support import (
+    PAIR,
+    Federation,
+    NodeProcess,
+    count_rows,
+    officer,
+    open_store,
+    sample,
+    wait_state,
+)
 
 
 def _messages(fed: Federation) -> int:
@@ -103,3 +116,47 @@ def test_concurrent_retries_create_one_message(pair: Federation) -> None:
     assert len(results) == 4
     assert len(set(results)) == 1
     assert _messages(pair) == 1
+
+
+# --- through the API of a real `secureline run`, killed after answering -------------------
+
+
+def test_the_api_answers_a_retry_after_a_kill_with_the_first_message(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    """A national system's answer is lost when the node dies after its commit; the node comes
+    back and the system retries with the same Idempotency-Key: one message, the same id."""
+    fed = federation_factory(PAIR, start=())
+    setup = Node(fed.dirs["interpol"])
+    setup.accounts.add_user("test", "nat", "cc", "system", "correct horse battery")
+    token = setup.accounts.create_token("test", "nat")
+    setup.db.dispose()
+    interpol = NodeProcess(fed.dirs["interpol"])
+    url = f"http://127.0.0.1:{interpol.config.api.port}/api/v1/messages"
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "case-77/1"}
+    draft = sample("ops@europol", seed=22)
+    interpol.start()
+    try:
+        first = httpx.post(url, json=draft, headers=headers, timeout=30)
+        assert first.status_code == 201, first.text
+        interpol.kill()  # as if between the commit and the answer's last byte
+        interpol.start()
+        again = httpx.post(url, json=draft, headers=headers, timeout=30)
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] == first.json()["id"]
+        other = httpx.post(url, json=sample("ops@europol", seed=23), headers=headers, timeout=30)
+        assert other.status_code == 409
+        assert other.json()["error"]["code"] == "idempotency_key_reused"
+        bad = httpx.post(
+            url, json=draft, headers={**headers, "Idempotency-Key": "x" * 201}, timeout=30
+        )
+        assert bad.status_code == 422
+    finally:
+        interpol.stop()
+    store = open_store(fed.dirs["interpol"])
+    try:
+        with store.read() as conn:
+            count = conn.execute(select(func.count()).select_from(tables.messages)).scalar_one()
+    finally:
+        store.dispose()
+    assert count == 1

@@ -360,6 +360,7 @@ class Node:
             audit_log=self.audit,
             retention=self.retention,
             exports=self.exports,
+            max_body_bytes=self.config.api.max_body_bytes,
         )
 
     def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:

@@ -119,21 +119,30 @@ class Messaging:
         drafts: Sequence[dict[str, Any] | Draft],
         keys: Sequence[str | None] | None = None,
     ) -> list[Submitted]:
-        """Submit several messages in one transaction (national systems send in bulk).
+        """Submit several messages in one transaction (national systems send in bulk)."""
+        self.check_may_send(principal)
+        return self.send(principal, drafts, principal.unit, keys=keys)
+
+    def send(
+        self,
+        principal: Principal,
+        drafts: Sequence[dict[str, Any] | Draft],
+        unit: str,
+        also: Callable[[Any, list[Message]], list[AuditEvent]] | None = None,
+        keys: Sequence[str | None] | None = None,
+    ) -> list[Submitted]:
+        """Prepare, store and queue, from ``unit``; ``also`` writes more rows in the same
+        transaction. Public for the services that send on a user's behalf (sharing.py).
 
         ``keys`` are the client's idempotency keys, one (or None) per draft: a draft whose key
         this user already submitted is not sent again; its first result is returned."""
-        self.check_may_send(principal)
         if not keys or not any(keys):
-            return self.send(principal, drafts, principal.unit)
+            return self._send(principal, drafts, unit, also)
         for attempt in (1, 2):
             replay = Replay(self._db, principal.username, drafts, keys)
             try:
-                fresh = self.send(
-                    principal,
-                    [drafts[i] for i in replay.fresh],
-                    principal.unit,
-                    remember=replay.rows,
+                fresh = self._send(
+                    principal, [drafts[i] for i in replay.fresh], unit, also, replay.rows
                 )
             except Conflict:
                 # Another worker stored one of these keys since we looked (its primary key
@@ -146,7 +155,7 @@ class Messaging:
             return replay.merge(fresh)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def send(
+    def _send(
         self,
         principal: Principal,
         drafts: Sequence[dict[str, Any] | Draft],
@@ -154,8 +163,6 @@ class Messaging:
         also: Callable[[Any, list[Message]], list[AuditEvent]] | None = None,
         remember: Callable[[list[Submitted], datetime], list[key_store.KeyRow]] | None = None,
     ) -> list[Submitted]:
-        """Prepare, store and queue, from ``unit``; ``also`` writes more rows in the same
-        transaction. Public for the services that send on a user's behalf (sharing.py)."""
         now = self._clock()
         reviews_by_route: dict[tuple[str, ...], date] = {}  # a bulk submission repeats routes
         # Step by step across the batch, as the inbox checks envelopes (LineInbox._examine):

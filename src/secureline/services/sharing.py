@@ -73,6 +73,8 @@ class Sharing:
         to: Sequence[str],
         purpose: str | None = None,
         grants: Sequence[dict[str, Any]] | None = None,
+        *,
+        key: str | None = None,
     ) -> Submitted:
         """Pass on a message received here; the provider's handling code and purpose travel
         with it, and the rules (H2: the provider's grant) are checked like any submission.
@@ -121,7 +123,8 @@ class Sharing:
         }
         # A forwarded alert stays an alert, so that the four-eyes review the organisation or
         # the outgoing link requires holds it as it holds any other alert.
-        return self._messaging.submit(principal, draft)
+        self._messaging.check_may_send(principal)
+        return self._messaging.send(principal, [draft], principal.unit, keys=[key])[0]
 
     def _stored_grants(self, message_id: str, to: Sequence[str]) -> list[dict[str, Any]]:
         now = self._clock()
@@ -142,6 +145,8 @@ class Sharing:
         grantee_node: str,
         purpose: str | None = None,
         reason: str = "",
+        *,
+        key: str | None = None,
     ) -> Submitted:
         """Ask the provider of a message received here for a permission: a
         ``permission-request`` message to the original sender, replying to the message.
@@ -180,7 +185,7 @@ class Sharing:
                 )
             ]
 
-        return self._messaging.send(principal, [draft], principal.unit, audit)[0]
+        return self._messaging.send(principal, [draft], principal.unit, audit, keys=[key])[0]
 
     def grant_permission(
         self,
@@ -320,12 +325,14 @@ class Sharing:
 
     # --- deletion and correction by the provider -----------------------------------------
 
-    def retract(self, principal: Principal, message_id: str, reason: str) -> Submitted:
+    def retract(
+        self, principal: Principal, message_id: str, reason: str, *, key: str | None = None
+    ) -> Submitted:
         """Delete, at every recipient, a message this node sent: a ``deletion`` message
         (reply_to the original, the reason as body). Each destination purges the original
         and leaves a tombstone; its delivered evidence of the deletion is the confirmation."""
         original = self._sent_by(principal, message_id)
-        return self._amend(principal, original, Kind.DELETION, reason, {"body": reason})
+        return self._amend(principal, original, Kind.DELETION, reason, {"body": reason}, key)
 
     def correct(
         self,
@@ -337,6 +344,7 @@ class Sharing:
         entities: Sequence[dict[str, Any]] | None = None,
         attachments: Sequence[dict[str, Any]] | None = None,
         data_subjects: Sequence[str] | None = None,
+        key: str | None = None,
     ) -> Submitted:
         """Correct, at every recipient, a message this node sent: a ``correction`` message
         (reply_to the original) whose content is the corrected content; what is not given
@@ -356,7 +364,7 @@ class Sharing:
         extra: dict[str, Any] = {**content}
         if data_subjects is not None:
             extra["data_subjects"] = list(data_subjects)
-        return self._amend(principal, original, Kind.CORRECTION, reason, extra)
+        return self._amend(principal, original, Kind.CORRECTION, reason, extra, key)
 
     def _sent_by(self, principal: Principal, message_id: str) -> Header:
         self._messaging.check_may_send(principal)
@@ -377,6 +385,7 @@ class Sharing:
         kind: Kind,
         reason: str,
         content: dict[str, Any],
+        key: str | None = None,
     ) -> Submitted:
         reason = " ".join(reason.split())
         if not reason:
@@ -418,7 +427,7 @@ class Sharing:
                 )
             ]
 
-        return self._messaging.send(principal, [draft], original.sender.unit, audit)[0]
+        return self._messaging.send(principal, [draft], original.sender.unit, audit, keys=[key])[0]
 
 
 def _scope(value: str | GrantScope) -> GrantScope:

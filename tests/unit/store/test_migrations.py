@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 # imported for their side effect: they register their tables on metadata
+import secureline.store.accounts
 import secureline.store.audit
 import secureline.store.grants
 import secureline.store.held_controls

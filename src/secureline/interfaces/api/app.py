@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Header as HeaderParam
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,12 @@ from secureline.services.exports import ExportPurpose
 
 #: a message id in a path: what the domain's ids look like (anything else is a 422)
 MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]
+#: A creating call's ``Idempotency-Key``: the same key from the same user again returns the
+#: first call's result and creates nothing (a national system retrying a lost answer).
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParam(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x20-\x7e]+$"),
+]
 #: what audit records name as their object (ids of any age, not only today's message ids)
 AuditObject = Annotated[str, Path(min_length=1, max_length=200)]
 #: why a decision was taken: stated, in words
@@ -148,10 +155,11 @@ def create_app(services: Services) -> FastAPI:
         return {"status": "ok", "node": services.node}
 
     @app.post("/api/v1/messages", status_code=201, response_model=SubmittedOut)
-    def submit(draft: Draft, user: User) -> SubmittedOut:
+    def submit(draft: Draft, user: User, key: IdempotencyKey = None) -> SubmittedOut:
         """POST /api/v1/messages: validate, apply the rules of sharing, queue. A refusal is
-        403 with every reason; nothing is stored."""
-        done = services.messaging.submit(user, draft)
+        403 with every reason; nothing is stored. With ``Idempotency-Key``, a retry returns
+        the first result (409 ``idempotency_key_reused`` for another request)."""
+        (done,) = services.messaging.submit_many(user, [draft], keys=[key])
         return SubmittedOut(
             id=done.id, destinations=list(done.destinations), held_for_review=done.held_for_review
         )
@@ -410,23 +418,25 @@ def _submitted(done: Any) -> SubmittedOut:
 
 def _add_sharing_routes(app: FastAPI, services: Services) -> None:
     @app.post("/api/v1/messages/{message_id}/forward", status_code=201)
-    def forward(message_id: MessageId, body: ForwardIn, user: User) -> SubmittedOut:
+    def forward(
+        message_id: MessageId, body: ForwardIn, user: User, key: IdempotencyKey = None
+    ) -> SubmittedOut:
         """POST /api/v1/messages/{id}/forward: pass a received message on; the provider's
         handling code, purpose and grants travel with it (``grants`` omitted: the grants
         this node received for it)."""
         return _submitted(
-            services.sharing.forward(user, message_id, body.to, body.purpose, body.grants)
+            services.sharing.forward(user, message_id, body.to, body.purpose, body.grants, key=key)
         )
 
     @app.post("/api/v1/messages/{message_id}/permission-requests", status_code=201)
     def request_permission(
-        message_id: MessageId, body: PermissionRequestIn, user: User
+        message_id: MessageId, body: PermissionRequestIn, user: User, key: IdempotencyKey = None
     ) -> SubmittedOut:
         """POST /api/v1/messages/{id}/permission-requests: ask the provider of a received
         message for a permission (scope onward-transfer, judicial-use or other-purpose)."""
         return _submitted(
             services.sharing.request_permission(
-                user, message_id, body.scope, body.grantee, body.purpose, body.reason
+                user, message_id, body.scope, body.grantee, body.purpose, body.reason, key=key
             )
         )
 
@@ -465,13 +475,17 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
         ]
 
     @app.post("/api/v1/messages/{message_id}/retract", status_code=201)
-    def retract(message_id: MessageId, body: ReasonIn, user: User) -> SubmittedOut:
+    def retract(
+        message_id: MessageId, body: ReasonIn, user: User, key: IdempotencyKey = None
+    ) -> SubmittedOut:
         """POST /api/v1/messages/{id}/retract: the provider deletes a message it sent at every
         recipient; follow the deletion message's status for the confirmations."""
-        return _submitted(services.sharing.retract(user, message_id, body.reason))
+        return _submitted(services.sharing.retract(user, message_id, body.reason, key=key))
 
     @app.post("/api/v1/messages/{message_id}/correct", status_code=201)
-    def correct(message_id: MessageId, body: CorrectionIn, user: User) -> SubmittedOut:
+    def correct(
+        message_id: MessageId, body: CorrectionIn, user: User, key: IdempotencyKey = None
+    ) -> SubmittedOut:
         """POST /api/v1/messages/{id}/correct: the provider replaces the content of a
         message it sent, at every recipient (fields left out stay as they were)."""
         return _submitted(
@@ -483,6 +497,7 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
                 entities=body.entities,
                 attachments=body.attachments,
                 data_subjects=body.data_subjects,
+                key=key,
             )
         )
 

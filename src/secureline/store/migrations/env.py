@@ -5,8 +5,11 @@ from __future__ import annotations
 from alembic import context
 
 # imported for their side effect: they register their tables on metadata
+import secureline.store.accounts
 import secureline.store.audit
 import secureline.store.grants
+import secureline.store.held_controls
+import secureline.store.idempotency
 import secureline.store.retention  # noqa: F401
 from secureline.store.tables import metadata
 
