@@ -144,19 +144,26 @@ class Forwarded(_Strict):
     grants: Annotated[tuple[Grant, ...], Field(max_length=MAX_GRANTS)] = ()
 
 
+Subject = Annotated[
+    str, Field(min_length=1, max_length=SUBJECT_MAX_CHARS), AfterValidator(_one_line)
+]
+Conditions = Annotated[str, Field(max_length=HANDLING_CONDITIONS_MAX_CHARS), AfterValidator(_lines)]
+CaseRef = Annotated[
+    str, Field(min_length=1, max_length=CASE_REF_MAX_CHARS), AfterValidator(_one_line)
+]
+
+#: What a confidential message's signed header says in place of the sealed fields.
+SEALED = "(sealed)"
+
+
 class _Marking(_Strict):
     """Header fields a user chooses; shared by drafts and headers."""
 
     kind: Kind
     crime_area: CrimeArea
-    subject: Annotated[
-        str, Field(min_length=1, max_length=SUBJECT_MAX_CHARS), AfterValidator(_one_line)
-    ]
+    subject: Subject
     handling: HandlingCode
-    handling_conditions: (
-        Annotated[str, Field(max_length=HANDLING_CONDITIONS_MAX_CHARS), AfterValidator(_lines)]
-        | None
-    ) = None
+    handling_conditions: Conditions | None = None
     evaluation: EvaluationField
     purpose: Text
     data_subjects: Annotated[tuple[DataSubject, ...], Field(max_length=len(DataSubject))] = ()
@@ -165,12 +172,7 @@ class _Marking(_Strict):
     classification: Classification = Classification.BASIC
     review_date: date | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "en"
-    case_ref: (
-        Annotated[
-            str, Field(min_length=1, max_length=CASE_REF_MAX_CHARS), AfterValidator(_one_line)
-        ]
-        | None
-    ) = None
+    case_ref: CaseRef | None = None
     reply_to: Id | None = None
     alert: AlertType | None = None
     confidential: bool = False
@@ -223,6 +225,9 @@ class Header(_Marking):
         Field(max_length=MAX_SCHEMATA),
     ] = Field(default_factory=dict)
     personal_data: bool = False
+    # The attachments' total size, so that every relay applies the link's limit even when it
+    # cannot read the content; the destination checks it against the content.
+    attachment_bytes: Annotated[int, Field(ge=0, le=2**53)] = 0
     hop_limit: Annotated[int, Field(ge=1, le=16)] = 8
 
     @property
@@ -232,6 +237,19 @@ class Header(_Marking):
 
 _CONTENT_FIELDS = ("body", "entities", "attachments")  # a draft's, not in its header
 _HOP_LIMIT: int = Header.model_fields["hop_limit"].default
+
+
+#: Header fields a confidential message carries inside its encrypted content instead: routing
+#: and the rules of sharing never read them, so no relay needs to see them.
+SEALED_FIELDS = ("subject", "case_ref", "handling_conditions")
+
+
+class Sealed(_Strict):
+    """A confidential message's own subject, case reference and H3 conditions."""
+
+    subject: Subject
+    case_ref: CaseRef | None = None
+    handling_conditions: Conditions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,23 +262,34 @@ class Content:
     body: str = ""
     entities: tuple[dict[str, Any], ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    sealed: Sealed | None = None  # a confidential message's sealed header fields
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
-            {
-                "body": self.body,
-                "entities": list(self.entities),
-                "attachments": [a.model_dump(mode="json") for a in self.attachments],
-            }
-        )
+        data: dict[str, Any] = {
+            "body": self.body,
+            "entities": list(self.entities),
+            "attachments": [a.model_dump(mode="json") for a in self.attachments],
+        }
+        if self.sealed is not None:
+            data["sealed"] = self.sealed.model_dump(mode="json")
+        return orjson.dumps(data)
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    header: Header
-    header_json: dict[str, Any]  # the header's JSON form, made once: stored and signed as is
+    header: Header  # whole: what this node stores and shows
+    header_json: dict[str, Any]  # the header's JSON form as signed (sealed fields replaced)
     content: Content
     content_bytes: bytes
+    stored_json: dict[str, Any]  # the whole header's JSON form, kept by the origin
+
+
+def unseal(header_json: dict[str, Any], sealed: Sealed | None) -> dict[str, Any]:
+    """A received header's JSON with its sealed fields put back (the form stored and shown at
+    the destination); the header itself when nothing was sealed."""
+    if sealed is None:
+        return header_json
+    return {**header_json, **sealed.model_dump(mode="json")}
 
 
 def content_digest(content_bytes: bytes) -> str:
@@ -285,8 +314,22 @@ def compose(
             "data_subjects",
             "the message carries persons: state their categories (suspect, victim, witness, ...)",
         )
+    sealed = (
+        _trusted(
+            Sealed,
+            {
+                "subject": draft.subject,
+                "case_ref": draft.case_ref,
+                "handling_conditions": draft.handling_conditions,
+            },
+        )
+        if draft.confidential
+        else None
+    )
     # The entities were just checked and the draft validated: build without validating again.
-    content = Content(body=draft.body, entities=entities, attachments=draft.attachments)
+    content = Content(
+        body=draft.body, entities=entities, attachments=draft.attachments, sealed=sealed
+    )
     content_bytes = content.to_bytes()
     # The draft's fields but its content are the header's marking and recipients.
     values = dict(draft.__dict__)
@@ -302,15 +345,26 @@ def compose(
     values["content_digest"] = content_digest(content_bytes)
     values["entity_schemata"] = schema_counts(entities)
     values["personal_data"] = personal
+    values["attachment_bytes"] = sum(a.size for a in draft.attachments)
     values["hop_limit"] = _HOP_LIMIT
     # Every field comes from the validated draft or is made here, so the header is built
     # without validating it all again (the hot path of every submission).
     header = _trusted(Header, values)
+    stored_json = header.model_dump(mode="json")
+    signed_json = stored_json
+    if sealed is not None:
+        signed_json = {
+            **stored_json,
+            "subject": SEALED,
+            "case_ref": None,
+            "handling_conditions": SEALED if draft.handling_conditions else None,
+        }
     return Message(
         header=header,
-        header_json=header.model_dump(mode="json"),
+        header_json=signed_json,
         content=content,
         content_bytes=content_bytes,
+        stored_json=stored_json,
     )
 
 
@@ -344,7 +398,7 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
         raw = orjson.loads(content_bytes)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage("content", f"is not JSON: {exc}") from None
-    if not isinstance(raw, dict) or set(raw) - {"body", "entities", "attachments"}:
+    if not isinstance(raw, dict) or set(raw) - {"body", "entities", "attachments", "sealed"}:
         raise InvalidMessage("content", "must be an object with body, entities and attachments")
     body, listed = raw.get("body", ""), raw.get("entities", [])
     if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
@@ -355,12 +409,31 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
     if not isinstance(listed_attachments, list) or len(listed_attachments) > MAX_ATTACHMENTS:
         raise InvalidMessage("content.attachments", f"must be a list of at most {MAX_ATTACHMENTS}")
     attachments = tuple(_build(Attachment, a) for a in listed_attachments)
+    if sum(a.size for a in attachments) != header.attachment_bytes:
+        raise InvalidMessage("content.attachments", "differ from the size its header declares")
+    sealed = _sealed(raw.get("sealed"), header)
     entities = check_entities(listed, today)
     if schema_counts(entities) != header.entity_schemata:
         raise InvalidMessage("content", "entities differ from the counts its header declares")
     if carries_personal_data(entities) and not header.personal_data:
         raise InvalidMessage("content", "carries personal data its header does not declare")
-    return Content(body=body, entities=tuple(entities), attachments=attachments)
+    return Content(body=body, entities=tuple(entities), attachments=attachments, sealed=sealed)
+
+
+def _sealed(raw: Any, header: Header) -> Sealed | None:
+    """A confidential message's sealed fields, which it must carry; no other message has any."""
+    if not header.confidential:
+        if raw is not None:
+            raise InvalidMessage("content.sealed", "only a confidential message seals fields")
+        return None
+    if raw is None:
+        raise InvalidMessage("content.sealed", "a confidential message seals its subject")
+    sealed = _build(Sealed, raw)
+    if (header.handling is HandlingCode.H3) != bool((sealed.handling_conditions or "").strip()):
+        raise InvalidMessage(
+            "content.sealed.handling_conditions", "stated exactly when the handling code is H3"
+        )
+    return sealed
 
 
 def _build(cls: type[M], data: Any) -> M:

@@ -192,7 +192,6 @@ class PolicyContext:
     specialist_units: frozenset[str] = frozenset()  # units at this node marked specialist
     alert_approved: bool = False  # four-eyes review done (SUBMIT)
     requires_alert_review: bool = False  # the organisation's own setting
-    attachment_bytes: int = 0
 
     # Every rule walks the links: made once, with the context. Computed fields rather than
     # cached properties, whose lookup takes a lock on every first access (Python 3.11).
@@ -431,14 +430,16 @@ def check_data_subjects(header: Header, context: PolicyContext) -> tuple[Reason,
 
 
 def check_attachment_size(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
+    # The header declares the size (the destination checks it against the content), so a
+    # relay applies the limit to a confidential message it cannot read.
     return tuple(
         Reason(
             ATTACHMENT_TOO_LARGE,
-            f"attachments total {context.attachment_bytes} bytes, above the "
+            f"attachments total {header.attachment_bytes} bytes, above the "
             f"{agreement.max_attachment_bytes} bytes of {_in(agreement, link)}",
         )
         for link, agreement in context.terms
-        if context.attachment_bytes > agreement.max_attachment_bytes
+        if header.attachment_bytes > agreement.max_attachment_bytes
     )
 
 

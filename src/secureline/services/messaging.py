@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -185,7 +185,7 @@ class Messaging:
                     direction="out",
                     sender=str(header.sender),
                     origin_node=self._identity.name,
-                    header_json=orjson.dumps(message.header_json).decode(),
+                    header_json=orjson.dumps(message.stored_json).decode(),
                     content_json=message.content_bytes.decode(),
                     content_jwe=None,
                     envelope=None,
@@ -297,10 +297,6 @@ class Messaging:
                     requires_alert_review=False,
                     alert_approved=True,
                     valid_grant_ids=valid_grants,
-                )
-            if message.content.attachments:  # the link's size limit is the rules' to apply
-                context = replace(
-                    context, attachment_bytes=sum(a.size for a in message.content.attachments)
                 )
             decision = decide(header, context)
             reasons += decision.reasons

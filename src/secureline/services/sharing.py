@@ -447,8 +447,10 @@ def _node_name(value: str) -> str:
 
 def _control_marking(original: Header) -> dict[str, Any]:
     """The marking of a message about another one: same area, purpose and language, no
-    personal data, handling H0."""
+    personal data, handling H0; confidential when the original is, so that its case
+    reference and the control's subject (which names the reason) are sealed too."""
     return {
+        "confidential": original.confidential,
         "crime_area": original.crime_area.value,
         "handling": "H0",
         "evaluation": str(original.evaluation),

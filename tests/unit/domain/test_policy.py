@@ -300,13 +300,17 @@ def test_personal_data_without_categories_refuses() -> None:
     only(decide(crafted, context()), DATA_SUBJECT_NOT_ALLOWED, "states no data subject category")
 
 
+def _attachment(size: int) -> dict[str, Any]:
+    return {"name": "scan.pdf", "media_type": "application/pdf", "size": size, "sha256": "0" * 64}
+
+
 def test_attachments_above_the_link_maximum_refuse() -> None:
-    decision = decide(header(), context(attachment_bytes=52_428_801))
+    decision = decide(header(attachments=[_attachment(52_428_801)]), context())
     only(decision, ATTACHMENT_TOO_LARGE, "52428801", "52428800")
 
 
 def test_attachments_at_the_maximum_pass() -> None:
-    assert decide(header(), context(attachment_bytes=52_428_800)).allowed
+    assert decide(header(attachments=[_attachment(52_428_800)]), context()).allowed
 
 
 def test_confidentiality_required_refuses_a_clear_body() -> None:
@@ -519,8 +523,13 @@ def test_alert_review_is_checked_at_submission_only() -> None:
 
 def test_every_reason_is_returned_not_only_the_first() -> None:
     terms = agreement(personal_data=False, confidentiality=Confidentiality.REQUIRED)
-    bad = personal(crime_area="fraud", classification="confidential", purpose="tax collection")
-    decision = decide(bad, context(link_out=link(terms), attachment_bytes=10**9))
+    bad = personal(
+        crime_area="fraud",
+        classification="confidential",
+        purpose="tax collection",
+        attachments=[_attachment(10**9)],
+    )
+    decision = decide(bad, context(link_out=link(terms)))
     assert set(decision.codes) == {
         CRIME_AREA_NOT_ALLOWED,
         CLASSIFICATION_ABOVE_CEILING,

@@ -205,6 +205,15 @@ def headers(
         "confidential": draw(st.booleans()),
         "forwarded": None if forwarded is None else draw(forwarded(destinations, purpose)),
         "entities": [PERSON] if carries_person else [],
+        "attachments": [
+            {
+                "name": "a.bin",
+                "media_type": "application/octet-stream",
+                "size": size,
+                "sha256": "0" * 64,
+            }
+            for size in draw(st.lists(st.just(0) | st.integers(0, 10**8), max_size=2))
+        ],
         "to": [f"{unit}@{node}" for unit, node in recipients],
     }
     sender = draw(st.sampled_from(UNITS)) + "@" + draw(st.sampled_from(NODES))
@@ -259,7 +268,6 @@ def contexts(draw: st.DrawFn) -> PolicyContext:
         specialist_units=draw(subsets(UNITS)),
         alert_approved=draw(st.booleans()),
         requires_alert_review=draw(st.booleans()),
-        attachment_bytes=draw(st.just(0) | st.integers(0, 10**8)),
     )
 
 

@@ -36,7 +36,14 @@ from secureline.crypto.jwe import decrypt_with
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.domain.limits import NAME_MAX_CHARS, REASON_TEXT_MAX_CHARS
-from secureline.domain.message import Content, Grant, Header, parse_content, parse_header
+from secureline.domain.message import (
+    Content,
+    Grant,
+    Header,
+    parse_content,
+    parse_header,
+    unseal,
+)
 from secureline.domain.policy import PolicyContext, Stage, decide
 from secureline.domain.vocabulary import Kind
 from secureline.services.audit import AuditLog
@@ -342,17 +349,21 @@ class LineInbox:
         assert opened is not None
         assert header is not None
         content, content_jwe, effect = opened.content, opened.content_jwe, None
+        header_json = opened.header_json
         if envelope.next_hop is None:  # delivered here: the content must be what was declared
             if content_jwe is not None:
                 content, content_jwe = decrypt_with(content_jwe, self._identity.encryption), None
             assert content is not None
             parsed = parse_content(content, header, crossing.now.date())
+            if parsed.sealed is not None:  # kept and shown here as the origin wrote them
+                header_json = unseal(header_json, parsed.sealed)
+                header = envelope.header = header.model_copy(update=dict(parsed.sealed))
             effect = self._effect(header, parsed, crossing.now)
         # relayed: the content (or its ciphertext) is the destination's to check
         assert envelope.path is not None
         envelope.accepted = _Accepted(
             header,
-            opened.header_json,
+            header_json,
             envelope.token,
             envelope.path,
             content,
