@@ -403,8 +403,17 @@ def _abort_connections(server: uvicorn.Server) -> None:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) on every
+    # connection it accepts, but recognises a TCP socket by its protocol number, which a bare
+    # socket(AF_INET, SOCK_STREAM) leaves at 0 (and accepted sockets inherit). With Nagle on,
+    # uvicorn's response (head and body written apart) waited for the client's delayed
+    # acknowledgement, ~40 ms per request on a kept-alive connection (tests/integration/
+    # test_keepalive.py). TCP_NODELAY on the listener too: Linux copies it to accepted sockets.
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

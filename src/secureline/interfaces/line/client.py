@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from secureline.services.line.transport import PushAnswer, TransportError
 
 AGREEMENT_HEADER = "secureline-agreement"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# The client writes a request's head and body apart; with Nagle's algorithm on, the body
+# would wait for the server's delayed acknowledgement of the head.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class HttpLineTransport:
@@ -33,7 +37,11 @@ class HttpLineTransport:
             context = client_ssl_context(
                 self._cert, self._key, [peer.ca_pem.encode()], self._passphrase
             )
-            client = httpx.Client(verify=context, timeout=TIMEOUT, base_url=peer.line_url or "")
+            client = httpx.Client(
+                transport=httpx.HTTPTransport(verify=context, socket_options=NO_DELAY),
+                timeout=TIMEOUT,
+                base_url=peer.line_url or "",
+            )
             self._clients[peer.name] = (peer.ca_pem, client)
             return client
 
