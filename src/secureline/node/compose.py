@@ -97,6 +97,8 @@ class Node:
             undelivered_alarm_seconds=line.undelivered_alarm_seconds,
             retry_initial_seconds=line.retry_initial_seconds,
             retry_max_seconds=line.retry_max_seconds,
+            probe_interval_seconds=line.probe_interval_seconds,
+            poison_after_failures=line.poison_after_failures,
             require_alert_review=self.config.alerts.require_review,
         )
         self.db = Database(self.config.store_url(directory), self.config.store.schema_name)

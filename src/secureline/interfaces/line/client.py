@@ -11,7 +11,7 @@ import orjson
 
 from secureline.crypto.pki import client_ssl_context
 from secureline.services.line.directory import Peer
-from secureline.services.line.transport import PushAnswer, TransportError
+from secureline.services.line.transport import PushAnswer, TransportError, Unreachable
 
 AGREEMENT_HEADER = "secureline-agreement"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -59,9 +59,13 @@ class HttpLineTransport:
                     AGREEMENT_HEADER: agreement_digest or "",
                 },
             )
-        except httpx.HTTPError as exc:
-            raise TransportError(
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Unreachable(
                 f"{peer.name} unreachable: {exc.__class__.__name__}: {exc}"
+            ) from None
+        except httpx.HTTPError as exc:  # reached, but the exchange broke off
+            raise TransportError(
+                f"{peer.name} broke off the exchange: {exc.__class__.__name__}: {exc}"
             ) from None
         code = None
         if response.status_code != 200:
