@@ -60,9 +60,7 @@ class HttpLineTransport:
                 },
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Unreachable(
-                f"{peer.name} unreachable: {exc.__class__.__name__}: {exc}"
-            ) from None
+            raise Unreachable(f"{peer.name} unreachable: {exc.__class__.__name__}: {exc}") from None
         except httpx.HTTPError as exc:  # reached, but the exchange broke off
             raise TransportError(
                 f"{peer.name} broke off the exchange: {exc.__class__.__name__}: {exc}"
