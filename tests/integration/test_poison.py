@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from secureline.cli import common
 from secureline.cli.main import app
 from secureline.node.compose import Node
 from secureline.node.errors import NodeError
@@ -80,7 +82,7 @@ def _states(node: Node, ids: list[str], destination: str = "europol") -> dict[st
 
 
 def test_a_poisoned_envelope_is_set_aside_and_the_backlog_flows(
-    federation_factory: Callable[..., Federation],
+    federation_factory: Callable[..., Federation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fed = federation_factory(PAIR, start=())
     _fast_retries(fed, "interpol")
@@ -116,6 +118,9 @@ def test_a_poisoned_envelope_is_set_aside_and_the_backlog_flows(
 
     runner = CliRunner()
     directory = str(fed.dirs["interpol"])
+    # the commands act on the running node's store (a second Node per command would leave
+    # its connection pool open)
+    monkeypatch.setattr(common, "node_at", lambda _: interpol)
     shown = runner.invoke(app, ["status", retried, "--dir", directory])
     assert shown.exit_code == 0, shown.output
     assert "europol: failed" in shown.output
