@@ -234,12 +234,12 @@ class LinkSender:
                 and not evidence
                 and batch[0].attempts + 1 >= self._settings.poison_after_failures
             )
-            if poison:
+            if poison:  # found: the rest of the queue goes at once, with no backoff
                 self._set_aside(batch[0], code, str(exc), now)
-            else:
-                self._postpone(seqs, now, count=suspect)
+                return True
+            self._postpone(seqs, now, count=suspect)
             self._failed("backoff", str(exc), reported, self._backoff)
-            return poison  # the rest of the queue goes at once
+            return False
         except Exception:
             # Whatever else failed (the store, say), the batch must not stay `sent` until the
             # next restart: it goes again after the backoff, and the worker logs the error.
