@@ -20,6 +20,7 @@ from rich.table import Table
 from secureline.cli import common
 from secureline.cli.audit_commands import audit_app
 from secureline.cli.common import Dir, err, fail, out
+from secureline.cli.peer_commands import link_summary, peer_drop, peer_retry
 from secureline.cli.sharing_commands import correct, permission_app, retract, review_app
 from secureline.domain.errors import DomainError
 from secureline.node.errors import NodeError
@@ -52,6 +53,8 @@ app.add_typer(permission_app, name="permission")
 app.add_typer(review_app, name="review")
 app.command()(retract)
 app.command()(correct)
+peer_app.command("retry")(peer_retry)
+peer_app.command("drop")(peer_drop)
 
 
 def main() -> None:
@@ -305,12 +308,12 @@ def peer_list(directory: Dir, as_json: Annotated[bool, typer.Option("--json")] =
     if as_json:
         print(json.dumps(health, indent=2))
         return
-    table = Table("peer", "link", "connected", "queued", "oldest (s)", "agreement", "alarms")
+    table = Table("peer", "link", "state", "queued", "oldest (s)", "agreement", "alarms")
     for h in health:
         table.add_row(
             h["peer"],
             "direct" if h["direct"] else f"via {h['route']}",
-            "yes" if h["connected"] else "no",
+            link_summary(h),
             str(h["queue_depth"]),
             ""
             if h["oldest_undelivered_seconds"] is None
@@ -493,6 +496,8 @@ def status(message_id: str, directory: Dir) -> None:
     for d in found.deliveries:
         why = f" ({d.reason_code}: {d.reason_text}, by {d.refused_by})" if d.reason_code else ""
         out.print(f"{d.destination}: {d.state} via {d.next_hop}{why}")
+        if d.state == "failed":  # set aside by the sender: an alarm until someone decides
+            out.print("  alarm: set aside; secureline peer retry|drop decides")
     for e in found.evidence:
         out.print(f"  evidence {e.kind} from {e.issuer} at {e.issued_at}")
 

@@ -97,6 +97,8 @@ class Node:
             undelivered_alarm_seconds=line.undelivered_alarm_seconds,
             retry_initial_seconds=line.retry_initial_seconds,
             retry_max_seconds=line.retry_max_seconds,
+            probe_interval_seconds=line.probe_interval_seconds,
+            poison_after_failures=line.poison_after_failures,
             require_alert_review=self.config.alerts.require_review,
         )
         self.db = Database(self.config.store_url(directory), self.config.store.schema_name)
@@ -404,8 +406,17 @@ def _abort_connections(server: uvicorn.Server) -> None:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) on every
+    # connection it accepts, but recognises a TCP socket by its protocol number, which a bare
+    # socket(AF_INET, SOCK_STREAM) leaves at 0 (and accepted sockets inherit). With Nagle on,
+    # uvicorn's response (head and body written apart) waited for the client's delayed
+    # acknowledgement, ~40 ms per request on a kept-alive connection (tests/integration/
+    # test_keepalive.py). TCP_NODELAY on the listener too: Linux copies it to accepted sockets.
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

@@ -52,6 +52,24 @@ class LineSection(_Section):
     undelivered_alarm_seconds: Annotated[int, Field(ge=1)] = 900
     retry_initial_seconds: Annotated[float, Field(gt=0)] = 0.5
     retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # --- link recovery and poison isolation (sender) ---
+    # An unreachable peer is probed at least this often, so its queue moves about this long
+    # after it returns.
+    probe_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # A transaction the peer fails as a whole (5xx, broken exchange) this many times in a
+    # row is split until the envelope failing alone is found and set aside.
+    poison_after_failures: Annotated[int, Field(ge=1, le=100)] = 3
+
+
+class AlarmsSection(_Section):
+    """When link health raises an alarm (peer list, the API's link health)."""
+
+    # a push waiting this long for its answer: the link is shown stalled
+    stalled_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    # a link unreachable or failing for this long
+    link_down_seconds: Annotated[int, Field(ge=1)] = 60
+    # more envelopes than this queued (or in flight) for one link
+    queue_depth: Annotated[int, Field(ge=1)] = 100_000
 
 
 class ApiSection(_Section):
@@ -97,6 +115,7 @@ class NodeConfig(_Section):
     alerts: AlertsSection = AlertsSection()
     retention: RetentionSection = RetentionSection()
     audit: AuditSection = AuditSection()
+    alarms: AlarmsSection = AlarmsSection()
     # destination node -> next hop (one of our direct links)
     routes: dict[Name, Name] = Field(default_factory=dict)
 

@@ -180,11 +180,14 @@ class PeerAdmin:
         self._directory.reload()
 
     def link_health(self) -> list[dict[str, Any]]:
-        """Each link: connected or not, queue depth, oldest undelivered, agreement, alarm."""
+        """Each link: its state (up, down, backing off, stalled), failed attempts, queue
+        depth (queued and in flight), oldest undelivered, envelopes set aside, agreement,
+        alarms (thresholds in node.toml's [line] and [alarms])."""
         now = self._clock()
         stats = line_store.queue_stats(self._db)
         rows = {r.name: r for r in peer_store.list_peers(self._db)}
         alarm_after = self._config.line.undelivered_alarm_seconds
+        thresholds = self._config.alarms
         result = []
         for peer in self._directory.peers():
             row = rows.get(peer.name)
@@ -192,12 +195,38 @@ class PeerAdmin:
             oldest_age = (
                 (now - _aware(queue.oldest)).total_seconds() if queue and queue.oldest else None
             )
+            in_flight_age = (
+                (now - _aware(queue.oldest_in_flight)).total_seconds()
+                if queue and queue.oldest_in_flight
+                else None
+            )
+            stalled = in_flight_age is not None and in_flight_age > thresholds.stalled_seconds
             ours = self._directory.agreement_digest(peer.name) if peer.direct else None
             theirs = row.agreement_digest if row else None
             problem = self._directory.agreement(peer.name).problem if peer.direct else None
+            state = row.link_state if row and peer.direct else None
+            depth = queue.depth if queue else 0
+            failed = queue.failed if queue else 0
             alarms = []
             if oldest_age is not None and oldest_age > alarm_after:
                 alarms.append(f"undelivered for {int(oldest_age)} s (alarm after {alarm_after} s)")
+            if stalled:
+                alarms.append(
+                    f"stalled: a push has waited {int(in_flight_age or 0)} s for its answer"
+                )
+            if state in ("down", "backoff") and row and row.link_changed_at:
+                down_for = (now - _aware(row.link_changed_at)).total_seconds()
+                if down_for > thresholds.link_down_seconds:
+                    alarms.append(
+                        f"link {_STATE_WORDS[state]} for {int(down_for)} s, "
+                        f"{row.failed_attempts} failed attempts"
+                    )
+            if depth > thresholds.queue_depth:
+                alarms.append(f"{depth} envelopes queued (alarm over {thresholds.queue_depth})")
+            if failed:
+                alarms.append(
+                    f"{failed} envelope(s) set aside as failed: secureline peer retry|drop"
+                )
             if peer.direct and problem:
                 alarms.append(f"no agreement: {problem}")
             mismatch = bool(ours and theirs and ours != theirs)
@@ -211,19 +240,80 @@ class PeerAdmin:
                     "organisation": peer.organisation,
                     "direct": peer.direct,
                     "route": self._directory.next_hop(peer.name),
-                    "connected": bool(row and row.last_contact_at and not row.last_error),
-                    "last_contact_at": row.last_contact_at.isoformat()
-                    if row and row.last_contact_at
-                    else None,
+                    "connected": bool(
+                        row and row.last_contact_at and not row.last_error and not stalled
+                    ),
+                    "link_state": "stalled" if stalled else state,
+                    "failed_attempts": row.failed_attempts if row else 0,
+                    "next_attempt_at": _iso(row.next_attempt_at) if row else None,
+                    "last_contact_at": _iso(row.last_contact_at) if row else None,
                     "last_error": row.last_error if row else None,
-                    "queue_depth": queue.depth if queue else 0,
+                    "queue_depth": depth,
+                    "in_flight": queue.in_flight if queue else 0,
                     "oldest_undelivered_seconds": oldest_age,
+                    "oldest_in_flight_seconds": in_flight_age,
+                    "failed": failed,
+                    "failed_envelopes": self._failed_envelopes(peer.name) if failed else [],
                     "agreement_digest": ours,
                     "peer_agreement_digest": theirs,
                     "alarms": alarms,
                 }
             )
         return result
+
+    def _failed_envelopes(self, next_hop: str) -> list[dict[str, Any]]:
+        with self._db.read() as conn:
+            rows = line_store.failed_deliveries(conn, limit=FAILED_SHOWN)
+        return [
+            {
+                "message_id": f.message_id,
+                "destination": f.destination,
+                "code": f.reason_code,
+                "answer": f.reason_text,
+                "attempts": f.attempts,
+                "failed_at": _iso(f.updated_at),
+            }
+            for f in rows
+            if f.next_hop == next_hop
+        ]
+
+    def resolve_failed(self, message_id: str, decision: str, actor: str) -> list[str]:
+        """An administrator's decision on a message's envelopes set aside: ``retry`` queues
+        them again (attempts cleared), ``drop`` gives them up (state ``dropped``); audited."""
+        if decision not in ("retry", "drop"):
+            raise NodeError("decision", f"must be retry or drop, not {decision!r}")
+        now = self._clock()
+        with self._db.transaction() as conn:
+            failed = line_store.failed_deliveries(conn, message_id)
+            if not failed:
+                raise NodeError(
+                    "message_id", f"{message_id} has no envelope set aside as failed here"
+                )
+            line_store.resolve_failed(
+                conn, message_id, "queued" if decision == "retry" else "dropped", now
+            )
+            self._audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        actor,
+                        AuditAction.PEER_CHANGED,
+                        message_id,
+                        "failed_retried" if decision == "retry" else "failed_dropped",
+                        {"next_hop": f.next_hop, "destination": f.destination},
+                    )
+                    for f in failed
+                ],
+            )
+        return [f.destination for f in failed]
+
+
+FAILED_SHOWN = 100
+_STATE_WORDS = {"down": "unreachable", "backoff": "failing"}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return _aware(value).isoformat() if value else None
 
 
 def _aware(value: datetime) -> datetime:

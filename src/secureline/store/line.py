@@ -48,6 +48,8 @@ class QueuedDelivery(NamedTuple):
     destination: str
     envelope: str
     path: str
+    # transactions that carried it and failed as a whole (the poison search reads it)
+    attempts: int = 0
 
 
 class Outcome(NamedTuple):
@@ -91,12 +93,28 @@ def queue_deliveries(
     )
 
 
+def split_limit(limit: int, attempts: int, split_after: int) -> int:
+    """The batch size for a queue whose oldest envelope failed ``attempts`` times as part of
+    a whole failed transaction: whole batches until ``split_after``, then half at each
+    further failure, down to one envelope alone (the poison search, kept in the rows'
+    attempt counts so that every worker continues it where another left it)."""
+    if split_after <= 0 or attempts < split_after:
+        return limit
+    return max(1, limit >> min(attempts - split_after + 1, 30))
+
+
 def claim_deliveries(
-    db: Database, next_hop: str, now: datetime, limit: int, max_bytes: int
+    db: Database,
+    next_hop: str,
+    now: datetime,
+    limit: int,
+    max_bytes: int,
+    split_after: int = 0,
 ) -> list[QueuedDelivery]:
     """Take the oldest due envelopes for one link, within a batch's bounds, and mark them
     'sent' in the same transaction, so that several senders never take the same row
-    (SKIP LOCKED on PostgreSQL; SQLite's write transactions are serialised anyway)."""
+    (SKIP LOCKED on PostgreSQL; SQLite's write transactions are serialised anyway). With
+    ``split_after``, a batch whose oldest envelope keeps failing is cut (see split_limit)."""
     with db.transaction() as conn:
         query = (
             select(
@@ -105,6 +123,7 @@ def claim_deliveries(
                 deliveries.c.destination,
                 envelopes.c.envelope,
                 deliveries.c.path,
+                deliveries.c.attempts,
             )
             .join(
                 envelopes,
@@ -122,13 +141,15 @@ def claim_deliveries(
         if dialect.skip_locked(db.url):
             query = query.with_for_update(of=deliveries, skip_locked=True)
         rows = conn.execute(query).all()
+        if rows:
+            rows = rows[: split_limit(limit, int(rows[0].attempts or 0), split_after)]
         batch: list[QueuedDelivery] = []
         size = 0
         for row in rows:
             size += len(row.envelope) + len(row.path) + 32
             if batch and size > max_bytes:
                 break
-            batch.append(QueuedDelivery(*row))
+            batch.append(QueuedDelivery(*row[:5], int(row[5] or 0)))
         mark_sent(conn, [d.seq for d in batch], now)
     return batch
 
@@ -146,35 +167,127 @@ def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime
     )
 
 
-def postpone(db: Database, seqs: Sequence[int], not_before: datetime) -> None:
-    """Put envelopes that went out back in the queue, to go again at ``not_before``.
+def postpone(
+    db: Database, seqs: Sequence[int], not_before: datetime, *, count: bool = True
+) -> None:
+    """Put envelopes that went out back in the queue, to go again at ``not_before``;
+    ``count``: the attempt counts against them (the peer took the transaction and failed
+    it), not when the peer could not be reached at all.
 
     Only rows still ``sent`` go back: evidence pushed to us while the batch was on the wire
     (a relay reporting the destination's ``delivered`` before its own answer arrived) may
     already have moved a delivery forward, and a delivery never moves back."""
+    attempts = deliveries.c.attempts + 1 if count else deliveries.c.attempts
     with db.transaction() as conn:
         conn.execute(
             update(deliveries)
             .where(deliveries.c.seq.in_(list(seqs)), deliveries.c.state == "sent")
-            .values(state="queued", attempts=deliveries.c.attempts + 1, not_before=not_before)
+            .values(state="queued", attempts=attempts, not_before=not_before)
+        )
+
+
+def set_aside(db: Database, seq: int, code: str | None, answer: str, now: datetime) -> None:
+    """An envelope that the next hop fails alone: out of the queue, with the hop's answer,
+    until an administrator retries or drops it (only if still ``sent``, as in postpone)."""
+    with db.transaction() as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.seq == seq, deliveries.c.state == "sent")
+            .values(
+                state="failed",
+                attempts=deliveries.c.attempts + 1,
+                reason_code=(code or "failed")[:60],
+                reason_text=answer,
+                updated_at=now,
+            )
         )
 
 
 @dataclass(frozen=True)
+class FailedDelivery:
+    message_id: str
+    destination: str
+    next_hop: str
+    reason_code: str | None
+    reason_text: str | None
+    attempts: int
+    updated_at: datetime
+
+
+def failed_deliveries(
+    conn: Connection, message_id: str | None = None, *, limit: int = 100
+) -> list[FailedDelivery]:
+    """Envelopes set aside (all, oldest first, bounded; or those of one message)."""
+    query = select(
+        deliveries.c.message_id,
+        deliveries.c.destination,
+        deliveries.c.next_hop,
+        deliveries.c.reason_code,
+        deliveries.c.reason_text,
+        deliveries.c.attempts,
+        deliveries.c.updated_at,
+    ).where(deliveries.c.state == "failed")
+    if message_id is not None:
+        query = query.where(deliveries.c.message_id == message_id)
+    rows = conn.execute(query.order_by(deliveries.c.seq).limit(limit)).all()
+    return [FailedDelivery(*r) for r in rows]
+
+
+def resolve_failed(conn: Connection, message_id: str, state: str, now: datetime) -> list[str]:
+    """Retry (``queued``, its attempts cleared) or drop (``dropped``) a message's envelopes
+    set aside; returns their next hops."""
+    hops = [f.next_hop for f in failed_deliveries(conn, message_id)]
+    values: dict[str, object] = {"state": state, "updated_at": now}
+    if state == "queued":
+        values.update(attempts=0, not_before=now, reason_code=None, reason_text=None)
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state == "failed")
+        .values(**values)
+    )
+    return hops
+
+
+@dataclass(frozen=True)
 class QueueStats:
-    depth: int
-    oldest: datetime | None
+    depth: int  # queued and in flight
+    oldest: datetime | None  # the oldest one's queueing time
+    in_flight: int = 0
+    # when the oldest envelope now in flight went out (a push that long without an answer)
+    oldest_in_flight: datetime | None = None
+    failed: int = 0
 
 
 def queue_stats(db: Database) -> dict[str, QueueStats]:
-    """Undelivered envelopes per next hop: depth and the oldest one's queueing time."""
+    """Undelivered envelopes per next hop: queued and in flight (depth), the oldest one's
+    queueing time, how long the oldest push has waited, and how many were set aside."""
     with db.read() as conn:
         rows = conn.execute(
-            select(deliveries.c.next_hop, func.count(), func.min(deliveries.c.created_at))
-            .where(deliveries.c.state == "queued")
-            .group_by(deliveries.c.next_hop)
+            select(
+                deliveries.c.next_hop,
+                deliveries.c.state,
+                func.count(),
+                func.min(deliveries.c.created_at),
+                func.min(deliveries.c.updated_at),
+            )
+            .where(deliveries.c.state.in_(("queued", "sent", "failed")))
+            .group_by(deliveries.c.next_hop, deliveries.c.state)
         ).all()
-    return {hop: QueueStats(int(n), oldest) for hop, n, oldest in rows}
+    by_hop: dict[str, dict[str, tuple[int, datetime, datetime]]] = {}
+    for hop, state, n, created, updated in rows:
+        by_hop.setdefault(hop, {})[state] = (int(n), created, updated)
+    result = {}
+    for hop, states in by_hop.items():
+        queued, sent = states.get("queued"), states.get("sent")
+        created = [s[1] for s in (queued, sent) if s is not None]
+        result[hop] = QueueStats(
+            depth=(queued[0] if queued else 0) + (sent[0] if sent else 0),
+            oldest=min(created) if created else None,
+            in_flight=sent[0] if sent else 0,
+            oldest_in_flight=sent[2] if sent else None,
+            failed=states["failed"][0] if "failed" in states else 0,
+        )
+    return result
 
 
 def stored_transaction(db: Database, origin: str, txn_id: str) -> tuple[str, bytes] | None:

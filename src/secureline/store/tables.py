@@ -120,7 +120,9 @@ deliveries = Table(
     Column("next_hop", NAME, nullable=False),
     # the hops the envelope crossed before this node (relays), JSON list
     Column("path", Text, nullable=False, default="[]"),
-    # queued, sent, relayed, delivered, read, refused
+    # queued, sent, relayed, delivered, read, refused; failed: set aside at this node after
+    # the next hop failed it alone several times (reason_* hold the hop's answer), until an
+    # administrator retries or drops it (dropped)
     Column("state", String(10), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("not_before", TS, nullable=False),
@@ -214,4 +216,13 @@ peers = Table(
     Column("agreement_digest", String(64), nullable=True),  # as the peer last reported it
     Column("last_contact_at", TS, nullable=True),
     Column("last_error", Text, nullable=True),
+    # The link as its senders last found it (migration 0005b): up, down (not reachable) or
+    # backoff (reached, but the transaction failed); NULL until first tried. Kept here, not
+    # in a sender's memory, so that every worker paces its attempts by the same state.
+    Column("link_state", String(10), nullable=True),
+    Column("link_changed_at", TS, nullable=True),
+    # consecutive failed attempts since the link was last up
+    Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
+    # no sender tries the link before this time (the backoff, or the probe interval)
+    Column("next_attempt_at", TS, nullable=True),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 
@@ -10,10 +11,13 @@ import orjson
 
 from secureline.crypto.pki import client_ssl_context
 from secureline.services.line.directory import Peer
-from secureline.services.line.transport import PushAnswer, TransportError
+from secureline.services.line.transport import PushAnswer, TransportError, Unreachable
 
 AGREEMENT_HEADER = "secureline-agreement"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# The client writes a request's head and body apart; with Nagle's algorithm on, the body
+# would wait for the server's delayed acknowledgement of the head.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class HttpLineTransport:
@@ -33,7 +37,11 @@ class HttpLineTransport:
             context = client_ssl_context(
                 self._cert, self._key, [peer.ca_pem.encode()], self._passphrase
             )
-            client = httpx.Client(verify=context, timeout=TIMEOUT, base_url=peer.line_url or "")
+            client = httpx.Client(
+                transport=httpx.HTTPTransport(verify=context, socket_options=NO_DELAY),
+                timeout=TIMEOUT,
+                base_url=peer.line_url or "",
+            )
             self._clients[peer.name] = (peer.ca_pem, client)
             return client
 
@@ -51,9 +59,11 @@ class HttpLineTransport:
                     AGREEMENT_HEADER: agreement_digest or "",
                 },
             )
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Unreachable(f"{peer.name} unreachable: {exc.__class__.__name__}: {exc}") from None
+        except httpx.HTTPError as exc:  # reached, but the exchange broke off
             raise TransportError(
-                f"{peer.name} unreachable: {exc.__class__.__name__}: {exc}"
+                f"{peer.name} broke off the exchange: {exc.__class__.__name__}: {exc}"
             ) from None
         code = None
         if response.status_code != 200:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -102,6 +102,11 @@ def line_app(directory: Directory, inbox: LineInbox, max_bytes: Callable[[], int
             if peer is not None:  # an authenticated peer learns which agreement we hold
                 response.headers[AGREEMENT_HEADER] = directory.agreement_digest(peer) or ""
             return response
+        except ClientDisconnect:
+            # An ordinary event (the peer stopped, or gave up waiting): nothing was stored,
+            # the peer sends the same transaction again. Nobody is left to answer.
+            log.info("line: %s disconnected before its transaction was read", peer)
+            return Response(status_code=400)
         except Exception:
             log.exception("line: unexpected error")
             return _error(500, "internal_error", "the node could not process the transaction")

@@ -2,9 +2,17 @@
 
 A sender takes the oldest due envelopes for its link (and evidence waiting to travel that
 way), pushes them as one transaction, and writes what the answer proves in one database
-transaction. A failure postpones the batch with exponential backoff and jitter; the
-transaction id is derived from the batch, so a retry of the same batch is the same
-transaction and the peer replays its stored answer.
+transaction. The transaction id is derived from the batch, so a retry of the same batch is
+the same transaction and the peer replays its stored answer.
+
+The link's state lives in the peers table (up, down, backoff; failed attempts; the time of
+the next attempt), so every worker paces its attempts by it: while a link is down or backing
+off, no submission wakes an attempt, and a state change is logged once. An unreachable peer
+is probed with one envelope at the backoff's pace, at least every probe_interval_seconds,
+so that its queue moves within about that long once it is back. A transaction the peer
+keeps failing as a whole (5xx, a broken exchange) is split, halves then halves again (the
+rows' attempt counts carry the search), until the envelope that fails alone is found and
+set aside as ``failed`` with the peer's answer; everything else flows.
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -22,7 +31,7 @@ from secureline.services.audit import AuditLog
 from secureline.services.line import custody
 from secureline.services.line.directory import Directory, Peer
 from secureline.services.line.settings import LineSettings
-from secureline.services.line.transport import LineTransport, TransportError
+from secureline.services.line.transport import LineTransport, TransportError, Unreachable
 from secureline.services.line.wire import envelope_digest
 from secureline.store import line as line_store
 from secureline.store import peers as peer_store
@@ -31,6 +40,17 @@ from secureline.store.database import Database
 log = logging.getLogger(__name__)
 IDLE_WAIT_SECONDS = 1.0
 CONTACT_NOTE_SECONDS = 5.0
+ANSWER_EXCERPT = 300
+
+
+class _Failed(TransportError):
+    """The peer answered, but not with the transaction's outcome."""
+
+    def __init__(self, message: str, code: str, *, suspect: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        # the failure may be the batch's fault (5xx): it counts towards the poison search
+        self.suspect = suspect
 
 
 class LinkSender:
@@ -64,7 +84,9 @@ class LinkSender:
         self._evidence_lock = threading.Lock()
         self._contact_noted: datetime | None = None
         self._contact_digest: str | None = None
-        self._failures = 0
+        # Latency shortcuts only; the peers table is the truth every worker reads.
+        self._state: str | None = None  # the link's state as this sender last recorded it
+        self._paused_until = 0.0  # monotonic: no attempt (nor wake-up) before this
         self._batch_limit = settings.max_batch_messages
 
     def start(self) -> None:
@@ -76,12 +98,17 @@ class LinkSender:
             thread.start()
 
     def wake(self) -> None:
+        """Something was queued: try now, unless the link waits for its next attempt (a
+        submission to a dead peer must not cost a connection attempt each)."""
+        if time.monotonic() < self._paused_until:
+            return
         for event in self._wakes:
             event.set()
 
     def stop(self) -> None:
         self._stop.set()
-        self.wake()
+        for event in self._wakes:
+            event.set()
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
@@ -94,15 +121,17 @@ class LinkSender:
             except Exception:  # a sender must survive anything and try again later
                 log.exception("sender for %s failed; retrying", self.peer)
                 worked = False
-                self._failures += 1
+                self._pause(self._backoff(1))
             if not worked:
                 wake.wait(self._idle_wait())
                 wake.clear()
 
     def _idle_wait(self) -> float:
-        if self._failures == 0:
-            return IDLE_WAIT_SECONDS
-        return min(self._backoff(self._failures), IDLE_WAIT_SECONDS * 5)
+        paused = self._paused_until - time.monotonic()
+        return min(paused, IDLE_WAIT_SECONDS * 5) if paused > 0 else IDLE_WAIT_SECONDS
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def _backoff(self, attempts: int) -> float:
         base = min(
@@ -111,14 +140,32 @@ class LinkSender:
         )
         return float(base * (0.5 + random.random() / 2))  # noqa: S311 (jitter, not a secret)
 
+    def _probe_delay(self, attempts: int) -> float:
+        return min(self._backoff(attempts), self._settings.probe_interval_seconds)
+
     def send_once(self) -> bool:
         """Push one batch; True when there was something to send and it went."""
         peer = self._directory.peer(self.peer)
         if peer is None or not peer.direct:
             return False
+        if time.monotonic() < self._paused_until:
+            return False
         now = self._clock()
+        state = self._state
+        if state != "up":  # another worker may have found the link down: the table says
+            state, not_before = peer_store.link_status(self._db, self.peer)
+            if not_before is not None and _aware(not_before) > now:
+                self._pause((_aware(not_before) - now).total_seconds())
+                return False
+        # A link found unreachable is probed with one envelope before whole batches go.
+        limit = 1 if state == "down" else self._batch_limit
         batch = line_store.claim_deliveries(
-            self._db, self.peer, now, self._batch_limit, self._settings.max_batch_bytes // 2
+            self._db,
+            self.peer,
+            now,
+            limit,
+            self._settings.max_batch_bytes // 2,
+            split_after=self._settings.poison_after_failures,
         )
         # Evidence rows have no claim state: one worker at a time takes them.
         evidence: list[tuple[int, str]] = []
@@ -126,7 +173,7 @@ class LinkSender:
         try:
             if has_evidence:
                 evidence = line_store.claim_evidence(
-                    self._db, self.peer, now, max(1, self._batch_limit - len(batch))
+                    self._db, self.peer, now, max(1, limit - len(batch))
                 )
             if not batch and not evidence:
                 return False
@@ -159,30 +206,95 @@ class LinkSender:
             reported = answer.peer_agreement
             if answer.status == 413 and self._batch_limit > 1:
                 self._batch_limit = max(1, self._batch_limit // 2)
-                raise TransportError(f"{self.peer} refused the batch size; halving it")
+                raise _Failed(
+                    f"{self.peer} refused the batch size; halving it",
+                    "batch_too_large",
+                    suspect=False,
+                )
             if answer.status != 200:
-                raise TransportError(
+                raise _Failed(
                     f"{self.peer} answered {answer.status} {answer.error_code}: "
-                    f"{answer.body[:300]!r}"
+                    f"{answer.body[:ANSWER_EXCERPT]!r}",
+                    answer.error_code or f"http_{answer.status}",
+                    suspect=answer.status >= 500,
                 )
             self._take_answer(peer, answer.body, batch, [s for s, _ in evidence])
+        except Unreachable as exc:
+            # The request never reached the peer: nothing is held against the envelopes.
+            self._postpone(seqs, self._clock(), count=False)
+            self._failed("down", str(exc), reported, self._probe_delay)
+            return False
         except TransportError as exc:
-            self._failures += 1
-            self._postpone(seqs)
-            peer_store.record_contact(
-                self._db, self.peer, self._clock(), error=str(exc), agreement_digest=reported
+            suspect = exc.suspect if isinstance(exc, _Failed) else True
+            code = exc.code if isinstance(exc, _Failed) else "broken_exchange"
+            now = self._clock()
+            poison = (
+                suspect
+                and len(batch) == 1
+                and not evidence
+                and batch[0].attempts + 1 >= self._settings.poison_after_failures
             )
-            self._contact_noted = None  # the next success is written at once
-            log.warning("line to %s: %s", self.peer, exc)
+            if poison:  # found: the rest of the queue goes at once, with no backoff
+                self._set_aside(batch[0], code, str(exc), now)
+                return True
+            self._postpone(seqs, now, count=suspect)
+            self._failed("backoff", str(exc), reported, self._backoff)
             return False
         except Exception:
             # Whatever else failed (the store, say), the batch must not stay `sent` until the
             # next restart: it goes again after the backoff, and the worker logs the error.
-            self._postpone(seqs)
+            self._postpone(seqs, self._clock() + timedelta(seconds=self._backoff(1)))
             raise
-        self._failures = 0
-        self._note_contact(reported)
+        self._succeeded(reported)
         return True
+
+    def _failed(
+        self, state: str, error: str, reported: str | None, delay: Callable[[int], float]
+    ) -> None:
+        now = self._clock()
+        change = peer_store.record_attempt(
+            self._db,
+            self.peer,
+            now,
+            state=state,
+            error=error,
+            delay=delay,
+            agreement_digest=reported,
+        )
+        self._state = change.state
+        self._contact_noted = None  # the next success is written at once
+        if change.next_attempt_at is not None:
+            self._pause((_aware(change.next_attempt_at) - now).total_seconds())
+        if change.previous != change.state:  # one line per change of state, not per attempt
+            what = "unreachable" if state == "down" else "backing off"
+            log.warning("line to %s: %s (%s)", self.peer, what, error)
+
+    def _succeeded(self, reported: str | None) -> None:
+        if self._state == "up":
+            self._note_contact(reported)
+            return
+        now = self._clock()
+        change = peer_store.record_attempt(
+            self._db, self.peer, now, state="up", agreement_digest=reported
+        )
+        self._state = "up"
+        self._contact_noted, self._contact_digest = now, reported
+        if change.previous not in (None, "up"):
+            log.warning("line to %s: up again", self.peer)
+
+    def _set_aside(
+        self, delivery: line_store.QueuedDelivery, code: str, error: str, now: datetime
+    ) -> None:
+        line_store.set_aside(self._db, delivery.seq, code, error, now)
+        log.error(
+            "line to %s: %s to %s set aside as failed after %d failed transactions (%s); "
+            "'secureline peer retry' or 'peer drop' decides",
+            self.peer,
+            delivery.message_id,
+            delivery.destination,
+            delivery.attempts + 1,
+            code,
+        )
 
     def _note_contact(self, reported: str | None) -> None:
         """Record a healthy contact; at most every few seconds while nothing changes, since
@@ -195,10 +307,9 @@ class LinkSender:
         peer_store.record_contact(self._db, self.peer, now, error=None, agreement_digest=reported)
         self._contact_noted, self._contact_digest = now, reported
 
-    def _postpone(self, seqs: list[int]) -> None:
+    def _postpone(self, seqs: list[int], not_before: datetime, *, count: bool = True) -> None:
         if seqs:
-            not_before = self._clock() + timedelta(seconds=self._backoff(self._failures))
-            line_store.postpone(self._db, seqs, not_before)
+            line_store.postpone(self._db, seqs, not_before, count=count)
 
     def _take_answer(
         self,
@@ -243,9 +354,14 @@ class LinkSender:
             line_store.forget_evidence(conn, evidence_seqs)
             self._audit.record(conn, events)
         if unanswered:
-            self._postpone(unanswered)
+            self._postpone(unanswered, now + timedelta(seconds=self._backoff(1)))
 
 
 def _txn_id(node: str, body: bytes) -> str:
     digest = hashlib.sha256(node.encode() + b"|" + body).hexdigest()
     return "t" + digest[:40]
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -14,6 +14,12 @@ class LineSettings:
     undelivered_alarm_seconds: int = 900
     retry_initial_seconds: float = 0.5
     retry_max_seconds: float = 60.0
+    # While a peer is unreachable, it is probed (one envelope) at the backoff's pace but at
+    # least this often, so that its queue moves within about this long after it returns.
+    probe_interval_seconds: float = 1.0
+    # A transaction failed as a whole (5xx, broken exchange) this many times in a row is
+    # split, halves then halves again; an envelope that then fails alone is set aside.
+    poison_after_failures: int = 3
     require_alert_review: bool = True
 
 

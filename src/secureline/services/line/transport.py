@@ -21,6 +21,11 @@ class TransportError(Exception):
     """The peer could not be reached or did not answer; the batch is retried later."""
 
 
+class Unreachable(TransportError):
+    """No connection to the peer (refused, timed out, TLS handshake failed): the request
+    never reached it, so it says nothing about the envelopes it carried."""
+
+
 class LineTransport(Protocol):
     def push(
         self, peer: Peer, txn_id: str, body: bytes, agreement_digest: str | None
