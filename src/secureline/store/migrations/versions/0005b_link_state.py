@@ -1,7 +1,7 @@
 """link state in the peers table: up, down or backing off, failed attempts, next attempt
 
 Revision ID: 0005b
-Revises: 0004
+Revises: 0005a
 Create Date: 2026-12-03
 
 Hand-written to match secureline.store.tables exactly (a test compares them). Existing
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005b"
-down_revision = "0004"
+down_revision = "0005a"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """idempotency keys: a client's retry of a creating call returns the first result
 
 Revision ID: 0005c
-Revises: 0005a
+Revises: 0005b
 Create Date: 2026-12-03
 
 Hand-written to match secureline.store.idempotency exactly (a test compares them).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005c"
-down_revision = "0005a"
+down_revision = "0005b"
 branch_labels = None
 depends_on = None
 
