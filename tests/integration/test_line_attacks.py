@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from secureline.crypto import pki
+from secureline.crypto.encoding import b64url_decode
 from secureline.crypto.keys import SigningKey, generate_signing_key
+from secureline.services.line.wire import sign_message_envelope
 from secureline.store import tables
 from tests.integration.support import (
     PAIR,
@@ -338,3 +340,21 @@ def test_agreement_mismatch_is_refused(pair: Federation) -> None:
     assert error_code(answer) == "agreement_mismatch"
     assert stored_counts(europol) == before
     assert count_rows(europol, tables.inbound_transactions) == 0
+
+
+# --- one reading: a signed payload that names a key twice -----------------------------------
+
+
+def test_a_signed_payload_naming_a_key_twice_is_refused(pair: Federation) -> None:
+    """Two parsers could read {"destination": "europol", "destination": "x"} differently; the
+    signature covers the bytes, so both readings would carry it. Refused, whatever the key."""
+    interpol = pair["interpol"]
+    _, token = craft_envelope(interpol, "ops@europol", seed=61)
+    payload = orjson.loads(b64url_decode(token.split(".")[1]))
+    text = orjson.dumps(payload).decode()
+    twice = text.replace(
+        '"destination":"europol"', '"destination":"elsewhere","destination":"europol"'
+    )
+    assert twice != text
+    forged = sign_message_envelope(twice.encode(), interpol.identity.signing)
+    assert _refusal(pair, forged, ["interpol"], "t-twice-001") == ("refused", "duplicate_key")

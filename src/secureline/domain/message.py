@@ -41,6 +41,7 @@ from secureline.domain.deadlines import default_deadline
 from secureline.domain.entities import carries_personal_data, check_entities, schema_counts
 from secureline.domain.errors import DomainError, InvalidMessage
 from secureline.domain.evaluation import EvaluationField
+from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.limits import (
     CASE_REF_MAX_CHARS,
     GRANT_SIGNATURE_MAX_CHARS,
@@ -395,9 +396,11 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
     if content_digest(content_bytes) != header.content_digest:
         raise InvalidMessage("content", "does not match the digest its header declares")
     try:
-        raw = orjson.loads(content_bytes)
+        raw = loads_unique(content_bytes)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage("content", f"is not JSON: {exc}") from None
+    except DuplicateKey as exc:
+        raise InvalidMessage("content", str(exc)) from None
     if not isinstance(raw, dict) or set(raw) - {"body", "entities", "attachments", "sealed"}:
         raise InvalidMessage("content", "must be an object with body, entities and attachments")
     body, listed = raw.get("body", ""), raw.get("entities", [])

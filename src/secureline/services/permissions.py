@@ -27,6 +27,7 @@ from secureline.crypto.envelope import sign_envelope, verify_envelope
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.keys import SigningKey, VerifyKey
 from secureline.domain.errors import DomainError
+from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.message import Forwarded, Grant, translate
 from secureline.domain.policy import Reason
 from secureline.store.grants import GrantRow
@@ -97,8 +98,8 @@ def verify_grant(grant: Grant, keys: Mapping[str, VerifyKey]) -> None:
             f"grant {grant.id} is signed by {signer}, not by its provider {grant.provider.node}"
         )
     try:
-        signed = _build(orjson.loads(verified.payload))
-    except (orjson.JSONDecodeError, DomainError):
+        signed = _build(loads_unique(verified.payload))
+    except (orjson.JSONDecodeError, DomainError, DuplicateKey):
         raise GrantError(f"grant {grant.id}: the signed payload is not a grant") from None
     if signed != grant.model_copy(update={"signature": None}):
         raise GrantError(

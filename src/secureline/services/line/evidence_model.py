@@ -25,6 +25,7 @@ import orjson
 from secureline.crypto.envelope import verify_envelope
 from secureline.crypto.keys import VerifyKey
 from secureline.domain.addresses import NAME_PATTERN
+from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.message import MESSAGE_ID
 from secureline.services.line.wire import (
     EVIDENCE_TYPE,
@@ -168,9 +169,11 @@ def _checkpoint(data: Mapping[str, Any]) -> str | None:
 def read_evidence_payload(payload: bytes, signer: str, token: str) -> EvidenceDocument:
     """Type and bound a verified document's payload (``signer``: the node of its kid)."""
     try:
-        body = orjson.loads(payload)
+        body = loads_unique(payload)
     except orjson.JSONDecodeError:
         raise _malformed("payload", "is not JSON (or not valid UTF-8)") from None
+    except DuplicateKey as exc:
+        raise EvidenceRefused("duplicate_key", "payload", str(exc)) from None
     if not isinstance(body, dict):
         raise _malformed("payload", "must be a JSON object")
     if body.get("v") != VERSION:

@@ -32,6 +32,7 @@ from secureline.crypto.envelope import sign_envelope, verify_envelope
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.keys import SigningKey, VerifyKey
 from secureline.domain.addresses import NAME_PATTERN
+from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.message import MESSAGE_ID, Message
 
 VERSION = 1
@@ -123,9 +124,11 @@ def open_envelope(token: str, keys: dict[str, VerifyKey]) -> OpenedEnvelope:
     """Verify the origin's signature and split the payload; the header is parsed by the caller."""
     verified = verify_envelope(token, keys, typ=ENVELOPE_TYPE)
     try:
-        body = orjson.loads(verified.payload)
+        body = loads_unique(verified.payload)
     except orjson.JSONDecodeError:
         raise WireError("envelope payload is not JSON") from None
+    except DuplicateKey as exc:
+        raise WireError(f"envelope payload {exc}", code="duplicate_key") from None
     if not isinstance(body, dict) or body.get("v") != VERSION:
         raise WireError(f"envelope version must be {VERSION}")
     unknown = set(body) - {"v", "destination", "header", "content", "content_jwe"}
@@ -204,7 +207,7 @@ def sign_evidence(
 def open_evidence(token: str, keys: dict[str, VerifyKey]) -> EvidenceDocument:
     verified = verify_envelope(token, keys, typ=EVIDENCE_TYPE)
     try:
-        body = orjson.loads(verified.payload)
+        body = loads_unique(verified.payload)
         issuer = body["issuer"]
         if issuer != node_of_kid(verified.kid):
             raise WireError("evidence issuer is not its signer", code="wrong_signer")
