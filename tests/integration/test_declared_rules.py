@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from secureline.cli.federation import LinkSpec
+from secureline.domain.audit import AuditAction
 from secureline.services.errors import Refused
 from tests.integration.support import (
     PAIR,
@@ -94,6 +95,12 @@ def test_a_forwarded_alert_waits_for_the_second_officer_like_any_alert(
 
     assert forwarded.held_for_review
     assert delivery_state(interpol, forwarded.id, "europol") == "held"
+    created = [
+        r.detail
+        for r in interpol.audit.records_for_object(forwarded.id)
+        if r.action == AuditAction.MESSAGE_CREATED
+    ]
+    assert created == [{"to": "ops@europol", "kind": "alert", "reason": "alert_needs_review"}]
     opened = interpol.messaging.status(officer(interpol), forwarded.id)
     assert [d.state for d in opened.deliveries] == ["held"]
     interpol.messaging.approve_alert(officer(interpol, who="reviewer"), forwarded.id)

@@ -29,7 +29,7 @@ from secureline.domain.message import (
     parse_draft,
     parse_header,
 )
-from secureline.domain.policy import PolicyContext, Reason, Stage, decide
+from secureline.domain.policy import ALERT_NEEDS_REVIEW, PolicyContext, Reason, Stage, decide
 from secureline.domain.vocabulary import HandlingCode, Kind
 from secureline.services.accounts import Principal, Role
 from secureline.services.audit import AuditLog
@@ -203,7 +203,11 @@ class Messaging:
                     AuditAction.MESSAGE_CREATED,
                     header.id,
                     "held" if held else "queued",
-                    {"to": ",".join(str(a) for a in header.to), "kind": header.kind.value},
+                    {
+                        "to": ",".join(str(a) for a in header.to),
+                        "kind": header.kind.value,
+                        **({"reason": ALERT_NEEDS_REVIEW} if held else {}),
+                    },
                 )
             )
         submitted = [Submitted(m.header.id, tuple(h), held) for m, h, held in prepared]
@@ -271,7 +275,7 @@ class Messaging:
             header.forwarded, self._directory.verify_keys, now
         )
         reasons: list[Reason] = []
-        held = header.kind is Kind.ALERT and self._require_alert_review
+        held = False
         for destination in header.destination_nodes:
             if destination == self._identity.name:
                 raise InvalidInput(
@@ -282,11 +286,6 @@ class Messaging:
                 raise NoRoute(f"no route to node {destination!r}: pin it as a peer or add a route")
             if header.confidential and self._directory.peer(destination) is None:
                 raise NoRoute(f"no encryption key pinned for {destination!r}: cannot encrypt to it")
-            # Review is satisfied by holding the alert for a second person rather than refusing
-            # it: the organisation's setting or any agreement on its first link asks for it.
-            agreement = self._directory.agreement(hop).agreement
-            if header.kind is Kind.ALERT and agreement is not None and agreement.alerts_need_review:
-                held = True
             context = contexts.get((hop, valid_grants))
             if context is None:  # immutable, verified facts only: shared across the batch
                 context = contexts[(hop, valid_grants)] = PolicyContext(
@@ -294,12 +293,15 @@ class Messaging:
                     stage=Stage.SUBMIT,
                     now=now,
                     link_out=self._directory.link_terms(hop),
-                    requires_alert_review=False,
-                    alert_approved=True,
+                    requires_alert_review=self._require_alert_review,
+                    alert_approved=False,  # a new message: nobody has reviewed it yet
                     valid_grant_ids=valid_grants,
                 )
             decision = decide(header, context)
-            reasons += decision.reasons
+            # The four-eyes rule is met by holding the alert for a second officer (approve
+            # releases it) rather than by refusing it: the rule decides, the hold carries it out.
+            held = held or ALERT_NEEDS_REVIEW in decision.codes
+            reasons += [r for r in decision.reasons if r.code != ALERT_NEEDS_REVIEW]
             hops[destination] = hop
         reasons += grant_reasons
         if reasons:
