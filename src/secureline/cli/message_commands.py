@@ -1,0 +1,194 @@
+"""``secureline send|inbox|read|status|export``: an officer's messages from the command line.
+
+Every message id may be given as any unique prefix of it (see :mod:`secureline.cli.ids`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from secureline.cli import common, ids, render
+from secureline.cli.common import Dir, Json, fail, out
+
+
+def _officer(unit: str) -> Any:
+    from secureline.services.accounts import Principal, Role
+
+    return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
+
+
+def send(
+    directory: Dir,
+    to: Annotated[list[str], typer.Option(help="Recipient unit@node (repeatable).")],
+    sender: Annotated[str, typer.Option("--from", help="Sending unit of this node.")],
+    kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
+    area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
+    handling: Annotated[str, typer.Option(help="H0, H1, H2 or H3.")],
+    subject: Annotated[str, typer.Option()],
+    body: Annotated[str, typer.Option()] = "",
+    purpose: Annotated[str, typer.Option()] = "prevent and combat serious crime",
+    evaluation: Annotated[str, typer.Option(help="4x4 code, e.g. B2.")] = "B2",
+    conditions: Annotated[str | None, typer.Option(help="H3 conditions.")] = None,
+    subjects: Annotated[
+        list[str] | None, typer.Option("--data-subject", help="suspect, victim, ...")
+    ] = None,
+    entities: Annotated[
+        Path | None, typer.Option(help="FollowTheMoney entities, JSON list.")
+    ] = None,
+    confidential: bool = False,
+    priority: str = "normal",
+) -> None:
+    """Submit a message; the rules of sharing are applied at once.
+
+    Example: secureline send --dir ./interpol --from ncb --to ops@europol --kind information
+      --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
+    """
+    from secureline.services.accounts import Principal, Role
+
+    draft: dict[str, Any] = {
+        "to": to,
+        "kind": kind,
+        "crime_area": area,
+        "handling": handling,
+        "subject": subject,
+        "body": body,
+        "purpose": purpose,
+        "evaluation": evaluation,
+        "priority": priority,
+        "confidential": confidential,
+        "data_subjects": subjects or [],
+    }
+    if conditions:
+        draft["handling_conditions"] = conditions
+    if entities:
+        draft["entities"] = common.json_list(entities)
+    node = common.node_at(directory)
+    principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
+    if sender not in {u.name for u in node.accounts.units()}:
+        fail(f"--from {sender}: no such unit on {node.name}")
+    done = node.messaging.submit(principal, draft)
+    state = "held for review" if done.held_for_review else "queued"
+    out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
+
+
+def export(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    purpose: Annotated[str, typer.Option(help="judicial or case-file.")],
+    output: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+    acknowledge_conditions: Annotated[
+        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
+    ] = False,
+) -> None:
+    """Export a received message as JSON. H1 for judicial use needs the provider's permission.
+
+    Example: secureline export msg-3f0c... --dir ./europol --unit ops --purpose judicial
+    """
+    node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
+    document = node.exports.export(
+        _officer(unit), message_id, purpose, acknowledge_conditions=acknowledge_conditions
+    )
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"{message_id} exported to {output}")
+    else:
+        print(text)
+
+
+def read(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    acknowledge_conditions: Annotated[
+        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Open a message: its handling code and conditions first, in words, then its content
+    (the first opening sends a read receipt to the origin). H3 content is shown only once its
+    conditions are acknowledged.
+
+    Example: secureline read msg-3f0c --dir ./europol --unit ops
+    """
+    node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
+    opened = node.messaging.open(
+        _officer(unit), message_id, acknowledge_conditions=acknowledge_conditions
+    )
+    if as_json:
+        print(
+            render.dumps(
+                {
+                    "header": render.header_json(opened.header),
+                    "content": opened.content,
+                    "first_read": opened.first_read,
+                }
+            )
+        )
+    else:
+        render.print_message(out, opened.header, opened.content)
+    if opened.content is None and opened.header.handling_conditions:
+        fail("H3: read the conditions above, then open it again with --acknowledge-conditions")
+
+
+def inbox(
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The unit whose inbox to list.")],
+    after: Annotated[int, typer.Option(help="The last # already seen.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many (1-500).")] = 50,
+    as_json: Json = False,
+) -> None:
+    """List a unit's messages in arrival order: date, sender, kind, handling code, deadline and
+    whether it was read.
+
+    Example: secureline inbox --dir ./europol --unit ops
+    """
+    from secureline.store import messages as message_store
+
+    node = common.node_at(directory)
+    page = node.messaging.inbox(_officer(unit), after, limit)
+    # Messaging.inbox gives headers only; the read state is the same page's rows' read_at.
+    read_at: dict[str, datetime | None] = {
+        row.id: row.read_at for _, row in message_store.mailbox_page(node.db, unit, after, limit)
+    }
+    rows = [(seq, h, read_at.get(h.id)) for seq, h in page]
+    if as_json:
+        print(render.dumps(render.inbox_json(rows)))
+    else:
+        out.print(render.inbox_table(rows))
+
+
+def status(message_id: str, directory: Dir, as_json: Json = False) -> None:
+    """Where a message is: per destination state, and the evidence received.
+
+    Example: secureline status msg-0123abcd --dir ./interpol
+    """
+    from secureline.services.accounts import Principal, Role
+
+    node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
+    found = node.messaging.status(Principal("cli", "cli", "", Role.ADMIN), message_id)
+    if as_json:
+        print(
+            render.dumps(
+                {
+                    "id": message_id,
+                    "deliveries": [dataclasses.asdict(d) for d in found.deliveries],
+                    "evidence": [dataclasses.asdict(e) for e in found.evidence],
+                }
+            )
+        )
+        return
+    for d in found.deliveries:
+        why = f" ({d.reason_code}: {d.reason_text}, by {d.refused_by})" if d.reason_code else ""
+        out.print(f"{d.destination}: {d.state} via {d.next_hop}{why}", markup=False)
+    for e in found.evidence:
+        out.print(f"  evidence {e.kind} from {e.issuer} at {e.issued_at}", markup=False)
