@@ -374,15 +374,29 @@ def agreement_show(peer: str, directory: Dir) -> None:
 
 
 @agreement_app.command("check")
-def agreement_check(file: Path) -> None:
-    """Check an agreement file; print its digest or the first problem."""
-    from secureline.domain.agreement import parse_agreement
+def agreement_check(file: Path, as_json: Json = False) -> None:
+    """Check an agreement file: every problem in one run, warnings for terms that would
+    hurt, and the digest when it is valid. Exit 1 if there is any problem."""
+    from secureline.cli.agreement_check import check
 
     try:
-        agreement = parse_agreement(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"{file}: {exc.strerror}")
-    out.print(f"{file}: valid; digest {agreement.digest()}")
+    checked = check(text)
+    digest = checked.agreement.digest() if checked.agreement else None
+    if as_json:
+        report = {"problems": checked.problems, "warnings": checked.warnings, "digest": digest}
+        print(render.dumps(report))
+    else:
+        for problem in checked.problems:
+            err.print(f"{file}: error: {problem}", markup=False, highlight=False, soft_wrap=True)
+        for warning in checked.warnings:
+            err.print(f"{file}: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        if digest:
+            out.print(f"{file}: valid; digest {digest}", markup=False, highlight=False)
+    if checked.problems:
+        raise typer.Exit(1)
 
 
 @app.command()
