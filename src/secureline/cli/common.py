@@ -25,6 +25,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def require_terminal(what: str, instead: str) -> None:
+    """Fail before prompting when there is no terminal to answer: a script would otherwise
+    hang or die on end-of-file without knowing which option takes the answer."""
+    import sys
+
+    if not sys.stdin.isatty():
+        fail(f"no terminal to ask for {what}: give {instead}")
+
+
 def vars_of(value: Any) -> dict[str, Any]:
     """A row or dataclass as a JSON-ready dict (dates as ISO text by the JSON writer)."""
     import dataclasses

@@ -233,6 +233,7 @@ def user_add(
             f"environment variable {password_env} is not set"
         )
     else:
+        common.require_terminal("the password", "--password-env VARIABLE")
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     node = common.node_at(directory)
     node.accounts.add_user("cli", username, unit, role, password)
@@ -318,6 +319,8 @@ def peer_add(
     peer = read_peer_file(file)
     out.print(f"peer {peer.node} ({peer.organisation}) at {peer.line_url}")
     out.print(f"fingerprint: [bold]{peer.fingerprint}[/bold]")
+    if not yes:
+        common.require_terminal("the fingerprint check", "--yes once it is compared")
     if not yes and not typer.confirm("Does the partner's administrator read the same fingerprint?"):
         fail("not pinned")
     node = common.node_at(directory)

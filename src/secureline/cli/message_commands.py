@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from secureline.cli import common, ids, render
-from secureline.cli.common import Dir, Json, fail, out
+from secureline.cli.common import Dir, Json, err, fail, out
 
 
 def _officer(unit: str) -> Any:
@@ -42,8 +42,17 @@ def send(
     ] = None,
     confidential: bool = False,
     priority: str = "normal",
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Wait up to this many seconds for every destination's evidence (the node "
+            "must be running); exit 1 naming any refusal, an unknown unit for one.",
+        ),
+    ] = 0,
 ) -> None:
-    """Submit a message; the rules of sharing are applied at once.
+    """Submit a message; the rules of sharing are applied at once. An unknown node is refused
+    here; an unknown unit is known only to its node, which refuses it: use --wait to see it.
 
     Example: secureline send --dir ./interpol --from ncb --to ops@europol --kind information
       --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
@@ -71,9 +80,50 @@ def send(
     principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
     if sender not in {u.name for u in node.accounts.units()}:
         fail(f"--from {sender}: no such unit on {node.name}")
-    done = node.messaging.submit(principal, draft)
+    from secureline.services.errors import NoRoute
+
+    try:
+        done = node.messaging.submit(principal, draft)
+    except NoRoute as exc:
+        fail(f"--to: {exc.message}")
     state = "held for review" if done.held_for_review else "queued"
     out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
+    if wait and not done.held_for_review:
+        _wait_for_evidence(node, done.id, wait)
+
+
+#: Delivery states after which nothing more is expected for the sender's question.
+_SETTLED = {"delivered", "read", "refused"}
+
+
+def _wait_for_evidence(node: Any, message_id: str, seconds: float) -> None:
+    import time
+
+    from secureline.services.accounts import Principal, Role
+
+    admin = Principal("cli", "cli", "", Role.ADMIN)
+    deadline = time.monotonic() + seconds
+    while True:
+        deliveries = node.messaging.status(admin, message_id).deliveries
+        if all(d.state in _SETTLED for d in deliveries) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    refused = False
+    for d in deliveries:
+        if d.state == "refused":
+            refused = True
+            err.print(
+                f"{d.destination}: refused by {d.refused_by}: {d.reason_code}: {d.reason_text}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            out.print(f"{d.destination}: {d.state}", markup=False, highlight=False)
+    if refused:
+        raise typer.Exit(1)
+    if any(d.state not in _SETTLED for d in deliveries):
+        fail(f"no evidence from every destination within {seconds:g} s (is the node running?)")
 
 
 def export(
