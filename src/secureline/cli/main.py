@@ -22,6 +22,7 @@ from secureline.cli.audit_commands import audit_app
 from secureline.cli.common import Dir, Json, err, fail, out, vars_of
 from secureline.cli.message_commands import export, inbox, read, send, status
 from secureline.cli.sharing_commands import correct, permission_app, retract, review_app
+from secureline.cli.vocab_commands import vocab
 from secureline.domain.errors import DomainError
 from secureline.node.errors import NodeError
 from secureline.services.errors import ServiceError
@@ -51,7 +52,7 @@ for sub, name in [
 app.add_typer(audit_app, name="audit")
 app.add_typer(permission_app, name="permission")
 app.add_typer(review_app, name="review")
-for command in (send, inbox, read, status, export):
+for command in (send, inbox, read, status, export, vocab):
     app.command()(command)
 app.command()(retract)
 app.command()(correct)
