@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from secureline import __version__
 from secureline.cli import common
 from secureline.cli.main import app
+from secureline.domain.markings import TLP_AMBER_STRICT_CONDITIONS
 from tests.integration.support import Federation, officer, sample, wait_state
 
 runner = CliRunner()
@@ -116,3 +118,43 @@ def test_an_ambiguous_or_unknown_prefix_is_refused_naming_the_candidates(
     wildcard = runner.invoke(app, ["status", "msg%", "--dir", where])
     assert wildcard.exit_code == 1  # a % is a character, not a pattern
     assert "no message" in wildcard.output
+
+
+def _send(running: Federation, *options: str) -> Any:
+    where = str(running.dirs["interpol"])
+    return runner.invoke(
+        app,
+        [
+            "send", "--dir", where, "--from", "cc", "--to", "ops@europol",
+            "--kind", "information", "--area", "cyber-crime", "--subject", "tlp", *options,
+        ],
+    )  # fmt: skip
+
+
+def test_send_takes_a_tlp_label_and_a_case_reference(running: Federation) -> None:
+    europol = str(running.dirs["europol"])
+    amber = _send(running, "--tlp", "amber", "--case-ref", "ES-2026-0042", "--wait", "20")
+    assert amber.exit_code == 0, amber.output
+    strict = _send(running, "--tlp", "TLP:AMBER+STRICT", "--wait", "20")
+    assert strict.exit_code == 0, strict.output
+    headers = []
+    for done in (amber, strict):
+        read = runner.invoke(
+            app,
+            ["read", done.output.split()[0], "--dir", europol, "--unit", "ops", "--json"],
+        )
+        headers.append(json.loads(read.stdout)["header"])  # H3: the error is on stderr
+    assert (headers[0]["handling"], headers[0]["classification"]) == ("H2", "restricted")
+    assert headers[0]["case_ref"] == "ES-2026-0042"
+    assert headers[1]["handling"] == "H3"
+    assert headers[1]["handling_conditions"] == TLP_AMBER_STRICT_CONDITIONS
+
+    for options, message in [
+        (["--tlp", "PURPLE"], "--tlp: 'PURPLE' is not a TLP 2.0 label"),
+        (["--tlp", "RED", "--conditions", "x"], "--conditions with --tlp"),
+        (["--tlp", "RED", "--handling", "H0"], "give --handling or --tlp"),
+        ([], "give --handling or --tlp"),
+    ]:
+        refused = _send(running, *options)
+        assert refused.exit_code == 1, refused.output
+        assert message in refused.output

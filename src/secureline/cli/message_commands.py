@@ -28,8 +28,20 @@ def send(
     sender: Annotated[str, typer.Option("--from", help="Sending unit of this node.")],
     kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
     area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
-    handling: Annotated[str, typer.Option(help="H0, H1, H2 or H3.")],
     subject: Annotated[str, typer.Option()],
+    handling: Annotated[
+        str | None, typer.Option(help="H0, H1, H2 or H3 (or give --tlp instead).")
+    ] = None,
+    tlp: Annotated[
+        str | None,
+        typer.Option(
+            help="A TLP 2.0 label instead of --handling: CLEAR, GREEN, AMBER, AMBER+STRICT or "
+            "RED, mapped to a handling code, classification and conditions (docs/markings.md)."
+        ),
+    ] = None,
+    case_ref: Annotated[
+        str | None, typer.Option("--case-ref", help="Your case reference, e.g. ES-2026-0042.")
+    ] = None,
     body: Annotated[str, typer.Option()] = "",
     purpose: Annotated[str, typer.Option()] = "prevent and combat serious crime",
     evaluation: Annotated[str, typer.Option(help="4x4 code, e.g. B2.")] = "B2",
@@ -63,7 +75,6 @@ def send(
         "to": to,
         "kind": kind,
         "crime_area": area,
-        "handling": handling,
         "subject": subject,
         "body": body,
         "purpose": purpose,
@@ -72,8 +83,9 @@ def send(
         "confidential": confidential,
         "data_subjects": subjects or [],
     }
-    if conditions:
-        draft["handling_conditions"] = conditions
+    draft |= _marking(handling, tlp, conditions)
+    if case_ref:
+        draft["case_ref"] = case_ref
     if entities:
         draft["entities"] = common.json_list(entities)
     node = common.node_at(directory)
@@ -90,6 +102,31 @@ def send(
     out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
     if wait and not done.held_for_review:
         _wait_for_evidence(node, done.id, wait)
+
+
+def _marking(handling: str | None, tlp: str | None, conditions: str | None) -> dict[str, Any]:
+    """The handling code, classification and conditions: given, or mapped from a TLP label."""
+    from secureline.domain.markings import from_tlp
+
+    if (handling is None) == (tlp is None):
+        fail("give --handling or --tlp (one of the two)")
+    if tlp is None:
+        return {"handling": handling} | ({"handling_conditions": conditions} if conditions else {})
+    if conditions:
+        fail("--conditions with --tlp: the TLP label sets the conditions (docs/markings.md)")
+    from secureline.domain.errors import DomainError
+
+    try:
+        marking = from_tlp(tlp)
+    except DomainError as exc:
+        fail(f"--tlp: {exc.reason}")
+    mapped: dict[str, Any] = {
+        "handling": marking.handling.value,
+        "classification": marking.classification.value,
+    }
+    if marking.conditions:
+        mapped["handling_conditions"] = marking.conditions
+    return mapped
 
 
 #: Delivery states after which nothing more is expected for the sender's question.
