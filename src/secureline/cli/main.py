@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from secureline.cli import common, ids, render
+from secureline.cli.alert_commands import alert_app, forward
 from secureline.cli.audit_commands import audit_app
 from secureline.cli.common import Dir, Json, err, fail, out, vars_of
 from secureline.cli.message_commands import export, inbox, read, send, status
@@ -52,7 +53,8 @@ for sub, name in [
 app.add_typer(audit_app, name="audit")
 app.add_typer(permission_app, name="permission")
 app.add_typer(review_app, name="review")
-for command in (send, inbox, read, status, export, vocab):
+app.add_typer(alert_app, name="alert")
+for command in (send, inbox, read, status, export, forward, vocab):
     app.command()(command)
 app.command()(retract)
 app.command()(correct)

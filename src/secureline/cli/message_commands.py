@@ -39,6 +39,9 @@ def send(
             "RED, mapped to a handling code, classification and conditions (docs/markings.md)."
         ),
     ] = None,
+    alert: Annotated[
+        str | None, typer.Option(help="With --kind alert: red, blue, yellow, ... (vocab).")
+    ] = None,
     case_ref: Annotated[
         str | None, typer.Option("--case-ref", help="Your case reference, e.g. ES-2026-0042.")
     ] = None,
@@ -86,18 +89,23 @@ def send(
     draft |= _marking(handling, tlp, conditions)
     if case_ref:
         draft["case_ref"] = case_ref
+    if alert:
+        draft["alert"] = alert
     if entities:
         draft["entities"] = common.json_list(entities)
     node = common.node_at(directory)
     principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
     if sender not in {u.name for u in node.accounts.units()}:
         fail(f"--from {sender}: no such unit on {node.name}")
-    from secureline.services.errors import NoRoute
+    from secureline.cli.alert_commands import explain_refusal
+    from secureline.services.errors import NoRoute, Refused
 
     try:
         done = node.messaging.submit(principal, draft)
     except NoRoute as exc:
         fail(f"--to: {exc.message}")
+    except Refused as exc:
+        explain_refusal(exc)
     state = "held for review" if done.held_for_review else "queued"
     out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
     if wait and not done.held_for_review:

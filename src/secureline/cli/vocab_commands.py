@@ -15,6 +15,7 @@ from secureline.domain.evaluation import INFORMATION_ACCURACY, SOURCE_RELIABILIT
 from secureline.domain.vocabulary import (
     PRIORITY_AREAS,
     SENSITIVE_SUBJECTS,
+    AlertType,
     CrimeArea,
     DataSubject,
     HandlingCode,
@@ -44,6 +45,7 @@ def vocabulary() -> dict[str, Any]:
             {"value": a.value, "priority_area": a in PRIORITY_AREAS} for a in CrimeArea
         ],
         "kinds": [k.value for k in Kind],
+        "alert_types": [a.value for a in AlertType],
         "handling_codes": [
             {"value": h.value, "meaning": HANDLING_MEANING[h]} for h in HandlingCode
         ],
@@ -74,6 +76,7 @@ def vocab(as_json: Json = False) -> None:
         areas.add_row(a["value"], "yes" if a["priority_area"] else "")
     out.print(areas)
     out.print(Text("kinds (--kind): " + ", ".join(found["kinds"])), soft_wrap=True)
+    out.print(Text("alert types (--alert): " + ", ".join(found["alert_types"])), soft_wrap=True)
     handling = Table("code", "meaning", title="handling codes (--handling)")
     for h in found["handling_codes"]:
         handling.add_row(h["value"], h["meaning"])
