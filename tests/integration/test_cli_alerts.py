@@ -82,3 +82,32 @@ def test_a_refused_forward_is_explained(running: Federation) -> None:
     # every reason on its own line, code first, explained
     for code in ("h2_onward_without_permission", "other_purpose_without_permission"):
         assert f"  {code}: " in done.output
+
+
+def test_permission_requests_are_listed_for_the_provider(running: Federation) -> None:
+    interpol = running["interpol"]
+    h2 = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=82, handling="H2"))
+    wait_state(interpol, h2.id, "europol", ["delivered"])
+    asked = runner.invoke(
+        app,
+        [
+            "permission", "request", h2.id[:-2], "--dir", str(running.dirs["europol"]),
+            "--unit", "ops", "--scope", "onward-transfer", "--grantee", "europol",
+            "--reason", "joint investigation",
+        ],
+    )  # fmt: skip
+    assert asked.exit_code == 0, asked.output
+    request_id = asked.output.split()[0]
+    wait_state(running["europol"], request_id, "interpol", ["delivered"])
+    where = str(running.dirs["interpol"])
+    listed = runner.invoke(
+        app, ["permission", "requests", "--dir", where, "--unit", "cc", "--json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    [request] = json.loads(listed.output)
+    assert request["request"] == request_id
+    assert request["message"] == h2.id
+    assert request["scope"] == "onward-transfer"
+    assert request["reason"] == "joint investigation"
+    table = runner.invoke(app, ["permission", "requests", "--dir", where, "--unit", "cc"])
+    assert request_id in table.output

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from secureline.cli import common, ids, render
 from secureline.cli.common import Dir, Json, fail, out, vars_of
@@ -104,6 +105,43 @@ def permission_list(directory: Dir, as_json: Json = False) -> None:
         table.add_row(
             g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
         )
+    out.print(table)
+
+
+@permission_app.command("requests")
+def permission_requests(
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The provider unit the requests were sent to.")],
+    as_json: Json = False,
+) -> None:
+    """Permission requests received by a unit: who asks, for which message, scope and why.
+
+    Example: secureline permission requests --dir ./interpol --unit cc
+    """
+    node = common.node_at(directory)
+    found = [
+        {
+            "request": header.id,
+            "received": header.created_at.isoformat(),
+            "from": str(header.sender),
+            "message": asked.get("message_id"),
+            "scope": asked.get("scope"),
+            "grantee": asked.get("grantee"),
+            "purpose": asked.get("purpose"),
+            "reason": asked.get("reason"),
+        }
+        for header, asked in node.sharing.permission_requests(_cli_principal(unit))
+    ]
+    if as_json:
+        print(render.dumps(found))
+        return
+    table = Table("request", "received", "from", "message", "scope", "grantee", "reason")
+    table.columns[0].no_wrap = True
+    for r in found:
+        table.add_row(
+            r["request"], r["received"], r["from"], r["message"], r["scope"], r["grantee"],
+            Text(str(r["reason"] or "")),
+        )  # fmt: skip
     out.print(table)
 
 
