@@ -78,7 +78,7 @@ def test_inbox_shows_read_state_and_read_renders_for_a_person_and_a_script(
     assert "unread" in table.output
     assert "2031-01-02 03:04" in table.output
     common.out.width = 80  # a narrow one: the ids are still whole
-    narrow = runner.invoke(app, ["inbox", "--dir", where, "--unit", "ops"])
+    narrow = runner.invoke(app, ["inbox", "ops", "--dir", where])  # the unit as an argument
     assert first.id in narrow.output
     assert second.id in narrow.output
 

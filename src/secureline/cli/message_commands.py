@@ -236,7 +236,12 @@ def read(
 
 def inbox(
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The unit whose inbox to list.")],
+    unit_argument: Annotated[
+        str | None, typer.Argument(metavar="[UNIT]", help="The unit (or --unit).")
+    ] = None,
+    unit_option: Annotated[
+        str | None, typer.Option("--unit", help="The unit whose inbox to list.")
+    ] = None,
     after: Annotated[int, typer.Option(help="The last # already seen.")] = 0,
     limit: Annotated[int, typer.Option(help="At most this many (1-500).")] = 50,
     as_json: Json = False,
@@ -248,6 +253,9 @@ def inbox(
     """
     from secureline.store import messages as message_store
 
+    if (unit_argument is None) == (unit_option is None):
+        fail("name the unit once: secureline inbox UNIT, or --unit UNIT")
+    unit = unit_argument or unit_option or ""
     node = common.node_at(directory)
     page = node.messaging.inbox(_officer(unit), after, limit)
     # Messaging.inbox gives headers only; the read state is the same page's rows' read_at.
