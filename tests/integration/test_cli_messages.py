@@ -98,6 +98,12 @@ def test_inbox_shows_read_state_and_read_renders_for_a_person_and_a_script(
     [delivery] = json.loads(status.output)["deliveries"]
     assert delivery["destination"] == "europol"
 
+    who = runner.invoke(app, ["audit", "who-read", prefix, "--dir", where, "--json"])
+    assert who.exit_code == 0, who.output
+    [opening] = json.loads(who.output)
+    assert opening["object"] == first.id
+    assert opening["action"] == "message.read"
+
 
 def test_an_ambiguous_or_unknown_prefix_is_refused_naming_the_candidates(
     running: Federation,
