@@ -89,7 +89,7 @@ def test_read_shows_the_message_and_asks_for_h3_conditions(
         app, ["read", h3.id, "--dir", where, "--unit", "ops", "--acknowledge-conditions"]
     )
     assert shown.exit_code == 0, shown.output
-    assert '"entities"' in shown.output
+    assert "entities" in shown.output  # the entities' table
     wait_state(interpol, h3.id, "europol", ["read"])
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import DATABASE_URL_ENV
@@ -62,3 +67,67 @@ def test_demo_check_delivers_everything_and_refuses_what_the_rules_stop(
 def test_demo_summary_adds_up(demo: tuple[subprocess.CompletedProcess[str], Any]) -> None:
     _, summary = demo
     assert summary["sent"] == summary["delivered"] + summary["refused"]
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+@pytest.mark.timeout(300)
+def test_the_running_demo_writes_demo_json_and_stops_every_node_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: demo.json with a credential per role on every node, the same as a table, and
+    SIGTERM stopping all the nodes as Ctrl-C does."""
+    where = tmp_path / "nodes"
+    process = subprocess.Popen(
+        [str(SECURELINE), "demo", "--dir", str(where)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"},
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (where / "demo.json").exists():
+            assert process.poll() is None, process.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "no demo.json"
+            time.sleep(0.2)
+        document = json.loads((where / "demo.json").read_text(encoding="utf-8"))
+        assert (where / "demo.json").stat().st_mode & 0o077 == 0  # passwords: owner only
+        nodes = document["nodes"]
+        assert set(nodes) == {"ncb-madrid", "interpol", "europol", "enu-spain"}
+        ports = []
+        for node in nodes.values():
+            assert node["line"].startswith("https://127.0.0.1:")
+            assert node["api"].startswith("http://127.0.0.1:")
+            roles = {c["role"] for c in node["credentials"]}
+            assert roles == {"officer", "admin", "dpo", "system"}
+            for credential in node["credentials"]:
+                assert set(credential) == {"user", "unit", "role", "token", "password"}
+            ports += [int(node["line"].rsplit(":", 1)[1]), int(node["api"].rsplit(":", 1)[1])]
+        officer = next(c for c in nodes["europol"]["credentials"] if c["role"] == "officer")
+        answer = httpx.get(
+            nodes["europol"]["api"] + "/api/v1/inbox",
+            headers={"Authorization": f"Bearer {officer['token']}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text  # the token in the file works
+
+        seen = []
+        while not seen or "press Ctrl-C to stop" not in seen[-1]:
+            seen.append(process.stdout.readline() if process.stdout else "")
+            assert seen[-1], "the demo ended before it was stopped"
+        assert officer["user"] in "".join(seen)  # the same credentials, printed as a table
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+        assert process.returncode == 0, output[-3000:]
+        assert "stopping" in output
+        assert not [port for port in ports if _listening(port)]  # every node stopped
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

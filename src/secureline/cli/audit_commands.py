@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from secureline.cli import common
-from secureline.cli.common import Dir, fail, out
+from secureline.cli import common, ids, render
+from secureline.cli.common import Dir, Json, fail, out, vars_of
 
 audit_app = typer.Typer(
     no_args_is_help=True, help="The audit chain, for the data protection officer."
@@ -32,11 +32,16 @@ def audit_verify(directory: Dir) -> None:
 
 
 @audit_app.command("who-read")
-def audit_who_read(message_id: str, directory: Dir) -> None:
-    """Every opening of a message: who, when."""
+def audit_who_read(message_id: str, directory: Dir, as_json: Json = False) -> None:
+    """Every opening of a message: who, when (any unique prefix of the id)."""
     node = common.node_at(directory)
-    for record in node.audit.who_read(message_id):
-        out.print(f"{record.at.isoformat()} {record.actor} {record.detail}")
+    message_id = ids.message_id(node, message_id)
+    records = node.audit.who_read(message_id)
+    if as_json:
+        print(render.dumps([vars_of(r) for r in records]))
+        return
+    for record in records:
+        out.print(f"{record.at.isoformat()} {record.actor} {record.detail}", markup=False)
 
 
 @audit_app.command("export")

@@ -13,6 +13,7 @@ from rich.text import Text
 
 out = Console()
 err = Console(stderr=True)
+Json = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
 Dir = Annotated[Path, typer.Option("--dir", help="The node directory.", show_default=False)]
 #: Allocations between two collections of young objects in a running node (default 700).
 GC_YOUNG_THRESHOLD = 50_000
@@ -22,6 +23,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
     # One line, whatever the terminal width; the message is never read as rich markup.
     err.print(Text.assemble(("error: ", "red"), message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def require_terminal(what: str, instead: str) -> None:
+    """Fail before prompting when there is no terminal to answer: a script would otherwise
+    hang or die on end-of-file without knowing which option takes the answer."""
+    import sys
+
+    if not sys.stdin.isatty():
+        fail(f"no terminal to ask for {what}: give {instead}")
+
+
+def vars_of(value: Any) -> dict[str, Any]:
+    """A row or dataclass as a JSON-ready dict (dates as ISO text by the JSON writer)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "_asdict"):
+        return dict(value._asdict())
+    return dict(vars(value))
 
 
 def json_list(path: Path) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
+import signal
 import tempfile
 import threading
 import time
@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from secureline.cli import demo_access
 from secureline.cli.federation import FIVE_AREAS, LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
@@ -302,7 +303,19 @@ def summary(run: Run) -> dict[str, Any]:
     }
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo exactly as Ctrl-C does
+
+
 def run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run_demo(directory, check=check, console=console)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
     temp = None
     if directory is None:
         temp = tempfile.TemporaryDirectory(prefix="secureline-demo-")
@@ -327,6 +340,12 @@ def run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
             ):
                 time.sleep(0.2)
             result = summary(run)
+            if not check:
+                demo_access.publish(directory, nodes, UNIT_OF, console)
+                console.print(
+                    "try: curl -s -H 'Authorization: Bearer TOKEN' API/api/v1/inbox "
+                    "(an officer's token and its node's API from the table)"
+                )
             _report(run, result, console, check)
             if not check:
                 console.print("press Ctrl-C to stop")
@@ -343,13 +362,6 @@ def run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
     finally:
         if temp is not None:
             temp.cleanup()
-
-
-def _officer_token(node: Node, unit: str) -> str:
-    """A fresh officer with a random password (never shown) and an API token, per run."""
-    username = f"officer-{secrets.token_hex(3)}"
-    node.accounts.add_user("demo", username, unit, "officer", secrets.token_urlsafe(24))
-    return node.accounts.create_token("demo", username, "demo")
 
 
 def _report(run: Run, result: dict[str, Any], console: Console, check: bool) -> None:
@@ -370,15 +382,6 @@ def _report(run: Run, result: dict[str, Any], console: Console, check: bool) -> 
         )
     for problem in result["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
-    if not check:
-        console.print("each node has an officer for this run (no fixed credentials):")
-        for name, node in run.nodes.items():
-            token = _officer_token(node, UNIT_OF[name])
-            console.print(
-                f"  curl -s -H 'Authorization: Bearer {token}' "
-                f"http://127.0.0.1:{node.api_port}/api/v1/inbox",
-                soft_wrap=True,
-            )
     print(
         json.dumps(
             {k: v for k, v in result.items() if k != "problems"} | {"problems": result["problems"]}

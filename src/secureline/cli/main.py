@@ -12,16 +12,19 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from secureline.cli import common
+from secureline.cli import common, ids, render
+from secureline.cli.alert_commands import alert_app, forward
 from secureline.cli.audit_commands import audit_app
-from secureline.cli.common import Dir, err, fail, out
+from secureline.cli.common import Dir, Json, err, fail, out, vars_of
+from secureline.cli.message_commands import export, inbox, read, send, status
 from secureline.cli.peer_commands import link_summary, peer_drop, peer_retry
 from secureline.cli.sharing_commands import correct, permission_app, retract, review_app
+from secureline.cli.vocab_commands import vocab
 from secureline.domain.errors import DomainError
 from secureline.node.errors import NodeError
 from secureline.services.errors import ServiceError
@@ -51,10 +54,31 @@ for sub, name in [
 app.add_typer(audit_app, name="audit")
 app.add_typer(permission_app, name="permission")
 app.add_typer(review_app, name="review")
+app.add_typer(alert_app, name="alert")
+for command in (send, inbox, read, status, export, forward, vocab):
+    app.command()(command)
 app.command()(retract)
 app.command()(correct)
 peer_app.command("retry")(peer_retry)
 peer_app.command("drop")(peer_drop)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from secureline import __version__
+
+        print(f"secureline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """secureline: a secure line between police organisations' networks."""
 
 
 def main() -> None:
@@ -178,9 +202,13 @@ def unit_add(
 
 
 @unit_app.command("list")
-def unit_list(directory: Dir) -> None:
+def unit_list(directory: Dir, as_json: Json = False) -> None:
     """List the node's units."""
     node = common.node_at(directory)
+    if as_json:
+        units = node.accounts.units()
+        print(render.dumps([{"address": f"{u.name}@{node.name}", **vars_of(u)} for u in units]))
+        return
     table = Table("unit", "specialist", "liaison for", "description")
     for unit in node.accounts.units():
         table.add_row(
@@ -211,6 +239,7 @@ def user_add(
             f"environment variable {password_env} is not set"
         )
     else:
+        common.require_terminal("the password", "--password-env VARIABLE")
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     node = common.node_at(directory)
     node.accounts.add_user("cli", username, unit, role, password)
@@ -228,12 +257,15 @@ def user_token(username: str, directory: Dir, label: str = "") -> None:
 
 
 @user_app.command("tokens")
-def user_tokens(username: str, directory: Dir) -> None:
+def user_tokens(username: str, directory: Dir, as_json: Json = False) -> None:
     """List a user's API tokens (ids, labels, dates; never the secrets).
 
     Example: secureline user tokens alice --dir ./interpol
     """
     node = common.node_at(directory)
+    if as_json:
+        print(render.dumps([vars_of(t) for t in node.accounts.tokens(username)]))
+        return
     table = Table("token id", "label", "created (UTC)", "revoked (UTC)")
     for token in node.accounts.tokens(username):
         table.add_row(
@@ -252,7 +284,7 @@ def user_revoke_token(token_id: str, directory: Dir) -> None:
     Example: secureline user revoke-token 3f9c2a7b1d4e5f60 --dir ./interpol
     """
     node = common.node_at(directory)
-    token = node.accounts.revoke_token("cli", token_id)
+    token = node.accounts.revoke_token("cli", ids.token_id(node, token_id))
     out.print(f"token {token.id} of {token.username} revoked")
 
 
@@ -293,6 +325,8 @@ def peer_add(
     peer = read_peer_file(file)
     out.print(f"peer {peer.node} ({peer.organisation}) at {peer.line_url}")
     out.print(f"fingerprint: [bold]{peer.fingerprint}[/bold]")
+    if not yes:
+        common.require_terminal("the fingerprint check", "--yes once it is compared")
     if not yes and not typer.confirm("Does the partner's administrator read the same fingerprint?"):
         fail("not pinned")
     node = common.node_at(directory)
@@ -325,181 +359,16 @@ def peer_list(directory: Dir, as_json: Annotated[bool, typer.Option("--json")] =
 
 
 @route_app.command("list")
-def route_list(directory: Dir) -> None:
+def route_list(directory: Dir, as_json: Json = False) -> None:
     """Show the next hop for every node this node knows."""
     node = common.node_at(directory)
+    if as_json:
+        print(render.dumps(node.directory.routes()))
+        return
     table = Table("destination", "next hop")
     for dest, hop in node.directory.routes().items():
         table.add_row(dest, hop or "[red]unreachable[/red]")
     out.print(table)
-
-
-@app.command()
-def send(
-    directory: Dir,
-    to: Annotated[list[str], typer.Option(help="Recipient unit@node (repeatable).")],
-    sender: Annotated[str, typer.Option("--from", help="Sending unit of this node.")],
-    kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
-    area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
-    handling: Annotated[str, typer.Option(help="H0, H1, H2 or H3.")],
-    subject: Annotated[str, typer.Option()],
-    body: Annotated[str, typer.Option()] = "",
-    purpose: Annotated[str, typer.Option()] = "prevent and combat serious crime",
-    evaluation: Annotated[str, typer.Option(help="4x4 code, e.g. B2.")] = "B2",
-    conditions: Annotated[str | None, typer.Option(help="H3 conditions.")] = None,
-    subjects: Annotated[
-        list[str] | None, typer.Option("--data-subject", help="suspect, victim, ...")
-    ] = None,
-    entities: Annotated[
-        Path | None, typer.Option(help="FollowTheMoney entities, JSON list.")
-    ] = None,
-    confidential: bool = False,
-    priority: str = "normal",
-) -> None:
-    """Submit a message; the rules of sharing are applied at once.
-
-    Example: secureline send --dir ./interpol --from ncb --to ops@europol --kind information
-      --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
-    """
-    from secureline.services.accounts import Principal, Role
-
-    draft: dict[str, Any] = {
-        "to": to,
-        "kind": kind,
-        "crime_area": area,
-        "handling": handling,
-        "subject": subject,
-        "body": body,
-        "purpose": purpose,
-        "evaluation": evaluation,
-        "priority": priority,
-        "confidential": confidential,
-        "data_subjects": subjects or [],
-    }
-    if conditions:
-        draft["handling_conditions"] = conditions
-    if entities:
-        draft["entities"] = common.json_list(entities)
-    node = common.node_at(directory)
-    principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
-    if sender not in {u.name for u in node.accounts.units()}:
-        fail(f"--from {sender}: no such unit on {node.name}")
-    done = node.messaging.submit(principal, draft)
-    state = "held for review" if done.held_for_review else "queued"
-    out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
-
-
-@app.command()
-def export(
-    message_id: str,
-    directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
-    purpose: Annotated[str, typer.Option(help="judicial or case-file.")],
-    output: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
-    acknowledge_conditions: Annotated[
-        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
-    ] = False,
-) -> None:
-    """Export a received message as JSON. H1 for judicial use needs the provider's permission.
-
-    Example: secureline export msg-3f0c... --dir ./europol --unit ops --purpose judicial
-    """
-    from secureline.services.accounts import Principal, Role
-
-    node = common.node_at(directory)
-    document = node.exports.export(
-        Principal("cli", f"cli:{unit}", unit, Role.OFFICER),
-        message_id,
-        purpose,
-        acknowledge_conditions=acknowledge_conditions,
-    )
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    if output:
-        output.write_text(text + "\n", encoding="utf-8")
-        out.print(f"{message_id} exported to {output}")
-    else:
-        print(text)
-
-
-@app.command()
-def read(
-    message_id: str,
-    directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
-    acknowledge_conditions: Annotated[
-        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
-    ] = False,
-) -> None:
-    """Open a message (the first opening sends a read receipt to the origin). H3 content is
-    shown only once its conditions are acknowledged.
-
-    Example: secureline read msg-3f0c... --dir ./europol --unit ops
-    """
-    from secureline.services.accounts import Principal, Role
-
-    node = common.node_at(directory)
-    opened = node.messaging.open(
-        Principal("cli", f"cli:{unit}", unit, Role.OFFICER),
-        message_id,
-        acknowledge_conditions=acknowledge_conditions,
-    )
-    header = opened.header
-    out.print(f"{header.id} from {header.sender}: {header.subject}", soft_wrap=True)
-    out.print(
-        f"{header.kind.value}, {header.crime_area.value}, {header.handling.value}, "
-        f"evaluation {header.evaluation} ({header.evaluation.describe()}), "
-        f"purpose: {header.purpose}",
-        soft_wrap=True,
-    )
-    if opened.content is None:
-        fail(
-            f"H3 conditions to acknowledge first (--acknowledge-conditions): "
-            f"{header.handling_conditions}"
-        )
-    print(json.dumps(opened.content, indent=2, ensure_ascii=False))
-
-
-@app.command()
-def inbox(directory: Dir, unit: str, after: int = 0, limit: int = 50) -> None:
-    """List a unit's messages in arrival order.
-
-    Example: secureline inbox --dir ./europol --unit ops
-    """
-    from secureline.services.accounts import Principal, Role
-
-    node = common.node_at(directory)
-    page = node.messaging.inbox(Principal("cli", "cli", unit, Role.OFFICER), after, limit)
-    table = Table("#", "id", "from", "kind", "area", "handling", "subject")
-    for seq, h in page:
-        table.add_row(
-            str(seq),
-            h.id,
-            str(h.sender),
-            h.kind.value,
-            h.crime_area.value,
-            h.handling.value,
-            h.subject,
-        )
-    out.print(table)
-
-
-@app.command()
-def status(message_id: str, directory: Dir) -> None:
-    """Where a message is: per destination state, and the evidence received.
-
-    Example: secureline status msg-0123abcd... --dir ./interpol
-    """
-    from secureline.services.accounts import Principal, Role
-
-    node = common.node_at(directory)
-    found = node.messaging.status(Principal("cli", "cli", "", Role.ADMIN), message_id)
-    for d in found.deliveries:
-        why = f" ({d.reason_code}: {d.reason_text}, by {d.refused_by})" if d.reason_code else ""
-        out.print(f"{d.destination}: {d.state} via {d.next_hop}{why}")
-        if d.state == "failed":  # set aside by the sender: an alarm until someone decides
-            out.print("  alarm: set aside; secureline peer retry|drop decides")
-    for e in found.evidence:
-        out.print(f"  evidence {e.kind} from {e.issuer} at {e.issued_at}")
 
 
 @agreement_app.command("show")
@@ -514,15 +383,29 @@ def agreement_show(peer: str, directory: Dir) -> None:
 
 
 @agreement_app.command("check")
-def agreement_check(file: Path) -> None:
-    """Check an agreement file; print its digest or the first problem."""
-    from secureline.domain.agreement import parse_agreement
+def agreement_check(file: Path, as_json: Json = False) -> None:
+    """Check an agreement file: every problem in one run, warnings for terms that would
+    hurt, and the digest when it is valid. Exit 1 if there is any problem."""
+    from secureline.cli.agreement_check import check
 
     try:
-        agreement = parse_agreement(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"{file}: {exc.strerror}")
-    out.print(f"{file}: valid; digest {agreement.digest()}")
+    checked = check(text)
+    digest = checked.agreement.digest() if checked.agreement else None
+    if as_json:
+        report = {"problems": checked.problems, "warnings": checked.warnings, "digest": digest}
+        print(render.dumps(report))
+    else:
+        for problem in checked.problems:
+            err.print(f"{file}: error: {problem}", markup=False, highlight=False, soft_wrap=True)
+        for warning in checked.warnings:
+            err.print(f"{file}: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        if digest:
+            out.print(f"{file}: valid; digest {digest}", markup=False, highlight=False)
+    if checked.problems:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from secureline.cli import common
-from secureline.cli.common import Dir, fail, out
+from secureline.cli import common, ids, render
+from secureline.cli.common import Dir, Json, fail, out, vars_of
 
 # --- the rules of sharing: permissions, the review queue, deletion and correction ----------
 
@@ -46,6 +47,7 @@ def permission_request(
       --scope onward-transfer --grantee europol --reason "joint investigation"
     """
     node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
     done = node.sharing.request_permission(
         _cli_principal(unit), message_id, scope, grantee, purpose, reason
     )
@@ -92,9 +94,12 @@ def permission_grant(
 
 
 @permission_app.command("list")
-def permission_list(directory: Dir) -> None:
+def permission_list(directory: Dir, as_json: Json = False) -> None:
     """The grants this node issued and received."""
     node = common.node_at(directory)
+    if as_json:
+        print(render.dumps([vars_of(g) for g in node.sharing.permissions(_cli_principal(None))]))
+        return
     table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
     for g in node.sharing.permissions(_cli_principal(None)):
         table.add_row(
@@ -103,10 +108,50 @@ def permission_list(directory: Dir) -> None:
     out.print(table)
 
 
+@permission_app.command("requests")
+def permission_requests(
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The provider unit the requests were sent to.")],
+    as_json: Json = False,
+) -> None:
+    """Permission requests received by a unit: who asks, for which message, scope and why.
+
+    Example: secureline permission requests --dir ./interpol --unit cc
+    """
+    node = common.node_at(directory)
+    found = [
+        {
+            "request": header.id,
+            "received": header.created_at.isoformat(),
+            "from": str(header.sender),
+            "message": asked.get("message_id"),
+            "scope": asked.get("scope"),
+            "grantee": asked.get("grantee"),
+            "purpose": asked.get("purpose"),
+            "reason": asked.get("reason"),
+        }
+        for header, asked in node.sharing.permission_requests(_cli_principal(unit))
+    ]
+    if as_json:
+        print(render.dumps(found))
+        return
+    table = Table("request", "received", "from", "message", "scope", "grantee", "reason")
+    table.columns[0].no_wrap = True
+    for r in found:
+        table.add_row(
+            r["request"], r["received"], r["from"], r["message"], r["scope"], r["grantee"],
+            Text(str(r["reason"] or "")),
+        )  # fmt: skip
+    out.print(table)
+
+
 @review_app.command("list")
-def review_list(directory: Dir) -> None:
+def review_list(directory: Dir, as_json: Json = False) -> None:
     """Messages due for a retention decision."""
     node = common.node_at(directory)
+    if as_json:
+        print(render.dumps([vars_of(i) for i in node.retention.queue(_cli_principal(None))]))
+        return
     table = Table("message", "review date", "queued at")
     for item in node.retention.queue(_cli_principal(None)):
         queued = item.queued_at.isoformat() if item.queued_at else ""
@@ -129,6 +174,7 @@ def review_keep(
     except ValueError as exc:
         fail(f"--until: {exc}")
     node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
     node.retention.keep(_cli_principal(None), message_id, day, reason)
     out.print(f"{message_id} kept until {day.isoformat()}")
 
@@ -141,6 +187,7 @@ def review_purge(
 ) -> None:
     """Purge a message now: body, entities and attachments go; a tombstone stays."""
     node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
     node.retention.purge(_cli_principal(None), message_id, reason)
     out.print(f"{message_id} purged")
 
@@ -165,6 +212,7 @@ def retract(
     Example: secureline retract msg-... --dir ./interpol --reason "sent in error"
     """
     node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
     done = node.sharing.retract(_cli_principal(None), message_id, reason)
     out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
 
@@ -187,6 +235,7 @@ def correct(
     Example: secureline correct msg-... --dir ./interpol --reason "wrong IMO" --entities fixed.json
     """
     node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
     done = node.sharing.correct(
         _cli_principal(None),
         message_id,

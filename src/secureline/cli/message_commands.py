@@ -1,0 +1,299 @@
+"""``secureline send|inbox|read|status|export``: an officer's messages from the command line.
+
+Every message id may be given as any unique prefix of it (see :mod:`secureline.cli.ids`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from secureline.cli import common, ids, render
+from secureline.cli.common import Dir, Json, err, fail, out
+
+
+def _officer(unit: str) -> Any:
+    from secureline.services.accounts import Principal, Role
+
+    return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
+
+
+def send(
+    directory: Dir,
+    to: Annotated[list[str], typer.Option(help="Recipient unit@node (repeatable).")],
+    sender: Annotated[str, typer.Option("--from", help="Sending unit of this node.")],
+    kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
+    area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
+    subject: Annotated[str, typer.Option()],
+    handling: Annotated[
+        str | None, typer.Option(help="H0, H1, H2 or H3 (or give --tlp instead).")
+    ] = None,
+    tlp: Annotated[
+        str | None,
+        typer.Option(
+            help="A TLP 2.0 label instead of --handling: CLEAR, GREEN, AMBER, AMBER+STRICT or "
+            "RED, mapped to a handling code, classification and conditions (docs/markings.md)."
+        ),
+    ] = None,
+    alert: Annotated[
+        str | None, typer.Option(help="With --kind alert: red, blue, yellow, ... (vocab).")
+    ] = None,
+    case_ref: Annotated[
+        str | None, typer.Option("--case-ref", help="Your case reference, e.g. ES-2026-0042.")
+    ] = None,
+    body: Annotated[str, typer.Option()] = "",
+    purpose: Annotated[str, typer.Option()] = "prevent and combat serious crime",
+    evaluation: Annotated[str, typer.Option(help="4x4 code, e.g. B2.")] = "B2",
+    conditions: Annotated[str | None, typer.Option(help="H3 conditions.")] = None,
+    subjects: Annotated[
+        list[str] | None, typer.Option("--data-subject", help="suspect, victim, ...")
+    ] = None,
+    entities: Annotated[
+        Path | None, typer.Option(help="FollowTheMoney entities, JSON list.")
+    ] = None,
+    confidential: bool = False,
+    priority: str = "normal",
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Wait up to this many seconds for every destination's evidence (the node "
+            "must be running); exit 1 naming any refusal, an unknown unit for one.",
+        ),
+    ] = 0,
+) -> None:
+    """Submit a message; the rules of sharing are applied at once. An unknown node is refused
+    here; an unknown unit is known only to its node, which refuses it: use --wait to see it.
+
+    Example: secureline send --dir ./interpol --from ncb --to ops@europol --kind information
+      --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
+    """
+    from secureline.services.accounts import Principal, Role
+
+    draft: dict[str, Any] = {
+        "to": to,
+        "kind": kind,
+        "crime_area": area,
+        "subject": subject,
+        "body": body,
+        "purpose": purpose,
+        "evaluation": evaluation,
+        "priority": priority,
+        "confidential": confidential,
+        "data_subjects": subjects or [],
+    }
+    draft |= _marking(handling, tlp, conditions)
+    if case_ref:
+        draft["case_ref"] = case_ref
+    if alert:
+        draft["alert"] = alert
+    if entities:
+        draft["entities"] = common.json_list(entities)
+    node = common.node_at(directory)
+    principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
+    if sender not in {u.name for u in node.accounts.units()}:
+        fail(f"--from {sender}: no such unit on {node.name}")
+    from secureline.cli.alert_commands import explain_refusal
+    from secureline.services.errors import NoRoute, Refused
+
+    try:
+        done = node.messaging.submit(principal, draft)
+    except NoRoute as exc:
+        fail(f"--to: {exc.message}")
+    except Refused as exc:
+        explain_refusal(exc)
+    state = "held for review" if done.held_for_review else "queued"
+    out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
+    if wait and not done.held_for_review:
+        _wait_for_evidence(node, done.id, wait)
+
+
+def _marking(handling: str | None, tlp: str | None, conditions: str | None) -> dict[str, Any]:
+    """The handling code, classification and conditions: given, or mapped from a TLP label."""
+    from secureline.domain.markings import from_tlp
+
+    if (handling is None) == (tlp is None):
+        fail("give --handling or --tlp (one of the two)")
+    if tlp is None:
+        return {"handling": handling} | ({"handling_conditions": conditions} if conditions else {})
+    if conditions:
+        fail("--conditions with --tlp: the TLP label sets the conditions (docs/markings.md)")
+    from secureline.domain.errors import DomainError
+
+    try:
+        marking = from_tlp(tlp)
+    except DomainError as exc:
+        fail(f"--tlp: {exc.reason}")
+    mapped: dict[str, Any] = {
+        "handling": marking.handling.value,
+        "classification": marking.classification.value,
+    }
+    if marking.conditions:
+        mapped["handling_conditions"] = marking.conditions
+    return mapped
+
+
+#: Delivery states after which nothing more is expected for the sender's question.
+_SETTLED = {"delivered", "read", "refused"}
+
+
+def _wait_for_evidence(node: Any, message_id: str, seconds: float) -> None:
+    import time
+
+    from secureline.services.accounts import Principal, Role
+
+    admin = Principal("cli", "cli", "", Role.ADMIN)
+    deadline = time.monotonic() + seconds
+    while True:
+        deliveries = node.messaging.status(admin, message_id).deliveries
+        if all(d.state in _SETTLED for d in deliveries) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    refused = False
+    for d in deliveries:
+        if d.state == "refused":
+            refused = True
+            err.print(
+                f"{d.destination}: refused by {d.refused_by}: {d.reason_code}: {d.reason_text}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            out.print(f"{d.destination}: {d.state}", markup=False, highlight=False)
+    if refused:
+        raise typer.Exit(1)
+    if any(d.state not in _SETTLED for d in deliveries):
+        fail(f"no evidence from every destination within {seconds:g} s (is the node running?)")
+
+
+def export(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    purpose: Annotated[str, typer.Option(help="judicial or case-file.")],
+    output: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
+    acknowledge_conditions: Annotated[
+        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
+    ] = False,
+) -> None:
+    """Export a received message as JSON. H1 for judicial use needs the provider's permission.
+
+    Example: secureline export msg-3f0c... --dir ./europol --unit ops --purpose judicial
+    """
+    node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
+    document = node.exports.export(
+        _officer(unit), message_id, purpose, acknowledge_conditions=acknowledge_conditions
+    )
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"{message_id} exported to {output}")
+    else:
+        print(text)
+
+
+def read(
+    message_id: str,
+    directory: Dir,
+    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
+    acknowledge_conditions: Annotated[
+        bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Open a message: its handling code and conditions first, in words, then its content
+    (the first opening sends a read receipt to the origin). H3 content is shown only once its
+    conditions are acknowledged.
+
+    Example: secureline read msg-3f0c --dir ./europol --unit ops
+    """
+    node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
+    opened = node.messaging.open(
+        _officer(unit), message_id, acknowledge_conditions=acknowledge_conditions
+    )
+    if as_json:
+        print(
+            render.dumps(
+                {
+                    "header": render.header_json(opened.header),
+                    "content": opened.content,
+                    "first_read": opened.first_read,
+                }
+            )
+        )
+    else:
+        render.print_message(out, opened.header, opened.content)
+    if opened.content is None and opened.header.handling_conditions:
+        fail("H3: read the conditions above, then open it again with --acknowledge-conditions")
+
+
+def inbox(
+    directory: Dir,
+    unit_argument: Annotated[
+        str | None, typer.Argument(metavar="[UNIT]", help="The unit (or --unit).")
+    ] = None,
+    unit_option: Annotated[
+        str | None, typer.Option("--unit", help="The unit whose inbox to list.")
+    ] = None,
+    after: Annotated[int, typer.Option(help="The last # already seen.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many (1-500).")] = 50,
+    as_json: Json = False,
+) -> None:
+    """List a unit's messages in arrival order: date, sender, kind, handling code, deadline and
+    whether it was read.
+
+    Example: secureline inbox --dir ./europol --unit ops
+    """
+    from secureline.store import messages as message_store
+
+    if (unit_argument is None) == (unit_option is None):
+        fail("name the unit once: secureline inbox UNIT, or --unit UNIT")
+    unit = unit_argument or unit_option or ""
+    node = common.node_at(directory)
+    page = node.messaging.inbox(_officer(unit), after, limit)
+    # Messaging.inbox gives headers only; the read state is the same page's rows' read_at.
+    read_at: dict[str, datetime | None] = {
+        row.id: row.read_at for _, row in message_store.mailbox_page(node.db, unit, after, limit)
+    }
+    rows = [(seq, h, read_at.get(h.id)) for seq, h in page]
+    if as_json:
+        print(render.dumps(render.inbox_json(rows)))
+    else:
+        out.print(render.inbox_table(rows))
+
+
+def status(message_id: str, directory: Dir, as_json: Json = False) -> None:
+    """Where a message is: per destination state, and the evidence received.
+
+    Example: secureline status msg-0123abcd --dir ./interpol
+    """
+    from secureline.services.accounts import Principal, Role
+
+    node = common.node_at(directory)
+    message_id = ids.message_id(node, message_id)
+    found = node.messaging.status(Principal("cli", "cli", "", Role.ADMIN), message_id)
+    if as_json:
+        print(
+            render.dumps(
+                {
+                    "id": message_id,
+                    "deliveries": [dataclasses.asdict(d) for d in found.deliveries],
+                    "evidence": [dataclasses.asdict(e) for e in found.evidence],
+                }
+            )
+        )
+        return
+    for d in found.deliveries:
+        why = f" ({d.reason_code}: {d.reason_text}, by {d.refused_by})" if d.reason_code else ""
+        out.print(f"{d.destination}: {d.state} via {d.next_hop}{why}", markup=False)
+        if d.state == "failed":  # set aside by the sender: an alarm until someone decides
+            out.print("  alarm: set aside; secureline peer retry|drop decides", markup=False)
+    for e in found.evidence:
+        out.print(f"  evidence {e.kind} from {e.issuer} at {e.issued_at}", markup=False)
