@@ -27,15 +27,33 @@ def test_review_and_permission_commands(pair: Federation, monkeypatch: pytest.Mo
     wait_state(interpol, sent.id, "europol", ["delivered"])
     where = str(pair.dirs["europol"])
 
-    listed = runner.invoke(app, ["review", "list", "--dir", where])
+    listed = runner.invoke(app, ["review", "list", "--dir", where, "--unit", "ops"])
     assert listed.exit_code == 0, listed.output
     assert sent.id not in listed.output  # its review date is years away
     ran = runner.invoke(app, ["review", "run", "--dir", where])
     assert ran.exit_code == 0, ran.output
     assert "queued 0, purged 0" in ran.output
 
+    elsewhere = runner.invoke(
+        app, ["review", "purge", sent.id, "--dir", where, "--unit", "intel", "--reason", "x"]
+    )
+    assert elsewhere.exit_code != 0  # main() prints the service's error and exits 2
+    assert "does not hold message" in str(elsewhere.exception)
+    assert message_row(europol, sent.id).content_json is not None
+
     purged = runner.invoke(
-        app, ["review", "purge", sent.id, "--dir", where, "--reason", "duplicate record"]
+        app,
+        [
+            "review",
+            "purge",
+            sent.id,
+            "--dir",
+            where,
+            "--unit",
+            "ops",
+            "--reason",
+            "duplicate record",
+        ],
     )
     assert purged.exit_code == 0, purged.output
     assert message_row(europol, sent.id).content_json is None
@@ -44,7 +62,19 @@ def test_review_and_permission_commands(pair: Federation, monkeypatch: pytest.Mo
 
     bad_date = runner.invoke(
         app,
-        ["review", "keep", sent.id, "--dir", where, "--until", "soon", "--reason", "x"],
+        [
+            "review",
+            "keep",
+            sent.id,
+            "--dir",
+            where,
+            "--unit",
+            "ops",
+            "--until",
+            "soon",
+            "--reason",
+            "x",
+        ],
     )
     assert bad_date.exit_code != 0
     assert "--until" in bad_date.output

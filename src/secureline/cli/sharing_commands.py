@@ -145,15 +145,22 @@ def permission_requests(
     out.print(table)
 
 
+#: Retention decisions are the holding unit's (or the DPO's): the CLI acts as an officer of it.
+ReviewUnit = Annotated[
+    str, typer.Option("--unit", help="The unit holding the messages (its officers decide).")
+]
+
+
 @review_app.command("list")
-def review_list(directory: Dir, as_json: Json = False) -> None:
-    """Messages due for a retention decision."""
+def review_list(directory: Dir, unit: ReviewUnit, as_json: Json = False) -> None:
+    """Messages of UNIT due for a retention decision."""
     node = common.node_at(directory)
+    queue = node.retention.queue(_cli_principal(unit))
     if as_json:
-        print(render.dumps([vars_of(i) for i in node.retention.queue(_cli_principal(None))]))
+        print(render.dumps([vars_of(i) for i in queue]))
         return
     table = Table("message", "review date", "queued at")
-    for item in node.retention.queue(_cli_principal(None)):
+    for item in queue:
         queued = item.queued_at.isoformat() if item.queued_at else ""
         table.add_row(item.message_id, item.review_date.isoformat(), queued)
     out.print(table)
@@ -163,6 +170,7 @@ def review_list(directory: Dir, as_json: Json = False) -> None:
 def review_keep(
     message_id: str,
     directory: Dir,
+    unit: ReviewUnit,
     until: Annotated[str, typer.Option(help="The new review date, YYYY-MM-DD.")],
     reason: Annotated[str, typer.Option(help="Why it is still needed.")],
 ) -> None:
@@ -175,7 +183,7 @@ def review_keep(
         fail(f"--until: {exc}")
     node = common.node_at(directory)
     message_id = ids.message_id(node, message_id)
-    node.retention.keep(_cli_principal(None), message_id, day, reason)
+    node.retention.keep(_cli_principal(unit), message_id, day, reason)
     out.print(f"{message_id} kept until {day.isoformat()}")
 
 
@@ -183,12 +191,13 @@ def review_keep(
 def review_purge(
     message_id: str,
     directory: Dir,
+    unit: ReviewUnit,
     reason: Annotated[str, typer.Option(help="Why it goes.")],
 ) -> None:
     """Purge a message now: body, entities and attachments go; a tombstone stays."""
     node = common.node_at(directory)
     message_id = ids.message_id(node, message_id)
-    node.retention.purge(_cli_principal(None), message_id, reason)
+    node.retention.purge(_cli_principal(unit), message_id, reason)
     out.print(f"{message_id} purged")
 
 
