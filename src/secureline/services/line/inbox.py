@@ -431,6 +431,9 @@ class LineInbox:
         )
         if destination == me:
             missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
+            if missing:  # a unit added since (by the CLI, or another worker): look again
+                self.refresh_units()
+                missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
             if missing:
                 raise Refusal("unknown_unit", f"no such unit here: {', '.join(missing)}")
             next_hop = None

@@ -214,7 +214,7 @@ class LinkSender:
             if answer.status != 200:
                 raise _Failed(
                     f"{self.peer} answered {answer.status} {answer.error_code}: "
-                    f"{answer.body[:ANSWER_EXCERPT]!r}",
+                    f"{_answer_text(answer.body)}",
                     answer.error_code or f"http_{answer.status}",
                     suspect=answer.status >= 500,
                 )
@@ -365,3 +365,14 @@ def _txn_id(node: str, body: bytes) -> str:
 def _aware(value: datetime) -> datetime:
     # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _answer_text(body: bytes) -> str:
+    """A peer's error answer as text for the operator (``peers.last_error``, the set-aside
+    envelope's reason): the message of its error object, else the first bytes decoded."""
+    try:
+        message = orjson.loads(body)["error"]["message"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        message = None
+    text = message if isinstance(message, str) else body[:ANSWER_EXCERPT].decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else " " for c in text[:ANSWER_EXCERPT])
