@@ -36,13 +36,6 @@ def _errors(log: str) -> list[str]:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason="node/compose.py's _stop_servers waits GRACEFUL_SHUTDOWN_SECONDS (2 s) for a peer's "
-    "idle TLS keep-alive connection, and uvicorn logs 'ERROR: Cancel 0 running task(s), timeout "
-    "graceful shutdown exceeded'; the fix (abort idle connections at once) is in node/, "
-    "which this branch does not own",
-)
 def test_sigterm_stops_a_node_within_a_second_while_its_peer_is_connected(
     federation_factory: Callable[..., Federation],
 ) -> None:

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 # holds an idle keep-alive TLS connection never answers the close_notify that a graceful
 # close waits for (asyncio waits up to 30 s for it), so the wait must be bounded.
 GRACEFUL_SHUTDOWN_SECONDS = 2
+IDLE_GRACE_SECONDS = 0.3  # how long requests under way may finish before idle links are cut
 
 
 def utc_now() -> datetime:
@@ -382,6 +383,18 @@ class Node:
 def _stop_servers(servers: Servers) -> None:
     for server in servers.servers:
         server.should_exit = True
+    # A peer's idle keep-alive connection would hold the stop for the whole graceful timeout:
+    # closing a TLS transport waits for the peer's close_notify. Requests under way get a
+    # moment to finish; then the idle connections are cut (a peer reconnects when it needs to).
+    servers.thread.join(timeout=IDLE_GRACE_SECONDS)
+    if servers.thread.is_alive() and not servers.loop.is_closed():
+
+        def cut_idle() -> None:
+            for server in servers.servers:
+                _abort_connections(server, idle_only=True)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed in the meantime
+            servers.loop.call_soon_threadsafe(cut_idle)
     servers.thread.join(timeout=GRACEFUL_SHUTDOWN_SECONDS + 3)
     if servers.thread.is_alive() and not servers.loop.is_closed():
         # Should not happen (uvicorn gives up on connections after the graceful timeout);
@@ -398,8 +411,11 @@ def _stop_servers(servers: Servers) -> None:
         log.warning("%s: the server thread did not stop", servers.thread.name)
 
 
-def _abort_connections(server: uvicorn.Server) -> None:
+def _abort_connections(server: uvicorn.Server, *, idle_only: bool = False) -> None:
     for connection in list(server.server_state.connections):
+        cycle = getattr(connection, "cycle", None)
+        if idle_only and cycle is not None and not cycle.response_complete:
+            continue  # a request under way: the graceful timeout is its limit
         transport = getattr(connection, "transport", None)
         if transport is not None:  # abort, even while closing: it does not wait for the peer
             transport.abort()
