@@ -358,3 +358,53 @@ def test_a_signed_payload_naming_a_key_twice_is_refused(pair: Federation) -> Non
     assert twice != text
     forged = sign_message_envelope(twice.encode(), interpol.identity.signing)
     assert _refusal(pair, forged, ["interpol"], "t-twice-001") == ("refused", "duplicate_key")
+
+
+def test_a_certificate_from_the_right_ca_naming_no_node_is_refused_no_node_name(
+    pair: Federation, tmp_path: Path
+) -> None:
+    """The code the protocol documents (§1), not a generic malformed_certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca = _interpol_ca(pair)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "interpol")]))
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(  # a host name only: no urn:secureline:node: URI
+            x509.SubjectAlternativeName([x509.DNSName("interpol.example")]), critical=False
+        )
+        .sign(ca.private_key, hashes.SHA256())
+    )
+    cert, private = save_identity(tmp_path / "nameless", "nameless", pki.Identity(certificate, key))
+    europol = pair["europol"]
+    before = stored_counts(europol)
+    _, token = craft_envelope(pair["interpol"], "ops@europol")
+
+    answer = put(
+        identity_context(_europol_ca(pair), cert, private),
+        europol,
+        "t-nameless-01",
+        transaction_body([(token, ["interpol"])]),
+        _digest(pair),
+    )
+
+    assert answer.status_code == 403
+    assert error_code(answer) == "no_node_name"
+    assert stored_counts(europol) == before

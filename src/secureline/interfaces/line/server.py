@@ -58,7 +58,9 @@ def authenticate_peer(scope: dict[str, Any], directory: Directory) -> str:
         from cryptography import x509
 
         claimed = node_name(x509.load_der_x509_certificate(der))
-    except (CryptoError, ValueError) as exc:
+    except CryptoError as exc:  # its own code: no_node_name, malformed_certificate (protocol §1)
+        raise LineError(403, exc.code, str(exc)) from None
+    except ValueError as exc:
         raise LineError(403, "malformed_certificate", str(exc)) from None
     peer = directory.peer(claimed)
     if peer is None or not peer.direct or peer.ca_pem is None:
