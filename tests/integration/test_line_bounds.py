@@ -105,6 +105,8 @@ def _declare_document(header: dict[str, Any]) -> None:
     )
 
 
+ATTACHMENT = {"name": "scan.pdf", "media_type": "application/pdf", "size": 0, "sha256": "0" * 64}
+
 # (name, header change, content change, code): each checked where its bytes come in.
 HEADER_POISON: list[tuple[str, Any, Any, str]] = [
     ("a 10,000-character message id", _set(id=LONG), None, "field_too_long"),
@@ -153,6 +155,24 @@ CONTENT_POISON: list[tuple[str, Any, Any, str]] = [
         "a mimetype with a line feed",
         _declare_document,
         _mimetype_with_a_line_feed,
+        "content_mismatch",
+    ),
+    (
+        "an attachment named to climb directories",
+        None,
+        _set(attachments=[{**ATTACHMENT, "name": "../../etc/cron.d/job"}]),
+        "unsafe_attachment_name",
+    ),
+    (
+        "an attachment name with a line break",
+        None,
+        _set(attachments=[{**ATTACHMENT, "name": "scan\u2028.pdf"}]),
+        "unsafe_attachment_name",
+    ),
+    (
+        "attachments larger than the header declares",
+        None,
+        _set(attachments=[{**ATTACHMENT, "size": 10}]),
         "content_mismatch",
     ),
 ]

@@ -73,5 +73,27 @@ def control_character(text: str, *, multiline: bool = False) -> str | None:
     return found.group() if found else None
 
 
+#: An attachment's name: a plain file name, what file systems take.
+ATTACHMENT_NAME_MAX_BYTES: Final = 255
+
+
+def attachment_name_problem(name: str) -> str | None:
+    """What makes ``name`` unsafe as an attachment's file name, or None: no directory, no
+    way up, no control or line-break characters, at most 255 bytes in UTF-8. Checked by
+    the API's edge and by the message model, so a name that came over the line is held to
+    the same rule; nothing is ever written to disk under a name a sender chose."""
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if ".." in name or name == ".":
+        return "contains '..'"
+    if control_character(name) is not None or "\u2028" in name or "\u2029" in name:
+        return "contains a control character"
+    if len(name.encode("utf-8", "surrogatepass")) > ATTACHMENT_NAME_MAX_BYTES:
+        return f"is longer than {ATTACHMENT_NAME_MAX_BYTES} bytes"
+    if not name.strip():
+        return "is empty"
+    return None
+
+
 #: The longest reason text a refusal's evidence carries: the reasons quote what was sent.
 REASON_TEXT_MAX_CHARS: Final = 2000

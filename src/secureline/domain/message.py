@@ -54,6 +54,7 @@ from secureline.domain.limits import (
     PURPOSE_MAX_CHARS,
     SCHEMA_NAME_MAX_CHARS,
     SUBJECT_MAX_CHARS,
+    attachment_name_problem,
     control_character,
 )
 from secureline.domain.vocabulary import (
@@ -90,6 +91,13 @@ def _lines(value: str) -> str:
     return value
 
 
+def _file_name(value: str) -> str:
+    problem = attachment_name_problem(value)
+    if problem is not None:
+        raise InvalidMessage("", f"the attachment name {problem}", code="unsafe_attachment_name")
+    return value
+
+
 # Bounded where the bytes come in (domain/limits.py): a length first (pydantic checks it
 # before the pattern, so a 10,000-character id costs no regex), the pattern anchored, since
 # pydantic's ``pattern`` searches rather than matches.
@@ -104,7 +112,7 @@ class _Strict(BaseModel):
 class Attachment(_Strict):
     """An attachment described by what identifies it; the bytes travel content-addressed."""
 
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_file_name)]
     media_type: Annotated[str, Field(pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")]
     size: Annotated[int, Field(ge=0)]
     sha256: Annotated[str, Field(pattern=f"^{SHA256_HEX}$")]

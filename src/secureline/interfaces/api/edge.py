@@ -23,6 +23,7 @@ from typing import Any
 import anyio.to_thread
 import orjson
 
+from secureline.domain.limits import attachment_name_problem
 from secureline.interfaces.api.errors import error_body
 from secureline.services.accounts import Accounts, TooManyFailures
 from secureline.services.errors import NotAuthenticated
@@ -35,7 +36,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_JSON_DEPTH = 32
-MAX_NAME_BYTES = 255
 OPEN_PATHS = frozenset({"/healthz"})
 #: fields whose text may run over several lines (everything else is one line)
 MULTI_LINE = frozenset({"body", "handling_conditions", "reason", "purpose"})
@@ -175,19 +175,8 @@ def _check_text(text: str, path: str, *, multi_line: bool) -> None:
 
 
 def check_attachment_name(name: str, path: str) -> None:
-    """An attachment's name is a plain file name: no directory, no way up, no control
-    characters, at most 255 bytes in UTF-8 (what file systems take)."""
-    problem = None
-    if "/" in name or "\\" in name:
-        problem = "contains a path separator"
-    elif ".." in name or name == ".":
-        problem = "contains '..'"
-    elif any(c in _ALWAYS_BAD or c in _LINE_BREAKS for c in name):
-        problem = "contains a control character"
-    elif len(name.encode()) > MAX_NAME_BYTES:
-        problem = f"is longer than {MAX_NAME_BYTES} bytes"
-    elif not name.strip():
-        problem = "is empty"
+    """An attachment's name is a plain file name (``domain.limits.attachment_name_problem``)."""
+    problem = attachment_name_problem(name)
     if problem:
         raise EdgeRefusal(
             422, "unsafe_attachment_name", f"{path}: the attachment name {problem}", path

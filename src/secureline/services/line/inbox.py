@@ -89,7 +89,9 @@ TXN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 INTERNAL_ERROR = "internal_error"
 #: The refusal codes of a bound of domain/limits.py, reported as they are (not as
 #: invalid_header or content_mismatch), so that the origin learns which bound it broke.
-_BOUND_CODES = frozenset({"field_too_long", "bad_characters", "time_without_zone"})
+_BOUND_CODES = frozenset(
+    {"field_too_long", "bad_characters", "time_without_zone", "unsafe_attachment_name"}
+)
 #: The longest path an envelope may arrive with: the header's hop_limit is at most this.
 MAX_PATH = 16
 
