@@ -35,7 +35,7 @@ def seeds() -> list[bytes]:
     for kind in EvidenceKind:
         item = EvidenceItem(
             new_message_id(),
-            "cc@interpol",
+            "interpol",
             "europol",
             kind,
             hashlib.sha256(kind.value.encode()).hexdigest(),
