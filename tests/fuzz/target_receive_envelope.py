@@ -14,8 +14,10 @@ from typing import Any
 import atheris
 import orjson
 
+from secureline.domain.message import Grant
 from secureline.services.messaging import new_message_id
-from tests.fuzz import line_support
+from secureline.services.permissions import grant_json, sign_grant
+from tests.fuzz import common, line_support
 
 TARGET = "receive_envelope"
 
@@ -83,10 +85,22 @@ def _structured(data: bytes) -> bytes | None:
     return line_support.reseal(obj)
 
 
+def _sign_grant(data: bytes) -> bytes:
+    payload = orjson.loads(data)
+    content = orjson.loads(payload["content"])
+    fields = orjson.loads(content["body"])
+    fields.pop("signature")
+    signed = sign_grant(Grant(**fields), common.nodes()["europol"].identity.signing)
+    content["body"] = grant_json(signed)
+    payload["content"] = orjson.dumps(content).decode()
+    return line_support.reseal(payload)
+
+
 def payload_of(data: bytes) -> bytes:
     """The payload to sign. A recorded reproducer writes ``@NOW@`` for its creation time
     (``@NAIVE@``: the same without a zone) and ``@MID@`` for a fresh message id, so that it
-    stays recent and new when replayed."""
+    stays recent and new when replayed; a grant in the content whose signature is
+    ``@SIGN@`` is signed with this run's europol key (the nodes are built anew per run)."""
     if b"@" in data:
         now = datetime.now(UTC)
         data = (
@@ -94,6 +108,8 @@ def payload_of(data: bytes) -> bytes:
             .replace(b"@NAIVE@", now.replace(tzinfo=None).isoformat().encode())
             .replace(b"@MID@", new_message_id().encode())
         )
+        if b"@SIGN@" in data:
+            data = _sign_grant(data)
     if data.startswith(b"S"):
         structured = _structured(data)
         if structured is not None:
