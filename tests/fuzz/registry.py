@@ -15,7 +15,7 @@ from tests.fuzz import (
 from tests.fuzz.common import Target
 
 TARGETS: dict[str, Target] = {
-    t.TARGET: t  # type: ignore[misc]
+    t.TARGET: t
     for t in (
         target_receive_raw,
         target_receive_envelope,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 import orjson
 
 from secureline.domain.message import Grant

@@ -44,8 +44,8 @@ KNOWN: dict[common.Signature, str] = {
     ),
 }
 
-# Inputs per target: about 30 s in all on SQLite alone, 40 s on PostgreSQL, about twice that
-# when make test runs both side by side (the receive path is the slow one).
+# Inputs per target: about 25 s in all on SQLite alone, a minute on PostgreSQL (more when
+# make test runs both side by side); the receive path is the slow one.
 RUNS = {
     "receive_raw": 5000,
     "receive_envelope": 3000,
