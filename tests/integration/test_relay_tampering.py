@@ -61,11 +61,14 @@ def _altered_content(payload: dict[str, object]) -> str:
 
 
 def _flip_a_character(token: str, fed: Federation) -> str:
+    """One character of the signed bytes changed, in the body's text. (A change that breaks
+    the header's JSON makes the envelope unreadable: it is then refused under its digest as
+    ``unreadable-...``, which names no message the relay could match.)"""
     header, payload, signature = token.split(".")
-    i = len(payload) // 2
-    return ".".join(
-        [header, payload[:i] + ("B" if payload[i] != "B" else "C") + payload[i + 1 :], signature]
-    )
+    raw = _b64decode(payload)
+    at = raw.index(b"original")
+    flipped = raw[:at] + b"O" + raw[at + 1 :]
+    return ".".join([header, _b64encode(flipped), signature])
 
 
 def _swap_the_content(token: str, fed: Federation) -> str:
