@@ -229,3 +229,37 @@ def test_a_routing_loop_is_refused_and_the_refusal_reaches_the_origin(
     europol = fed["europol"]
     assert stored_counts(europol)["deliveries"] == 0
     assert stored_counts(madrid)["messages"] == 1  # only its own outgoing row
+
+
+def _break_the_header(token: str, fed: Federation) -> str:
+    """A byte of the signed payload changed so that its JSON no longer reads."""
+    header, payload, signature = token.split(".")
+    raw = _b64decode(payload)
+    at = raw.index(b'"header":{') + len(b'"header":{')
+    return ".".join([header, _b64encode(raw[:at] + b"\x01" + raw[at + 1 :]), signature])
+
+
+def test_an_envelope_the_next_hop_cannot_read_is_set_aside_at_the_relay(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    """Its refusal can name only the bytes (``unreadable-...``), not the message: the relay
+    matches it by the envelope's digest and sets the delivery aside, as poison, instead of
+    pushing the same bytes again and again."""
+    fed = federation_factory(CHAIN, start=("ncb-madrid", "interpol"))
+    message_id, _ = _relay_alters(fed, _break_the_header)
+    interpol = fed["interpol"]
+
+    def failed() -> str | None:
+        with interpol.db.read() as conn:
+            row = conn.execute(
+                select(tables.deliveries.c.state, tables.deliveries.c.reason_code).where(
+                    tables.deliveries.c.message_id == message_id
+                )
+            ).one()
+        return row.reason_code if row.state == "failed" else None
+
+    assert wait_for(failed, timeout=20, what="interpol to set the envelope aside") == (
+        "bad_signature"
+    )
+    health = {h["peer"]: h for h in interpol.peering.link_health()}["europol"]
+    assert health["queue_depth"] == 0

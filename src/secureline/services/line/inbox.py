@@ -53,6 +53,7 @@ from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.settings import LineError, LineSettings
 from secureline.services.line.wire import (
+    UNREADABLE,
     EvidenceItem,
     EvidenceKind,
     OpenedEnvelope,
@@ -534,7 +535,7 @@ class LineInbox:
             message_id, origin = header.id, header.sender.node
         else:
             message_id, origin = claimed_identity(token) or (
-                "unreadable-" + envelope_digest(token)[:16],
+                UNREADABLE + envelope_digest(token)[:16],
                 peer,
             )
         batch.items.append(

@@ -32,7 +32,12 @@ from secureline.services.line import custody
 from secureline.services.line.directory import Directory, Peer
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport, TransportError, Unreachable
-from secureline.services.line.wire import envelope_digest
+from secureline.services.line.wire import (
+    UNREADABLE,
+    EvidenceItem,
+    EvidenceKind,
+    envelope_digest,
+)
 from secureline.store import line as line_store
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
@@ -334,11 +339,24 @@ class LinkSender:
         sent = {(d.message_id, d.destination): envelope_digest(d.envelope) for d in batch}
         # Evidence that other bytes than we sent arrived answers nothing: those go again.
         answered = set()
+        by_digest = {digest: d for d in batch if (digest := sent[(d.message_id, d.destination)])}
+        unreadable: list[tuple[line_store.QueuedDelivery, EvidenceItem]] = []
         for document in intake.documents:
             for item in document.items:
                 key = (item.message_id, item.destination)
                 if key in sent and custody.answers(item, sent[key]):
                     answered.add(key)
+                elif (
+                    document.issuer == peer.name
+                    and item.kind is EvidenceKind.REFUSED
+                    and item.message_id.startswith(UNREADABLE)
+                    and item.envelope_sha256 in by_digest
+                ):
+                    # The hop could not read the envelope, so its refusal names only our bytes:
+                    # set aside like poison (retrying the same bytes cannot help).
+                    delivery = by_digest[item.envelope_sha256]
+                    unreadable.append((delivery, item))
+                    answered.add((delivery.message_id, delivery.destination))
         unanswered = [d.seq for d in batch if (d.message_id, d.destination) not in answered]
         with self._db.transaction() as conn:
             events = custody.apply(
@@ -353,6 +371,13 @@ class LinkSender:
             )
             line_store.forget_evidence(conn, evidence_seqs)
             self._audit.record(conn, events)
+        for delivery, item in unreadable:
+            self._set_aside(
+                delivery,
+                item.reason_code or "refused",
+                f"{peer.name} could not read it: {item.reason_text or ''}"[:300],
+                now,
+            )
         if unanswered:
             self._postpone(unanswered, now + timedelta(seconds=self._backoff(1)))
 

@@ -153,6 +153,11 @@ def open_envelope(token: str, keys: dict[str, VerifyKey]) -> OpenedEnvelope:
     )
 
 
+#: The message id a refusal names when the envelope's header could not be read:
+#: ``unreadable-`` and 16 hex digits of the envelope's SHA-256 (the item names the whole digest).
+UNREADABLE = "unreadable-"
+
+
 def claimed_identity(token: str) -> tuple[str, str] | None:
     """The (message id, origin node) an envelope *claims*, read without verifying it.
 
