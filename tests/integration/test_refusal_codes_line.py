@@ -17,17 +17,26 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from secureline.cli.samples import draft
 from secureline.crypto import pki
 from secureline.crypto.envelope import sign_envelope
-from secureline.crypto.keys import SigningKey, generate_signing_key
+from secureline.crypto.jwe import encrypt_for
+from secureline.crypto.keys import (
+    EncryptionPublicKey,
+    SigningKey,
+    generate_encryption_key,
+    generate_signing_key,
+)
 from secureline.domain.addresses import Address
 from secureline.domain.audit import AuditAction, checkpoint_payload
 from secureline.domain.message import compose, parse_draft
@@ -49,6 +58,7 @@ from tests.integration.support import (
     officer,
     put,
     sample,
+    save_identity,
     set_option,
     stored_counts,
     transaction_body,
@@ -388,3 +398,250 @@ def test_broken_exchange(
         "failed",
         "broken_exchange",
     )
+
+
+# --- more of §5: the envelope's form, its signer, its content ------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["not-a-jws", "a.b.c", "eyJhbGciOiJub25lIn0.e30."],
+    ids=["one-part", "garbage-parts", "alg-none"],
+)
+def test_malformed_envelope(pair: Federation, token: str) -> None:
+    assert _refused(pair, token, "t-malformed-env") == ("refused", "malformed_envelope")
+
+
+def test_wrong_signer(pair: Federation) -> None:
+    """Signed with interpol's real key, but sent as a unit of ncb-madrid."""
+    interpol = pair["interpol"]
+    now = datetime.now(UTC)
+    message = compose(
+        parse_draft(sample("ops@europol", seed=9)),
+        message_id=new_message_id(),
+        sender=Address("ncb", "ncb-madrid"),
+        now=now,
+        default_review_date=(now + timedelta(days=365)).date(),
+    )
+    token = sign_message_envelope(
+        envelope_payload(message, "europol", None), interpol.identity.signing
+    )
+    assert _refused(pair, token, "t-wrong-signer") == ("refused", "wrong_signer")
+
+
+def test_decryption_failed(pair: Federation) -> None:
+    """A confidential message sealed under europol's kid but to another X25519 key."""
+    interpol, europol = pair["interpol"], pair["europol"]
+    now = datetime.now(UTC)
+    message = compose(
+        parse_draft(sample("ops@europol", seed=11, confidential=True)),
+        message_id=new_message_id(),
+        sender=Address("cc", "interpol"),
+        now=now,
+        default_review_date=(now + timedelta(days=365)).date(),
+    )
+    assert message.header.confidential
+    wrong = EncryptionPublicKey(
+        kid=europol.identity.encryption.kid,
+        public=generate_encryption_key("europol").private.public_key(),
+    )
+    jwe = encrypt_for(message.content_bytes, wrong)
+    token = sign_message_envelope(
+        envelope_payload(message, "europol", jwe), interpol.identity.signing
+    )
+    assert _refused(pair, token, "t-decrypt-001") == ("refused", "decryption_failed")
+
+
+# --- more rules of sharing at RECEIVE ---------------------------------------------------------
+
+
+def test_classification_above_ceiling(pair: Federation) -> None:
+    """The pair's agreement has the ceiling ``restricted``."""
+    _, token = _envelope(pair["interpol"], "ops@europol", classification="confidential")
+    assert _refused(pair, token, "t-ceiling-01") == ("refused", "classification_above_ceiling")
+
+
+def test_confidentiality_required(federation_factory: Callable[..., Federation]) -> None:
+    fed = _with_agreement(federation_factory, confidentiality='"required"')
+    _, token = _envelope(fed["interpol"], "ops@europol")
+    assert _refused(fed, token, "t-confidential") == ("refused", "confidentiality_required")
+
+
+def test_no_agreement(federation_factory: Callable[..., Federation]) -> None:
+    """europol holds no agreement for the link: the transaction is refused whole."""
+    fed = federation_factory(PAIR, start=())
+    (fed.dirs["europol"] / "agreements" / "interpol.toml").unlink()
+    fed.start("europol")
+    fed.construct("interpol")  # not started: its keys sign, its sender stays quiet
+    europol = fed["europol"]
+    before = stored_counts(europol)
+    _, token = _envelope(fed["interpol"], "ops@europol")
+    answer = put(
+        _as_interpol(fed),
+        europol,
+        "t-no-agreement",
+        transaction_body([(token, ["interpol"])]),
+        fed["interpol"].directory.agreement_digest("europol"),
+    )
+    _transaction_refused(fed, answer, 403, "no_agreement")
+    assert stored_counts(europol) == before
+
+
+# --- the peer's certificate (§1) --------------------------------------------------------------
+
+
+def _reissued(
+    ca: pki.Identity,
+    node: str,
+    uris: list[str],
+    *,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> pki.Identity:
+    """A certificate from ``ca`` like a node's, with the SAN's URIs replaced by ``uris``."""
+    base = pki.issue_node_certificate(ca, node, ["127.0.0.1"])
+    cert = base.certificate
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(cert.subject)
+        .issuer_name(cert.issuer)
+        .public_key(base.private_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or cert.not_valid_before_utc)
+        .not_valid_after(not_after or cert.not_valid_after_utc)
+    )
+    for extension in cert.extensions:
+        value = extension.value
+        if isinstance(value, x509.SubjectAlternativeName):
+            value = x509.SubjectAlternativeName(
+                [
+                    *(n for n in value if not isinstance(n, x509.UniformResourceIdentifier)),
+                    *(x509.UniformResourceIdentifier(u) for u in uris),
+                ]
+            )
+        builder = builder.add_extension(value, critical=extension.critical)
+    return pki.Identity(builder.sign(ca.private_key, hashes.SHA256()), base.private_key)
+
+
+def _ca_of(fed: Federation, name: str) -> pki.Identity:
+    layout = fed.layout(name)
+    return pki.load_identity(layout.ca_certificate, layout.ca_key, None)
+
+
+def _as(fed: Federation, receiver: str, identity: pki.Identity, where: Path) -> ssl.SSLContext:
+    cert, key = save_identity(where, "client", identity)
+    return identity_context(fed.layout(receiver).ca_certificate.read_bytes(), cert, key)
+
+
+@pytest.mark.parametrize(
+    ("uris", "code"),
+    [
+        ([], "no_node_name"),
+        (["urn:secureline:node:interpol", "urn:secureline:node:europol"], "malformed_certificate"),
+    ],
+    ids=["no-node-uri", "two-node-uris"],
+)
+def test_certificate_naming_no_node_or_two(
+    pair: Federation, tmp_path: Path, uris: list[str], code: str
+) -> None:
+    """Issued by interpol's own (pinned) CA, so TLS accepts it; the names are wrong."""
+    europol = pair["europol"]
+    before = stored_counts(europol)
+    _, token = _envelope(pair["interpol"], "ops@europol")
+    identity = _reissued(_ca_of(pair, "interpol"), "interpol", uris)
+    answer = put(
+        _as(pair, "europol", identity, tmp_path / code),
+        europol,
+        "t-cert-names-1",
+        transaction_body([(token, ["interpol"])]),
+        _digest(pair),
+    )
+    _transaction_refused(pair, answer, 403, code)
+    assert stored_counts(europol) == before
+
+
+def test_not_issued_by_pinned_ca(chain: Federation, tmp_path: Path) -> None:
+    """interpol trusts ncb-madrid's CA for ncb-madrid. A certificate from that CA naming
+    europol passes the handshake and is refused: europol's pin is another CA."""
+    interpol = chain["interpol"]
+    before = stored_counts(interpol)
+    _, token = _envelope(chain["europol"], "cc@interpol")
+    identity = pki.issue_node_certificate(_ca_of(chain, "ncb-madrid"), "europol", ["127.0.0.1"])
+    answer = put(
+        _as(chain, "interpol", identity, tmp_path / "cross"),
+        interpol,
+        "t-cross-ca-01",
+        transaction_body([(token, ["europol"])]),
+        interpol.directory.agreement_digest("europol"),
+    )
+    assert answer.status_code == 403, answer.text
+    assert error_code(answer) == "not_issued_by_pinned_ca"
+    assert stored_counts(interpol) == before
+    assert count_rows(interpol, tables.inbound_transactions) == 0
+
+
+def _app_with_certificate(node: Node, der: bytes | None) -> Callable[..., Any]:
+    """europol's own line application, as the TLS layer would hand it a request whose
+    client certificate is ``der`` (without TLS: for what OpenSSL refuses before it)."""
+    app = line_app(node.directory, node.inbox, lambda: node.settings.max_batch_bytes)
+
+    async def with_certificate(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "extensions": {"tls": {"client_cert_der": der}}}
+        await app(scope, receive, send)
+
+    return with_certificate
+
+
+@pytest.mark.parametrize(
+    ("code", "window"),
+    [
+        ("certificate_not_yet_valid", (timedelta(days=1), timedelta(days=30))),
+        ("certificate_expired", (-timedelta(days=30), -timedelta(days=1))),
+    ],
+)
+def test_certificate_outside_its_window(
+    pair: Federation, tmp_path: Path, code: str, window: tuple[timedelta, timedelta]
+) -> None:
+    """From interpol's pinned CA, naming interpol, outside its validity window. Over real TLS
+    OpenSSL refuses it at the handshake (or the application answers the code); the
+    application's own check, the second line, answers the code."""
+    europol = pair["europol"]
+    before = stored_counts(europol)
+    now = datetime.now(UTC)
+    identity = pki.issue_node_certificate(
+        _ca_of(pair, "interpol"),
+        "interpol",
+        ["127.0.0.1"],
+        not_before=now + window[0],
+        not_after=now + window[1],
+    )
+    _, token = _envelope(pair["interpol"], "ops@europol")
+    body = transaction_body([(token, ["interpol"])])
+    try:
+        answer = put(
+            _as(pair, "europol", identity, tmp_path / code),
+            europol,
+            "t-window-01",
+            body,
+            _digest(pair),
+        )
+    except (httpx.TransportError, ssl.SSLError):
+        pass  # refused at the handshake
+    else:
+        _transaction_refused(pair, answer, 403, code)
+
+    der = identity.certificate.public_bytes(serialization.Encoding.DER)
+    with TestClient(_app_with_certificate(europol, der)) as client:
+        answer = client.put(
+            "/line/v1/transactions/t-window-02",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "secureline-agreement": _digest(pair) or "",
+            },
+        )
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["code"] == code
+    assert stored_counts(europol) == before
+    assert count_rows(europol, tables.inbound_transactions) == 0
