@@ -82,6 +82,8 @@ def _reason_codes(answer: Any) -> list[str]:
     ("code", "terms", "change"),
     [
         ("kind_not_allowed", {"kinds": '["request"]'}, {}),
+        ("classification_above_ceiling", {}, {"classification": "confidential"}),
+        ("confidentiality_required", {"confidentiality": '"required"'}, {}),
         ("purpose_not_allowed", {"purposes": '["counter terrorism only"]'}, {}),
         ("personal_data_not_allowed", {"personal_data": "false", "data_subjects": "[]"}, {}),
         # The default review date keeps within the agreement (messaging._default_review_date):
@@ -106,6 +108,19 @@ def test_submission_refused_by_a_rule(
             "/api/v1/messages", json=_with_a_person("ops@europol") | change, headers=auth
         )
     assert _reason_codes(answer) == [code]
+    assert stored_counts(node) == before
+
+
+def test_submission_over_a_link_without_agreement_is_no_agreement(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    fed = federation_factory(PAIR, start=())
+    (fed.dirs["interpol"] / "agreements" / "europol.toml").unlink()
+    node = fed.construct("interpol")
+    before = stored_counts(node)
+    with _client(node, "cc") as (client, auth):
+        answer = client.post("/api/v1/messages", json=sample("ops@europol", seed=5), headers=auth)
+    assert _reason_codes(answer) == ["no_agreement"]
     assert stored_counts(node) == before
 
 
