@@ -22,8 +22,9 @@ INTEGRATION = ROOT / "tests" / "integration"
 CODE = re.compile(r"[a-z][a-z0-9_]*")
 BACKTICKED = re.compile(r"`([^`]+)`")
 
-#: Documented, but no request through the line or the API can produce them (see the report
-#: on branch ``refusals``); the lead fixes the code or the docs, then removes them here.
+#: The decision's own fail-closed guards: documented (protocol.md says they are unreachable
+#: through the services by design) and tested in tests/unit/domain/test_policy.py, but no
+#: request through the line or the API can produce them, because an earlier check answers.
 UNREACHABLE = {
     # The directory (services/line/directory.py, _load_agreement) drops an agreement whose
     # parties are not (this node, the peer) before any decision: the link then has no
