@@ -8,18 +8,18 @@ The summary: examples, seed, seconds, schemathesis' exit code and its failure co
 """
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' one run
+
+from tests.integration.test_api_schema import run_schemathesis
+
 from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.node.compose import Node
 from secureline.services import accounts
-
-SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 def main(examples: int, seed: int) -> dict[str, object]:
@@ -42,36 +42,14 @@ def main(examples: int, seed: int) -> dict[str, object]:
         report = Path(root) / "report.json"
         started = time.monotonic()
         try:
-            result = subprocess.run(
-                [
-                    str(SCHEMATHESIS),
-                    "run",
-                    f"http://127.0.0.1:{servers.api_port}/api/openapi.json",
-                    "--header",
-                    f"Authorization: Bearer {token}",
-                    "--checks",
-                    "all",
-                    "--exclude-checks",
-                    "positive_data_acceptance",
-                    "--max-examples",
-                    str(examples),
-                    "--seed",
-                    str(seed),
-                    "--workers",
-                    "1",
-                    "--generation-database",
-                    "none",
-                    "--no-color",
-                    "--report",
-                    "json",
-                    "--report-json-path",
-                    str(report),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                cwd=root,  # schemathesis keeps a cache directory where it runs
-                env=os.environ | {"SCHEMATHESIS_TELEMETRY": "false"},
+            result = run_schemathesis(
+                f"http://127.0.0.1:{servers.api_port}",
+                token,
+                examples=examples,
+                seed=seed,
+                workdir=Path(root),
+                extra=("--report", "json", "--report-json-path", str(report)),
+                timeout=3600,
             )
         finally:
             node.stop()

@@ -39,8 +39,16 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[s
 
 
 def run_schemathesis(
-    base: str, token: str, *, examples: int, seed: int, workdir: Path
+    base: str,
+    token: str,
+    *,
+    examples: int,
+    seed: int,
+    workdir: Path,
+    extra: tuple[str, ...] = (),
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
+    """The one schemathesis run, here and in bench/api_schema.py (``extra``: more options)."""
     command = [
         str(SCHEMATHESIS),
         "run",
@@ -67,10 +75,11 @@ def run_schemathesis(
         "--request-timeout",
         "10",
         "--no-color",
+        *extra,
     ]
     env = os.environ | {"SCHEMATHESIS_TELEMETRY": "false"}
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=300, env=env, check=False, cwd=workdir
+        command, capture_output=True, text=True, timeout=timeout, env=env, check=False, cwd=workdir
     )  # in workdir: schemathesis keeps a cache directory where it runs
 
 
