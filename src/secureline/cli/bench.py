@@ -180,7 +180,7 @@ def run_line_bench(
         command = (
             ["-m", "secureline.cli.main", "run"]
             if audit
-            else ["-m", "secureline.cli.bench", "run-without-audit"]
+            else ["-m", "secureline.cli.bench_receiver", "run-without-audit"]
         )
         receiver = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
             [sys.executable, *command, "--dir", str(dirs[RECEIVER])],
@@ -249,14 +249,3 @@ def run_line_bench(
         "stored_before": stored,
         **({} if audit else {"audit": "off (UnsafeNoAudit)"}),
     }
-
-
-if __name__ == "__main__":
-    # `python -m secureline.cli.bench run-without-audit --dir DIR`: the receiver of
-    # `bench line --no-audit`, exactly `secureline run` but with NO audit chain.
-    from secureline.cli.main import app
-
-    if sys.argv[1:2] != ["run-without-audit"]:
-        sys.exit("usage: python -m secureline.cli.bench run-without-audit --dir DIR")
-    with unsafe_no_audit():
-        app(["run", *sys.argv[2:]])

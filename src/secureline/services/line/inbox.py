@@ -37,20 +37,18 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.domain.limits import NAME_MAX_CHARS, REASON_TEXT_MAX_CHARS
 from secureline.domain.message import (
-    Content,
-    Grant,
     Header,
     parse_content,
     parse_header,
     unseal,
 )
 from secureline.domain.policy import PolicyContext, Stage, decide
-from secureline.domain.vocabulary import Kind
 from secureline.services.audit import AuditLog
-from secureline.services.line import custody
+from secureline.services.line import controls, custody
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
+from secureline.services.line.refusal import Refusal
 from secureline.services.line.settings import LineError, LineSettings
 from secureline.services.line.wire import (
     UNREADABLE,
@@ -63,16 +61,9 @@ from secureline.services.line.wire import (
     open_envelope,
 )
 from secureline.services.permissions import (
-    INVALID_GRANT,
-    GrantError,
     check_grants,
-    parse_grant,
-    received_grant_row,
-    verify_grant,
 )
 from secureline.store import accounts as account_store
-from secureline.store import grants as grant_store
-from secureline.store import held_controls as held_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store import retention as retention_store
@@ -80,10 +71,6 @@ from secureline.store import tables
 from secureline.store.database import Database
 
 log = logging.getLogger(__name__)
-_CONTROL_ACTIONS = {
-    Kind.DELETION: AuditAction.MESSAGE_PURGED,
-    Kind.CORRECTION: AuditAction.MESSAGE_CORRECTED,
-}
 TXN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 #: What was not foreseen while one envelope was examined: that envelope is refused with this
 #: code (the details only in the log), and the rest of its transaction goes on.
@@ -97,13 +84,6 @@ _BOUND_CODES = frozenset(
 MAX_PATH = 16
 
 
-class Refusal(Exception):
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
-
-
 @dataclass
 class _Accepted:
     header: Header
@@ -114,7 +94,7 @@ class _Accepted:
     content_jwe: str | None
     destination: str
     next_hop: str | None  # None: delivered here
-    effect: _Effect | None = None  # what a control message does here once committed
+    effect: controls.Effect | None = None  # what a control message does here once committed
 
 
 @dataclass(slots=True)
@@ -130,6 +110,8 @@ class _Crossing:
     # The rules' context per (next hop, verified grants): the same for most envelopes of a
     # transaction, so it is made once; it is immutable and holds verified facts only.
     contexts: dict[tuple[str | None, frozenset[str]], PolicyContext] = field(default_factory=dict)
+    # The units were read again in this transaction (for one not known): not again for the next.
+    units_read: bool = False
 
 
 @dataclass(slots=True)
@@ -144,17 +126,6 @@ class _InFlight:
     next_hop: str | None = None  # None: delivered here
     accepted: _Accepted | None = None
     refusal: tuple[str, str] | None = None  # (reason code, text)
-
-
-@dataclass(frozen=True)
-class _Effect:
-    """A provider's control message delivered here: a grant to keep, or an original to
-    purge or correct."""
-
-    kind: Kind
-    original: str | None = None
-    grant: Grant | None = None
-    held: bool = False  # the original has not arrived yet: kept until it does
 
 
 @dataclass(slots=True)
@@ -361,7 +332,7 @@ class LineInbox:
             if parsed.sealed is not None:  # kept and shown here as the origin wrote them
                 header_json = unseal(header_json, parsed.sealed)
                 header = envelope.header = header.model_copy(update=dict(parsed.sealed))
-            effect = self._effect(header, parsed, crossing.now)
+            effect = controls.check(header, parsed, crossing.now, self._db, self._directory)
         # relayed: the content (or its ciphertext) is the destination's to check
         assert envelope.path is not None
         envelope.accepted = _Accepted(
@@ -376,52 +347,6 @@ class LineInbox:
             effect,
         )
 
-    def _effect(self, header: Header, content: Content, now: datetime) -> _Effect | None:
-        """Check a control message against what is stored here (Refusal if it cannot apply).
-
-        * ``permission-grant``: its body is the provider's signed grant; it must verify, be
-          signed by the node that sends the message, and not have expired.
-        * ``deletion`` / ``correction``: ``reply_to`` names a message received here, and the
-          sender's node is that message's origin (only the provider deletes or corrects).
-          One whose message has not arrived yet (two routes, a retry after a restart) is held
-          and applied when the message arrives (see _apply_held).
-        """
-        if header.kind is Kind.PERMISSION_GRANT:
-            try:
-                grant = parse_grant(content.body)
-                verify_grant(grant, self._directory.verify_keys)
-            except GrantError as exc:
-                raise Refusal(INVALID_GRANT, exc.text) from None
-            if grant.provider.node != header.sender.node:
-                raise Refusal(
-                    INVALID_GRANT,
-                    f"grant {grant.id} is from {grant.provider.node}, but "
-                    f"{header.sender.node} sent it",
-                )
-            if grant.until <= now:
-                raise Refusal(INVALID_GRANT, f"grant {grant.id} expired at {grant.until}")
-            return _Effect(header.kind, grant.message_id, grant)
-        if header.kind in (Kind.DELETION, Kind.CORRECTION):
-            what = header.kind.value
-            if header.reply_to is None:
-                raise Refusal("unknown_message", f"a {what} must name its message in reply_to")
-            row = message_store.get_message(self._db, header.reply_to)
-            if row is None:  # overtaken by its original's route: held until it arrives
-                return _Effect(header.kind, header.reply_to, held=True)
-            if row.direction != "in":
-                raise Refusal(
-                    "unknown_message",
-                    f"{what} of {header.reply_to}: no such message was received here",
-                )
-            if row.origin_node != header.sender.node:
-                raise Refusal(
-                    "not_provider",
-                    f"{what} of {header.reply_to}: only its provider {row.origin_node} may "
-                    f"send one, not {header.sender.node}",
-                )
-            return _Effect(header.kind, header.reply_to)
-        return None
-
     def _check(
         self, crossing: _Crossing, header: Header, signer: str, destination: str, path: list[str]
     ) -> str | None:
@@ -434,8 +359,9 @@ class LineInbox:
         )
         if destination == me:
             missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
-            if missing:  # a unit added since (by the CLI, or another worker): look again
-                self.refresh_units()
+            if missing and not crossing.units_read:  # added since (the CLI, another worker)?
+                self.refresh_units()  # once a transaction: unknown units cost one read
+                crossing.units_read = True
                 missing = [str(a) for a in header.to if a.node == me and a.unit not in self._units]
             if missing:
                 raise Refusal("unknown_unit", f"no such unit here: {', '.join(missing)}")
@@ -579,7 +505,7 @@ class LineInbox:
                 conn, [a.header.id for a in batch.accepted if a.next_hop is not None]
             )
             rows, mailbox, relays, upgrades = [], [], [], []
-            effects: list[tuple[Header, _Effect]] = []
+            effects: list[tuple[Header, controls.Effect]] = []
             reviews: list[tuple[str, date]] = []
             # A message for a unit here and for a node beyond is two envelopes; the copy
             # delivered here goes first, so the stored row is the readable one.
@@ -624,8 +550,8 @@ class LineInbox:
             message_store.replace_messages(conn, upgrades)
             message_store.add_to_mailboxes(conn, mailbox, now)
             retention_store.schedule(conn, reviews)
-            batch.audit += self._apply_effects(conn, effects, now)
-            batch.audit += self._apply_held(conn, [*rows, *upgrades], now)
+            batch.audit += controls.apply(conn, effects, now)
+            batch.audit += controls.apply_held(conn, [*rows, *upgrades], now)
             line_store.queue_deliveries(conn, relays, now)
             batch.audit += [  # the documents skipped as malformed, then those taken in
                 *intake.events,
@@ -741,129 +667,6 @@ class LineInbox:
                 "evidence_taken": len(intake.documents),
                 "evidence_rejected": intake.rejected,
             }
-        )
-
-    def _apply_effects(
-        self, conn: Any, effects: list[tuple[Header, _Effect]], now: datetime
-    ) -> list[AuditEvent]:
-        events = []
-        for header, effect in effects:
-            actor = str(header.sender)
-            if effect.grant is not None:
-                grant_store.save_grants(conn, [received_grant_row(effect.grant, header.id, now)])
-                events.append(
-                    AuditEvent(
-                        actor,
-                        AuditAction.PERMISSION_GRANTED,
-                        effect.grant.message_id,
-                        "received",
-                        {"grant": effect.grant.id, "carrier": header.id},
-                    )
-                )
-                continue
-            assert effect.original is not None
-            if effect.held:
-                held_store.hold(
-                    conn,
-                    [
-                        held_store.HeldControl(
-                            header.id,
-                            effect.original,
-                            header.sender.node,
-                            effect.kind.value,
-                            header.created_at,
-                            now,
-                            None,
-                        )
-                    ],
-                )
-                events.append(
-                    AuditEvent(
-                        actor,
-                        _CONTROL_ACTIONS[effect.kind],
-                        effect.original,
-                        "held",
-                        {"by_message": header.id},
-                    )
-                )
-                continue
-            events.append(
-                self._apply_control(conn, effect.kind, effect.original, header.id, actor, now)
-            )
-        return events
-
-    def _apply_held(
-        self, conn: Any, stored: list[message_store.MessageRow], now: datetime
-    ) -> list[AuditEvent]:
-        """Apply the deletions and corrections that were held for messages which arrived in
-        this transaction, oldest first, in the transaction that stores them: a retracted
-        message is stored and purged at once (its tombstone stays), a corrected one is stored
-        and corrected. A control from a node other than the message's origin is not applied
-        (only the provider deletes or corrects)."""
-        waiting = held_store.waiting_for(conn, [r.id for r in stored if r.direction == "in"])
-        if not waiting:
-            return []
-        origins = dict(
-            conn.execute(
-                select(tables.messages.c.id, tables.messages.c.origin_node).where(
-                    tables.messages.c.id.in_({w.original_id for w in waiting})
-                )
-            ).all()
-        )
-        senders = dict(
-            conn.execute(
-                select(tables.messages.c.id, tables.messages.c.sender).where(
-                    tables.messages.c.id.in_([w.control_id for w in waiting])
-                )
-            ).all()
-        )
-        events = []
-        for control in waiting:
-            kind = Kind(control.kind)
-            actor = senders.get(control.control_id, control.origin_node)
-            if origins.get(control.original_id) != control.origin_node:
-                events.append(
-                    AuditEvent(
-                        actor,
-                        _CONTROL_ACTIONS[kind],
-                        control.original_id,
-                        "not-provider",
-                        {"by_message": control.control_id},
-                    )
-                )
-                continue
-            events.append(
-                self._apply_control(conn, kind, control.original_id, control.control_id, actor, now)
-            )
-        held_store.settle(conn, [w.control_id for w in waiting], now)
-        return events
-
-    @staticmethod
-    def _apply_control(
-        conn: Any, kind: Kind, original: str, control_id: str, actor: str, now: datetime
-    ) -> AuditEvent:
-        """Purge or correct ``original`` as the stored control message ``control_id`` says
-        (its subject is the provider's reason, its content the correction)."""
-        header_json, content = conn.execute(
-            select(tables.messages.c.header_json, tables.messages.c.content_json).where(
-                tables.messages.c.id == control_id
-            )
-        ).one()
-        reason = orjson.loads(header_json)["subject"]
-        if kind is Kind.DELETION:
-            done = retention_store.purge(
-                conn, original, actor=actor, reason=reason, now=now, by_message=control_id
-            )
-        else:
-            done = retention_store.correct(
-                conn, original, content, actor=actor, reason=reason, now=now, by_message=control_id
-            )
-        return AuditEvent(
-            actor,
-            _CONTROL_ACTIONS[kind],
-            original,
-            "applied" if done else "already-purged",
-            {"by_message": control_id},
         )
 
     def _row(self, acc: _Accepted, now: datetime) -> message_store.MessageRow:
