@@ -26,7 +26,7 @@ from secureline.cli.samples import draft
 from secureline.crypto import pki
 from secureline.crypto.keys import SigningKey
 from secureline.domain.addresses import Address
-from secureline.domain.message import compose, parse_draft
+from secureline.domain.message import compose, content_digest, parse_draft
 from secureline.node.compose import Node
 from secureline.node.config import load_config
 from secureline.node.layout import NodeLayout
@@ -265,6 +265,28 @@ def sample(
     return draft(rng, to, area, f"t{seed}", n_entities=rng.randint(3, 5), **overrides)
 
 
+def seed_with_a_person(to: str = "ops@europol") -> int:
+    """A seed whose ``sample`` carries a Person (personal data), found, not assumed."""
+    for seed in range(1, 200):
+        if any(e["schema"] == "Person" for e in sample(to, seed=seed)["entities"]):
+            return seed
+    raise AssertionError("no sample seed with a Person")
+
+
+def set_agreement_terms(fed: Federation, a: str, b: str, **terms: str) -> None:
+    """Put ``terms`` (TOML literals) in place of the generated ones in the agreement of the
+    link a-b, on both sides (the same text, so the digests still match); before the nodes
+    are constructed, which read it."""
+    for here, there in ((a, b), (b, a)):
+        path = fed.dirs[here] / "agreements" / f"{there}.toml"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for key, value in terms.items():
+            matching = [i for i, line in enumerate(lines) if line.startswith(f"{key} = ")]
+            assert len(matching) == 1, f"{key} not in {path}"
+            lines[matching[0]] = f"{key} = {value}"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def delivery_state(node: Node, message_id: str, destination: str) -> str | None:
     status = node.messaging.status(ADMIN, message_id)
     for d in status.deliveries:
@@ -319,8 +341,13 @@ def craft_envelope(
     seed: int = 7,
     signing: SigningKey | None = None,
     destination: str | None = None,
+    header_change: Callable[[dict[str, Any]], None] | None = None,
+    content_change: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[str, str]:
-    """A message composed and signed as ``origin`` would; returns (message id, JWS)."""
+    """A message composed and signed as ``origin`` would; returns (message id, JWS).
+
+    ``content_change`` and ``header_change`` alter the payload's JSON before it is signed
+    (the header's content digest follows the changed content), as a peer that forges could."""
     now = datetime.now(UTC)
     message = compose(
         parse_draft(sample(to, seed=seed)),
@@ -330,6 +357,16 @@ def craft_envelope(
         default_review_date=(now + timedelta(days=365)).date(),
     )
     payload = envelope_payload(message, destination or to.split("@")[1], None)
+    if header_change is not None or content_change is not None:
+        body = orjson.loads(payload)
+        if content_change is not None:
+            content = orjson.loads(body["content"])
+            content_change(content)
+            body["content"] = orjson.dumps(content).decode()
+            body["header"]["content_digest"] = content_digest(body["content"].encode())
+        if header_change is not None:
+            header_change(body["header"])
+        payload = orjson.dumps(body)
     return message.header.id, sign_message_envelope(payload, signing or origin.identity.signing)
 
 

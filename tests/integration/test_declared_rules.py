@@ -18,21 +18,10 @@ from tests.integration.support import (
     delivery_state,
     officer,
     sample,
+    set_agreement_terms,
     stored_counts,
     wait_state,
 )
-
-
-def _limit_attachments(fed: Federation, node: str, peer: str, max_bytes: int) -> None:
-    """The same agreement text on both sides of the link, with a smaller attachment limit."""
-    for here, there in ((node, peer), (peer, node)):
-        path = fed.dirs[here] / "agreements" / f"{there}.toml"
-        text = path.read_text(encoding="utf-8")
-        assert "max_attachment_bytes = 52428800" in text
-        path.write_text(
-            text.replace("max_attachment_bytes = 52428800", f"max_attachment_bytes = {max_bytes}"),
-            encoding="utf-8",
-        )
 
 
 def _attachment(size: int) -> dict[str, object]:
@@ -48,7 +37,7 @@ def test_attachments_above_the_links_limit_are_refused_at_submit(
     federation_factory: Callable[..., Federation],
 ) -> None:
     fed = federation_factory(PAIR, start=())
-    _limit_attachments(fed, "interpol", "europol", 1000)
+    set_agreement_terms(fed, "interpol", "europol", max_attachment_bytes="1000")
     interpol = fed.start("interpol")
     fed.start("europol")
     before = stored_counts(interpol)

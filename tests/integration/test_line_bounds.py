@@ -13,30 +13,24 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy import select
 
-from secureline.domain.addresses import Address
-from secureline.domain.message import compose, content_digest, parse_draft
 from secureline.node.compose import Node
 from secureline.services.line import inbox as inbox_module
 from secureline.services.line.wire import (
     EvidenceItem,
     envelope_digest,
-    envelope_payload,
     open_evidence,
-    sign_message_envelope,
 )
-from secureline.services.messaging import new_message_id
 from secureline.store import tables
 from secureline.store.audit import audit_records
 from tests.integration.support import (
-    UNITS,
     Federation,
+    craft_envelope,
     evidence_items,
     identity_context,
     message_row,
@@ -69,23 +63,9 @@ def _forged(
     content_change: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
     """A message of ``origin``, changed and signed again with ``origin``'s own key."""
-    now = datetime.now(UTC)
-    message = compose(
-        parse_draft(sample(to, seed=seed)),
-        message_id=new_message_id(),
-        sender=Address(UNITS[origin.name], origin.name),
-        now=now,
-        default_review_date=(now + timedelta(days=365)).date(),
-    )
-    payload = orjson.loads(envelope_payload(message, to.split("@")[1], None))
-    if content_change is not None:
-        content = orjson.loads(payload["content"])
-        content_change(content)
-        payload["content"] = orjson.dumps(content).decode()
-        payload["header"]["content_digest"] = content_digest(payload["content"].encode())
-    if header_change is not None:
-        header_change(payload["header"])
-    return sign_message_envelope(orjson.dumps(payload), origin.identity.signing)
+    return craft_envelope(
+        origin, to, seed=seed, header_change=header_change, content_change=content_change
+    )[1]
 
 
 def _set(**values: Any) -> Callable[[dict[str, Any]], None]:

@@ -9,7 +9,6 @@ Each test asserts the exact code and that nothing was queued or stored for the r
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from secureline.cli.federation import LinkSpec
-from secureline.cli.samples import draft
 from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
 from secureline.store import tables
@@ -30,6 +28,8 @@ from tests.integration.support import (
     count_rows,
     officer,
     sample,
+    seed_with_a_person,
+    set_agreement_terms,
     stored_counts,
     wait_state,
 )
@@ -48,24 +48,8 @@ def _narrowed_interpol(factory: Callable[..., Federation], **terms: str) -> Node
     """interpol (not started: no line traffic is needed) whose agreement with europol has
     ``terms`` (TOML literals) in place of the generated ones."""
     fed = factory(PAIR, start=())
-    path = fed.dirs["interpol"] / "agreements" / "europol.toml"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for key, value in terms.items():
-        matching = [i for i, line in enumerate(lines) if line.startswith(f"{key} = ")]
-        assert len(matching) == 1, f"{key} not in {path}"
-        lines[matching[0]] = f"{key} = {value}"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    set_agreement_terms(fed, "interpol", "europol", **terms)
     return fed.construct("interpol")
-
-
-def _with_a_person(to: str) -> dict[str, Any]:
-    """A sample draft whose entities include a Person (personal data), found, not assumed."""
-    for seed in range(1, 200):
-        rng = random.Random(seed)
-        message = draft(rng, to, "cyber-crime", f"t{seed}", n_entities=rng.randint(3, 5))
-        if any(e["schema"] == "Person" for e in message["entities"]):
-            return message
-    raise AssertionError("no sample seed with a Person")
 
 
 def _reason_codes(answer: Any) -> list[str]:
@@ -105,7 +89,9 @@ def test_submission_refused_by_a_rule(
     before = stored_counts(node)
     with _client(node, "cc") as (client, auth):
         answer = client.post(
-            "/api/v1/messages", json=_with_a_person("ops@europol") | change, headers=auth
+            "/api/v1/messages",
+            json=sample("ops@europol", seed=seed_with_a_person()) | change,
+            headers=auth,
         )
     assert _reason_codes(answer) == [code]
     assert stored_counts(node) == before

@@ -11,7 +11,6 @@ Each test asserts the exact code and that the receiver stored nothing of what it
 
 from __future__ import annotations
 
-import random
 import socket
 import ssl
 import threading
@@ -27,7 +26,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from secureline.cli.samples import draft
 from secureline.crypto import pki
 from secureline.crypto.envelope import sign_envelope
 from secureline.crypto.jwe import encrypt_for
@@ -59,6 +57,8 @@ from tests.integration.support import (
     put,
     sample,
     save_identity,
+    seed_with_a_person,
+    set_agreement_terms,
     set_option,
     stored_counts,
     transaction_body,
@@ -130,28 +130,11 @@ def _with_agreement(factory: Callable[..., Federation], **terms: str) -> Federat
     """A pair whose interpol-europol agreement (the same text on both sides) has ``terms``
     (TOML literals) in place of the generated ones; both nodes started afterwards."""
     fed = factory(PAIR, start=())
-    for here, there in (("interpol", "europol"), ("europol", "interpol")):
-        path = fed.dirs[here] / "agreements" / f"{there}.toml"
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for key, value in terms.items():
-            matching = [i for i, line in enumerate(lines) if line.startswith(f"{key} = ")]
-            assert len(matching) == 1, f"{key} not in {path}"
-            lines[matching[0]] = f"{key} = {value}"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    set_agreement_terms(fed, "interpol", "europol", **terms)
     fed.start("interpol")
     fed.start("europol")
     assert fed["interpol"].directory.agreement_digest("europol") == _digest(fed)
     return fed
-
-
-def _seed_with_a_person() -> int:
-    """A sample seed whose entities include a Person (personal data), found, not assumed."""
-    for seed in range(1, 200):
-        rng = random.Random(seed)
-        message = draft(rng, "ops@europol", "cyber-crime", f"t{seed}", n_entities=rng.randint(3, 5))
-        if any(e["schema"] == "Person" for e in message["entities"]):
-            return seed
-    raise AssertionError("no sample seed with a Person")
 
 
 # --- the transaction as a whole (§2) --------------------------------------------------------
@@ -277,7 +260,7 @@ def test_rules_of_sharing_at_receive(
 ) -> None:
     fed = _with_agreement(federation_factory, **terms)
     # A seed with a Person: personal data (and, by default, a review date a year out).
-    _, token = _envelope(fed["interpol"], "ops@europol", seed=_seed_with_a_person(), **overrides)
+    _, token = _envelope(fed["interpol"], "ops@europol", seed=seed_with_a_person(), **overrides)
     assert _refused(fed, token, f"t-rule-{code[:20]}") == ("refused", code)
 
 

@@ -7,10 +7,8 @@ and whose ``field`` names the offending field; its message never repeats the val
 be 10,000 characters, or hold a NUL).
 
 The limits (docs/protocol.md §6) are derived from the store's columns: ids are ``ID``
-(64), node names ``NAME`` (63), reason codes the 60 of ``deliveries.reason_code``.
-
-TODO(lead): fold the ``MAX_*`` limits below into ``secureline.domain.limits`` with the header
-limits, and have this module import them from there.
+(64), node names ``NAME`` (63), reason codes the 60 of ``deliveries.reason_code``. Those a
+header shares (node names, message ids) are ``domain.limits``'; the others are evidence's own.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from secureline.crypto.envelope import verify_envelope
 from secureline.crypto.keys import VerifyKey
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.jsontext import DuplicateKey, loads_unique
+from secureline.domain.limits import ID_MAX_CHARS, NAME_MAX_CHARS
 from secureline.domain.message import MESSAGE_ID
 from secureline.services.line.wire import (
     EVIDENCE_TYPE,
@@ -55,9 +54,9 @@ __all__ = [
 #: ``evidence_tokens.id`` is ``ID`` (String(64)); ours are ``ev-`` and 24 hex digits.
 MAX_EVIDENCE_ID_CHARS = 64
 #: A node name (``NAME``, String(63)), as ``domain.addresses.NAME_PATTERN`` allows.
-MAX_NODE_CHARS = 63
+MAX_NODE_CHARS = NAME_MAX_CHARS
 #: A message id (``ID``), as ``domain.message.MESSAGE_ID`` allows.
-MAX_MESSAGE_ID_CHARS = 64
+MAX_MESSAGE_ID_CHARS = ID_MAX_CHARS
 #: ``deliveries.reason_code`` is String(60); ours are short snake_case codes.
 MAX_REASON_CODE_CHARS = 60
 #: A refusal's explanation for people; ours are one line. Longer ones are cut when issued.
