@@ -3,11 +3,11 @@ benchmark and the integration tests, so all three exercise the same administrato
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from secureline.cli.ports import free_port
 from secureline.node.compose import Node
 from secureline.node.init import InitOptions, init_node
 from secureline.node.layout import NodeLayout
@@ -58,13 +58,6 @@ retention_max_days = 1825
 alerts_need_review = true
 confidentiality = "{link.confidentiality}"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def build(
