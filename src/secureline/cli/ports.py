@@ -17,7 +17,6 @@ import socket
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO
 
 _FIRST = 20_000
 _SLICE = 400
@@ -30,7 +29,9 @@ class _Slice:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.claim: IO[bytes] | None = None
+        # A raw descriptor, not a file object: it is held until the process ends, and a file
+        # object left open that long makes the interpreter warn at exit (ResourceWarning).
+        self.claim: int | None = None
         self.first = 0
         self.pid = 0
         self.next = 0
@@ -49,11 +50,11 @@ class _Slice:
     def _take(self) -> None:
         _CLAIMS.mkdir(mode=0o777, parents=True, exist_ok=True)
         for index in range(_SLICES):
-            handle = (_CLAIMS / f"slice-{index}").open("ab")  # held while the process lives
+            handle = os.open(_CLAIMS / f"slice-{index}", os.O_WRONLY | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                handle.close()
+                os.close(handle)
                 continue
             self.claim, self.pid, self.next = handle, os.getpid(), 0
             self.first = _FIRST + index * _SLICE
