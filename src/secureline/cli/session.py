@@ -31,6 +31,11 @@ SESSION_DIR_VARIABLE = "SECURELINE_SESSION_DIR"
 PASSWORD_VARIABLE = "SECURELINE_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 TOKEN_VARIABLE = "SECURELINE_TOKEN"  # noqa: S105 (the variable's name, not a token)
 _LOG_IN = "secureline login --user NAME --dir DIR"
+#: ``--unit`` on an officer's command no longer chooses the unit (the logged-in person's is
+#: used); it is kept so that a script naming a unit fails loudly when it is not the person's.
+UnitCheck = Annotated[
+    str | None, typer.Option("--unit", help="Your unit (a check: you act for your own).")
+]
 
 
 def administrator() -> str:
