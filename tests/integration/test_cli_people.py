@@ -20,6 +20,7 @@ from secureline.cli.main import app
 from secureline.domain.audit import AuditRecord
 from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
+from secureline.services.errors import NotAuthenticated
 from secureline.store.sessions import sessions
 from tests.integration.support import (
     CLI_PASSWORD,
@@ -48,6 +49,10 @@ def _login(user: str = "alice", password: str = CLI_PASSWORD) -> Result:
     return runner.invoke(
         app, ["login", "--user", user, "--dir", "here"], env={"SECURELINE_PASSWORD": password}
     )
+
+
+def _secret(session_dir: Path) -> str:
+    return (session_dir / "interpol.session").read_text(encoding="utf-8").strip()
 
 
 def _records(node: Node, action: str) -> list[AuditRecord]:
@@ -113,7 +118,7 @@ def test_not_logged_in_is_refused_saying_how_to_log_in(node: Node) -> None:
     assert _records(node, "message.created") == []
 
 
-def test_an_expired_session_is_refused(node: Node) -> None:
+def test_an_expired_session_is_refused(node: Node, session_dir: Path) -> None:
     assert _login().exit_code == 0
     with node.db.transaction() as conn:
         conn.execute(update(sessions).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
@@ -122,6 +127,9 @@ def test_an_expired_session_is_refused(node: Node) -> None:
     assert "the session expired at" in done.output
     assert "log in again: secureline login" in done.output
     assert _records(node, "message.created") == []
+    with pytest.raises(NotAuthenticated) as refused:
+        node.sessions.authenticate(_secret(session_dir))
+    assert refused.value.code == "session_expired"
 
 
 def test_logout_ends_the_session_for_every_process(node: Node, session_dir: Path) -> None:
@@ -137,6 +145,12 @@ def test_logout_ends_the_session_for_every_process(node: Node, session_dir: Path
     again = runner.invoke(app, ["whoami", "--dir", "here"])
     assert again.exit_code == 1
     assert "the session was ended (logout)" in again.output
+    with pytest.raises(NotAuthenticated) as refused:
+        node.sessions.authenticate(secret)
+    assert refused.value.code == "session_ended"
+    with pytest.raises(NotAuthenticated) as unknown:
+        node.sessions.authenticate("sls_" + "A" * 43)  # made up, or another node's
+    assert unknown.value.code == "session_unknown"
     [ended] = _records(node, "session.ended")
     assert (ended.actor, ended.object, ended.outcome) == ("alice", "alice", "logout")
 
