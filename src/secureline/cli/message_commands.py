@@ -185,9 +185,10 @@ def export(
     Example: secureline export msg-3f0c... --dir ./europol --purpose judicial
     """
     node = common.node_at(directory)
+    principal = _officer(node, unit)  # before the id: no one unknown learns what ids exist
     message_id = ids.message_id(node, message_id)
     document = node.exports.export(
-        _officer(node, unit), message_id, purpose, acknowledge_conditions=acknowledge_conditions
+        principal, message_id, purpose, acknowledge_conditions=acknowledge_conditions
     )
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if output:
@@ -213,9 +214,10 @@ def read(
     Example: secureline read msg-3f0c --dir ./europol
     """
     node = common.node_at(directory)
+    principal = _officer(node, unit)  # before the id: no one unknown learns what ids exist
     message_id = ids.message_id(node, message_id)
     opened = node.messaging.open(
-        _officer(node, unit), message_id, acknowledge_conditions=acknowledge_conditions
+        principal, message_id, acknowledge_conditions=acknowledge_conditions
     )
     if as_json:
         print(
@@ -273,8 +275,9 @@ def status(message_id: str, directory: Dir, as_json: Json = False) -> None:
     Example: secureline status msg-0123abcd --dir ./interpol
     """
     node = common.node_at(directory)
+    principal = session.person(node)  # before the id: no one unknown learns what ids exist
     message_id = ids.message_id(node, message_id)
-    found = node.messaging.status(session.person(node), message_id)
+    found = node.messaging.status(principal, message_id)
     if as_json:
         print(
             render.dumps(
