@@ -56,6 +56,8 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("password_hash", String(200), nullable=False),
     Column("created_at", TS, nullable=False),
+    # Set by `user disable`: the user's tokens and sessions stop working at once (0006).
+    Column("disabled_at", TS, nullable=True),
 )
 
 api_tokens = Table(
