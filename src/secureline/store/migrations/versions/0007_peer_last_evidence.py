@@ -1,7 +1,7 @@
 """peers: the newest evidence each node signed that reached us
 
 Revision ID: 0007
-Revises: 0005d
+Revises: 0006
 Create Date: 2026-12-04
 
 Hand-written to match secureline.store.tables.peers exactly (a test compares them).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005d"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
