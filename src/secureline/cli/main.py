@@ -494,5 +494,22 @@ def bench_line(
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
+@bench_app.command("recovery")
+def bench_recovery(
+    messages: Annotated[int, typer.Option(help="Messages for the line's own rate.")] = 5000,
+    queued: Annotated[int, typer.Option(help="Messages queued while the peer is down.")] = 5000,
+    down_seconds: Annotated[
+        float, typer.Option(help="How long the peer stays down after the last is queued.")
+    ] = 20.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A peer comes back: how soon its queue moves (resumed_after_s) and how fast it drains,
+    against the line's rate measured in the same run (ratio_to_line)."""
+    from secureline.cli.bench_recovery import run_recovery_bench
+
+    result = run_recovery_bench(messages, queued, down_seconds)
+    print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
 if __name__ == "__main__":
     main()
