@@ -17,6 +17,7 @@ from secureline.store.tables import (
     evidence_outbox,
     evidence_tokens,
     inbound_transactions,
+    messages,
 )
 
 
@@ -433,3 +434,69 @@ def release_held(conn: Connection, message_id: str, now: datetime) -> list[str]:
         .values(state="queued", not_before=now, created_at=now, updated_at=now)
     )
     return hops
+
+
+def refuse_held(
+    conn: Connection, message_id: str, code: str, reason: str, refused_by: str, now: datetime
+) -> list[str]:
+    """Refuse, for good, every delivery of a message held for review (a second person
+    rejected it); returns their destinations (none: the message was not held). Its signed
+    envelopes go with it, so that nothing of it can ever be sent."""
+    destinations = [
+        r.destination
+        for r in conn.execute(
+            select(deliveries.c.destination).where(
+                deliveries.c.message_id == message_id, deliveries.c.state == "held"
+            )
+        )
+    ]
+    if not destinations:
+        return []
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
+        .values(
+            state="refused",
+            reason_code=code,
+            reason_text=reason,
+            refused_by=refused_by,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        delete(envelopes).where(
+            envelopes.c.message_id == message_id, envelopes.c.destination.in_(destinations)
+        )
+    )
+    return destinations
+
+
+class HeldMessage(NamedTuple):
+    message_id: str
+    header_json: str
+    destinations: tuple[str, ...]
+
+
+def held_messages(db: Database, limit: int = 500) -> list[HeldMessage]:
+    """Messages composed here that wait for review (oldest first, bounded), with the
+    destination nodes each waits for."""
+    with db.read() as conn:
+        ids = (
+            select(deliveries.c.message_id)
+            .where(deliveries.c.state == "held")
+            .group_by(deliveries.c.message_id)
+            .order_by(deliveries.c.message_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(messages.c.id, messages.c.header_json, deliveries.c.destination)
+            .join(deliveries, deliveries.c.message_id == messages.c.id)
+            .where(messages.c.id.in_(select(ids.c.message_id)), deliveries.c.state == "held")
+            .order_by(messages.c.id, deliveries.c.destination)
+        ).all()
+    found: dict[str, HeldMessage] = {}
+    for message_id, header_json, destination in rows:
+        held = found.get(message_id) or HeldMessage(message_id, header_json, ())
+        found[message_id] = held._replace(destinations=(*held.destinations, destination))
+    return list(found.values())
