@@ -10,8 +10,10 @@ or on a message that is not held, is a 409 ``alert_not_held``; the author is ref
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +224,45 @@ def test_the_cli_author_cannot_reject_their_own_alert(cli: Federation) -> None:
     assert own.exception.code == "own_alert"
     records = cli["interpol"].audit.records_for_object(alert_id)
     assert AuditAction.ALERT_REJECTED.value not in [r.action for r in records]
+
+
+def _race(*decisions: Callable[[], object]) -> list[BaseException | None]:
+    """Run the decisions at once (several workers on one database); what each raised."""
+    start = threading.Barrier(len(decisions))
+    outcomes: list[BaseException | None] = [None] * len(decisions)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            decisions[i]()
+        except Exception as exc:  # noqa: BLE001 (the outcome is what the test reads)
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(decisions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def test_approve_and_reject_at_once_decide_once(pair: Federation) -> None:
+    interpol = pair["interpol"]
+    messaging = interpol.messaging
+    for seed in (75, 76, 77):
+        sent = messaging.submit(officer(interpol), _alert(seed))
+        outcomes = _race(
+            partial(messaging.approve_alert, officer(interpol, who="bob"), sent.id),
+            partial(messaging.reject_alert, officer(interpol, who="carol"), sent.id, "no"),
+            partial(messaging.reject_alert, officer(interpol, who="dave"), sent.id, "no"),
+        )
+        assert outcomes.count(None) == 1, outcomes
+        for lost in (o for o in outcomes if o is not None):
+            assert isinstance(lost, Conflict)
+            assert lost.code == "alert_not_held"
+        decided = [
+            r.action
+            for r in interpol.audit.records_for_object(sent.id)
+            if r.action in (AuditAction.ALERT_APPROVED.value, AuditAction.ALERT_REJECTED.value)
+        ]
+        assert len(decided) == 1, decided

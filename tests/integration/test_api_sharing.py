@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
+from secureline.services.errors import Conflict
 from secureline.store import grants as grant_store
 from tests.conftest import StoreFor
 from tests.integration.support import Federation, officer, sample, wait_state
@@ -152,3 +154,31 @@ def test_a_permission_request_refused_over_the_api(pair: Federation) -> None:
     # the refusal is no grant: none issued, none reached the requester
     assert [g.direction for g in grant_store.list_grants(interpol.db)] == ["refused"]
     assert grant_store.list_grants(europol.db) == []
+
+
+def test_two_refusals_at_once_decide_once(pair: Federation) -> None:
+    """Two workers refusing the same request at the same time: one refusal, one 409."""
+    interpol, europol = pair["interpol"], pair["europol"]
+    h2 = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=86, handling="H2"))
+    wait_state(interpol, h2.id, "europol", ["delivered"])
+    asked = europol.sharing.request_permission(officer(europol), h2.id, "onward-transfer", "fbi")
+    wait_state(europol, asked.id, "interpol", ["delivered"])
+    start = threading.Barrier(2)
+    outcomes: list[Exception | None] = []
+
+    def refuse(who: str) -> None:
+        start.wait()
+        try:
+            interpol.sharing.refuse_permission(officer(interpol, who=who), asked.id, "no")
+            outcomes.append(None)
+        except Conflict as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=refuse, args=(who,)) for who in ("bob", "carol")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(str(type(o).__name__) for o in outcomes) == ["Conflict", "NoneType"]
+    refused = [g for g in grant_store.list_grants(interpol.db) if g.request_id == asked.id]
+    assert len(refused) == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
@@ -419,15 +419,9 @@ def current_states(
 
 
 def release_held(conn: Connection, message_id: str, now: datetime) -> list[str]:
-    """Queue a message held for review; returns the next hops it now waits for."""
-    hops = [
-        r.next_hop
-        for r in conn.execute(
-            select(deliveries.c.next_hop).where(
-                deliveries.c.message_id == message_id, deliveries.c.state == "held"
-            )
-        )
-    ]
+    """Queue a message held for review; returns the next hops it now waits for (none: it
+    was not held, or another decision took it first)."""
+    hops = [r.next_hop for r in conn.execute(_held_rows(message_id, deliveries.c.next_hop))]
     conn.execute(
         update(deliveries)
         .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
@@ -443,12 +437,7 @@ def refuse_held(
     rejected it); returns their destinations (none: the message was not held). Its signed
     envelopes go with it, so that nothing of it can ever be sent."""
     destinations = [
-        r.destination
-        for r in conn.execute(
-            select(deliveries.c.destination).where(
-                deliveries.c.message_id == message_id, deliveries.c.state == "held"
-            )
-        )
+        r.destination for r in conn.execute(_held_rows(message_id, deliveries.c.destination))
     ]
     if not destinations:
         return []
@@ -469,6 +458,18 @@ def refuse_held(
         )
     )
     return destinations
+
+
+def _held_rows(message_id: str, column: Any) -> Select[Any]:
+    """A message's held deliveries, locked until the transaction ends: a second decision
+    taken at the same time (approve and reject, or the same one twice, on two workers) waits
+    for the first, then finds nothing held (PostgreSQL reads the locked rows again; SQLite's
+    write transactions are serialised anyway)."""
+    return (
+        select(column)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
+        .with_for_update()
+    )
 
 
 class HeldMessage(NamedTuple):
