@@ -49,6 +49,9 @@ from secureline.store.database import Database
 
 DEFAULT_GRANT_VALIDITY = timedelta(days=90)
 NODE_NAME = re.compile(NAME_PATTERN)
+#: how a permission request's kind reads in its stored header (compact JSON): the inbox is
+#: filtered on it in the database rather than every header parsed here
+_KIND_REQUEST = orjson.dumps({"kind": Kind.PERMISSION_REQUEST.value}).decode()[1:-1]
 
 
 class Sharing:
@@ -344,7 +347,9 @@ class Sharing:
         found = []
         after = 0
         while True:
-            page = message_store.mailbox_page(self._db, principal.unit, after, 500)
+            page = message_store.mailbox_page(
+                self._db, principal.unit, after, 500, header_has=_KIND_REQUEST
+            )
             for seq, row in page:
                 after = seq
                 header = parse_header(orjson.loads(row.header_json))
