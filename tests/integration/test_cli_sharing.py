@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from secureline.cli import common
 from secureline.cli.main import app
-from secureline.services.errors import NotFoundError
+from secureline.services.errors import Conflict, NotFoundError
 from secureline.store import retention as retention_store
 from tests.integration.support import (
     Federation,
@@ -168,3 +168,54 @@ def test_retract_and_correct_reach_the_recipient(
     )
     assert bad.exit_code == 1
     assert "must hold a JSON list" in bad.output
+
+
+def test_permission_refuse_and_list_from_the_cli(
+    pair: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    running = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
+    monkeypatch.setattr(common, "node_at", lambda directory: running[Path(directory)])
+    monkeypatch.setattr(common.out, "width", 250)
+    h2 = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=84, handling="H2"))
+    wait_state(interpol, h2.id, "europol", ["delivered"])
+    asked = europol.sharing.request_permission(
+        officer(europol), h2.id, "judicial-use", "europol", reason="trial next month"
+    )
+    wait_state(europol, asked.id, "interpol", ["delivered"])
+    where = str(pair.dirs["interpol"])
+
+    def listing(*extra: str) -> list[dict[str, object]]:
+        done = runner.invoke(app, ["permission", "list", "--dir", where, "--json", *extra])
+        assert done.exit_code == 0, done.output
+        found: list[dict[str, object]] = json.loads(done.output)
+        return found
+
+    log_in(interpol, where)  # an officer of cc, the provider unit
+    [pending] = listing()  # no decision yet: the request pending in the person's unit
+    assert (pending["state"], pending["id"], pending["scope"]) == (
+        "pending",
+        asked.id,
+        "judicial-use",
+    )
+    refused = runner.invoke(
+        app,
+        ["permission", "refuse", asked.id[:-3], "--dir", where, "--unit", "cc",
+         "--reason", "the case is closed"],
+    )  # fmt: skip
+    assert refused.exit_code == 0, refused.output
+    assert f"{asked.id} refused" in refused.output
+    [item] = listing()
+    assert (item["state"], item["request_id"], item["reason"]) == (
+        "refused",
+        asked.id,
+        "the case is closed",
+    )
+    table = runner.invoke(app, ["permission", "list", "--dir", where])
+    assert "refused" in table.output
+    assert "the case is closed" in table.output
+    again = runner.invoke(
+        app, ["permission", "refuse", asked.id, "--dir", where, "--reason", "twice"]
+    )
+    assert isinstance(again.exception, Conflict)
+    assert again.exception.code == "permission_decided"

@@ -1,5 +1,5 @@
 """``secureline permission|review|retract|correct``: the provider stays in control of what it
-shared."""
+shared (a permission request is granted or refused with a reason)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from secureline.cli.common import Dir, Json, fail, out, vars_of
 # --- the rules of sharing: permissions, the review queue, deletion and correction ----------
 
 permission_app = typer.Typer(
-    no_args_is_help=True, help="Providers' permissions: ask, grant, list (signed grants)."
+    no_args_is_help=True, help="Providers' permissions: ask, grant or refuse, list (signed grants)."
 )
 review_app = typer.Typer(
     no_args_is_help=True, help="Retention: the review queue, keep or purge, the scheduled job."
@@ -90,18 +90,47 @@ def permission_grant(
     )
 
 
-@permission_app.command("list")
-def permission_list(directory: Dir, as_json: Json = False) -> None:
-    """The grants this node issued and received."""
+@permission_app.command("refuse")
+def permission_refuse(
+    request: Annotated[str, typer.Argument(help="The permission request to refuse.")],
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why, stated for the record.")],
+    unit: session.UnitCheck = None,
+) -> None:
+    """As the provider, refuse a permission request, stating why (audited). The refusal stays
+    on this node: the requester is not told over the line.
+
+    Example: secureline permission refuse msg-REQUEST --dir ./interpol
+      --reason "the investigation is still covert"
+    """
     node = common.node_at(directory)
+    request = ids.message_id(node, request)
+    node.sharing.refuse_permission(_cli_principal(node, unit), request, reason)
+    out.print(f"{request} refused", markup=False)
+
+
+@permission_app.command("list")
+def permission_list(
+    directory: Dir,
+    unit: session.UnitCheck = None,
+    as_json: Json = False,
+) -> None:
+    """Permissions and their state: granted (issued or received), refused (with the reason),
+    and the requests still pending in your unit's inbox."""
+    node = common.node_at(directory)
+    items = node.sharing.permission_items(_cli_principal(node, unit))
     if as_json:
-        print(render.dumps([vars_of(g) for g in node.sharing.permissions(_cli_principal(node))]))
+        print(render.dumps([vars_of(p) for p in items]))
         return
-    table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
-    for g in node.sharing.permissions(_cli_principal(node)):
+    table = Table(
+        "state", "id", "direction", "message", "provider", "grantee", "scope", "until", "reason"
+    )
+    table.columns[1].no_wrap = True
+    for p in items:
         table.add_row(
-            g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
-        )
+            p.state, p.id, p.direction, p.message_id, p.provider, p.grantee, p.scope,
+            p.until.isoformat() if p.until else "", Text(p.reason or ""),
+        )  # fmt: skip
     out.print(table)
 
 

@@ -65,6 +65,7 @@ ISSUE_5_EVENTS = {
     "policy.decision",
     "permission.requested",
     "permission.granted",
+    "permission.refused",
     "user.changed",
     "unit.changed",
     "peer.changed",
@@ -73,6 +74,7 @@ ISSUE_5_EVENTS = {
     "config.changed",
     "token.changed",
     "alert.approved",
+    "alert.rejected",
     "audit.exported",
     "audit.partner_checkpoint",  # cross-anchoring: a partner checkpoint we refused to keep
 }

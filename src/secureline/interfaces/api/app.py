@@ -252,10 +252,12 @@ def create_app(services: Services) -> FastAPI:
     _add_audit_export(app, services)
     _add_sharing_routes(app, services)
     _add_export_route(app, services)
+    from secureline.interfaces.api.decision_routes import add_decision_routes  # imports this
     from secureline.interfaces.api.people_routes import add_people_routes  # imports this module
 
     add_people_routes(app, services)
 
+    add_decision_routes(app, services)
     return app
 
 
@@ -473,19 +475,16 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
 
     @app.get("/api/v1/permissions")
     def permissions(user: User) -> list[dict[str, Any]]:
-        """GET /api/v1/permissions: the grants this node issued and received."""
+        """GET /api/v1/permissions: the grants this node issued and received, the requests
+        it refused (with the reason), and the requests pending in the user's unit: each with
+        its ``state``, pending, granted or refused."""
         return [
             {
-                "id": g.id,
-                "message_id": g.message_id,
-                "provider": g.provider,
-                "grantee": g.grantee,
-                "scope": g.scope,
-                "purpose": g.purpose,
-                "until": g.until.isoformat(),
-                "direction": g.direction,
+                **{k: v for k, v in vars(p).items() if k not in ("until", "decided_at")},
+                "until": p.until.isoformat() if p.until else None,
+                "decided_at": p.decided_at.isoformat() if p.decided_at else None,
             }
-            for g in services.sharing.permissions(user)
+            for p in services.sharing.permission_items(user)
         ]
 
     @app.post("/api/v1/messages/{message_id}/retract", status_code=201)
