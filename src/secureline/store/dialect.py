@@ -104,6 +104,25 @@ def drop_schema(url: str, schema: str) -> None:
     engine.dispose()
 
 
+def stored_bytes(url: str, schema: str | None) -> int:
+    """The bytes a node's store takes (benchmarks): on SQLite the database file and its
+    write-ahead log; on PostgreSQL every table of the node's schema with its indexes and
+    TOAST (``pg_total_relation_size``)."""
+    if is_sqlite(url):
+        path = Path(make_url(url).database or "")
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    with engine.connect() as conn:
+        size = conn.exec_driver_sql(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %(schema)s AND c.relkind = 'r'",
+            {"schema": schema or "public"},
+        ).scalar_one()
+    engine.dispose()
+    return int(size)
+
+
 def skip_locked(url: str) -> bool:
     """Whether several workers can claim outbox rows without blocking each other."""
     return not is_sqlite(url)
