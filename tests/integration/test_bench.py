@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,19 +21,25 @@ LINE_ON_SQLITE_ONLY = pytest.mark.skipif(
 )
 
 
+def _bench(cwd: Path, timeout: float, *args: str) -> tuple[dict[str, Any], str]:
+    """``secureline bench ARGS --json`` as a user runs it: its one JSON object, and stderr."""
+    done = subprocess.run(
+        [str(SECURELINE), "bench", *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result, done.stderr
+
+
 @LINE_ON_SQLITE_ONLY
 @pytest.mark.timeout(180)
 def test_bench_line_delivers_every_message_and_reports_its_ratio(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(SECURELINE), "bench", "line", "--messages", "120", "--stored", "50", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result, _ = _bench(tmp_path, 170, "line", "--messages", "120", "--stored", "50")
     # Only the timed messages count: the 50 sent first are what the stores already held.
     assert result["messages"] == result["delivered"] == 120
     assert result["stored_before"] == 50
@@ -51,36 +58,27 @@ def _numbers(value: object) -> bool:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("store", ["sqlite", "env"])
-def test_bench_api_prints_the_issue_20_object(tmp_path: Path, store: str) -> None:
-    url = os.environ.get(DATABASE_URL_ENV, "") if store == "env" else "sqlite"
-    if not url:
-        pytest.skip("no PostgreSQL server given")
-    done = subprocess.run(
-        [
-            *(str(SECURELINE), "bench", "api", "--store", url, "--messages", "20"),
-            *("--requests", "5", "--batches", "1", "--batch-size", "5", "--rate", "40"),
-            *("--open-seconds", "1", "--queued", "60", "--line-messages", "100", "--json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-        cwd=tmp_path,
+def test_bench_api_prints_the_issue_20_object(tmp_path: Path) -> None:
+    # On the suite's store: the PostgreSQL suite gives the benchmark its server.
+    url = os.environ.get(DATABASE_URL_ENV) or "sqlite"
+    result, stderr = _bench(
+        tmp_path,
+        110,
+        *("api", "--store", url, "--messages", "20", "--requests", "5", "--batches", "1"),
+        *("--batch-size", "5", "--rate", "40", "--open-seconds", "1", "--queued", "60"),
+        *("--line-messages", "100"),
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(result) == [
         *("store", "keepalive_ms_per_request", "fresh_ms_per_request", "single", "batch"),
         *("open_loop", "peer_down", "rss_mb", "bytes_per_message"),
     ]
-    assert result["store"] == ("sqlite" if store == "sqlite" else "postgresql")
+    assert result["store"] == ("sqlite" if url == "sqlite" else "postgresql")
     assert _numbers(result["keepalive_ms_per_request"])
     assert _numbers(result["fresh_ms_per_request"])
     assert result["single"]["clients"] == 16
     assert result["single"]["msgs_per_s"] > 0
     if result["batch"] is None:  # the endpoint is not there yet: said so, not hidden
-        assert "no batch endpoint" in done.stderr
+        assert "no batch endpoint" in stderr
     else:
         assert result["batch"]["size"] == 5
         assert result["batch"]["msgs_per_s"] > 0
