@@ -114,7 +114,8 @@ class NodeProcess:
         return round(int(kib) / 1024, 1)
 
     def footprint(self) -> tuple[int, int]:
-        """(bytes the store takes, messages it holds)."""
+        """(bytes the store takes, messages it holds), SQLite's log checkpointed first."""
+        dialect.checkpoint(self.db.url)
         with self.db.read() as conn:
             held = int(conn.execute(select(func.count()).select_from(messages)).scalar_one())
         return dialect.stored_bytes(self.db.url, self.db.schema), held
