@@ -193,7 +193,13 @@ def _open_loop(
     client: ClientProcess, sender: NodeProcess, rate: int, opts: ApiBenchOptions
 ) -> dict[str, Any]:
     since = datetime.now(UTC) - timedelta(seconds=1)
-    got = client.run("open_loop", rate=rate, seconds=opts.open_seconds, grace=opts.grace_seconds)
+    got = client.run(
+        "open_loop",
+        rate=rate,
+        seconds=opts.open_seconds,
+        grace=opts.grace_seconds,
+        connections=opts.clients,  # as many connections as the single submissions have
+    )
     scheduled: dict[str, float] = got["scheduled"]
     if not sender.wait_answered(opts.grace_seconds):
         note(f"open loop at {rate}/s: evidence still missing after {opts.grace_seconds:.0f} s")

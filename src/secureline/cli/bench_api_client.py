@@ -28,8 +28,6 @@ TO, AREA = "ops@europol", "cyber-crime"
 JSON_HEADERS = {"content-type": "application/json"}
 #: A request that takes longer than this is abandoned: the benchmark reports, it never hangs.
 REQUEST_TIMEOUT_S = 30.0
-#: Connections the paced client may hold open at once (the node sees at most this many).
-OPEN_LOOP_CONNECTIONS = 64
 #: Distinct bodies made before the clock starts; a longer run sends them again in turn (the
 #: node gives every submission its own id), so that a million messages fit in memory.
 POOL = 5_000
@@ -151,7 +149,7 @@ async def _open_loop(job: dict[str, Any]) -> dict[str, Any]:
     answered; each accepted message's id with its scheduled moment (wall clock, the clock
     the node's store records its evidence with).
 
-    :data:`OPEN_LOOP_CONNECTIONS` workers take the requests in scheduled order, each on its
+    ``connections`` workers take the requests in scheduled order, each on its
     kept-alive connection: a request whose moment has come waits for a free connection and
     that wait counts (as a load balancer's queue would). The queue is ours, not the pool's:
     httpx's pool scans every waiting request on each assignment, which at thousands of
@@ -159,12 +157,11 @@ async def _open_loop(job: dict[str, Any]) -> dict[str, Any]:
     ``grace`` seconds after the last scheduled moment are abandoned, and so are those still
     unanswered then."""
     rate, seconds, grace = float(job["rate"]), float(job["seconds"]), float(job["grace"])
+    connections = int(job["connections"])
     payloads = bodies(max(1, int(rate * seconds)), int(job["seed"]))
     scheduled: dict[str, float] = {}
     answered = [0]
-    limits = httpx.Limits(
-        max_connections=OPEN_LOOP_CONNECTIONS, max_keepalive_connections=OPEN_LOOP_CONNECTIONS
-    )
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     t0, wall0 = time.monotonic(), time.time()
     deadline = t0 + len(payloads) / rate + grace
     turns = iter(range(len(payloads)))  # shared by the workers: one event loop, no lock
@@ -192,7 +189,7 @@ async def _open_loop(job: dict[str, Any]) -> dict[str, Any]:
                 if answer.status_code == 201:
                     scheduled[answer.json()["id"]] = wall0 + i / rate
 
-        workers = [asyncio.create_task(worker()) for _ in range(OPEN_LOOP_CONNECTIONS)]
+        workers = [asyncio.create_task(worker()) for _ in range(connections)]
         _, pending = await asyncio.wait(workers, timeout=deadline - time.monotonic())
         for task in pending:
             task.cancel()
