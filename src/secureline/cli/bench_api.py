@@ -41,7 +41,6 @@ from secureline.store.tables import deliveries, messages
 SENDER, RECEIVER = "interpol", "europol"
 #: Deliveries still on their way (the receiver's evidence not yet back at the origin).
 IN_FLIGHT = ("queued", "sent")
-ANSWERED = ("delivered", "read", "refused")
 
 
 @dataclass(frozen=True)
@@ -74,11 +73,16 @@ class NodeProcess:
         self.api_url = f"http://{config.api.host}:{config.api.port}"
         self.db = Database(config.store_url(directory), config.store.schema_name)
         self._process: subprocess.Popen[bytes] | None = None
+        self.log = directory.parent / f"{name}.log"
+
+    def log_tail(self) -> str:
+        """The end of the node's log: the directory holding it is gone after the run."""
+        return self.log.read_text(encoding="utf-8", errors="replace")[-2000:]
 
     def start(self) -> None:
         # The log goes to a file: with the peer down a node may write many lines, and a pipe
         # nobody reads would stop it once full.
-        with (self.directory.parent / f"{self.name}.log").open("wb") as log:
+        with self.log.open("wb") as log:
             self._process = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
                 [sys.executable, "-m", "secureline.cli.main", "run", "--dir", str(self.directory)],
                 stdout=subprocess.DEVNULL,
@@ -89,13 +93,15 @@ class NodeProcess:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start-up; see {self.name}.log")
+                raise RuntimeError(f"{self.name} exited at start-up: {self.log_tail()}")
             try:
                 if httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer on {self.api_url} in {seconds:.0f} s")
+        raise RuntimeError(
+            f"{self.name} did not answer on {self.api_url} in {seconds:.0f} s: {self.log_tail()}"
+        )
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:
@@ -231,10 +237,9 @@ def _windows(done_at: list[float]) -> tuple[float | None, float | None]:
     k = max(1, len(times) // 10)
     if len(times) <= k:
         return None, None
-    start = k / times[k - 1] if times[k - 1] > 0 else None
-    end_span = times[-1] - times[-k - 1]
+    start_span, end_span = times[k - 1], times[-1] - times[-k - 1]
     return (
-        round(start, 1) if start else None,
+        round(k / start_span, 1) if start_span > 0 else None,
         round(k / end_span, 1) if end_span > 0 else None,
     )
 
