@@ -49,6 +49,7 @@ MISSING = {
 COVERED = {
     A.LOGIN_SUCCESS: "test_login_success_and_failure",
     A.LOGIN_FAILURE: "test_login_success_and_failure",
+    A.SESSION_ENDED: "test_session_ended",
     A.MESSAGE_CREATED: "test_a_message_created_sent_received_and_read",
     A.MESSAGE_SENT: "test_a_message_created_sent_received_and_read",
     A.MESSAGE_RECEIVED: "test_a_message_created_sent_received_and_read",
@@ -121,6 +122,21 @@ def test_login_success_and_failure(pair: Federation) -> None:
     unknown = _one(records, A.LOGIN_FAILURE, "mallory")
     assert unknown.actor == "mallory"
     assert len(records) == 3
+
+
+def test_session_ended(pair: Federation) -> None:
+    # the CLI's logout (tests/integration/test_cli_people.py drives it from the command line)
+    node = pair["interpol"]
+    node.accounts.add_user("admin", "alice", "cc", "officer", "correct horse battery")
+    secret, session = node.sessions.open("alice", "correct horse battery")
+    mark = _head(node)
+    assert node.sessions.end(secret) == session
+    assert node.sessions.end(secret) is None  # already over: nothing more is recorded
+    records = _since(node, mark)
+    ended = _one(records, A.SESSION_ENDED)
+    assert (ended.actor, ended.object, ended.outcome) == ("alice", "alice", "logout")
+    assert ended.detail == {"session_id": session.id}
+    assert len(records) == 1
 
 
 def test_unit_user_and_token_changes(pair: Federation) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from secureline.cli import common, ids, render
+from secureline.cli import common, ids, render, session
 from secureline.cli.common import Dir, Json, err, fail, out
 
 alert_app = typer.Typer(
@@ -78,19 +78,20 @@ def alert_list(directory: Dir, as_json: Json = False) -> None:
 def alert_approve(
     message_id: str,
     directory: Dir,
-    by: Annotated[str, typer.Option(help="The approving officer: not the alert's author.")],
-    unit: Annotated[str, typer.Option(help="The approving officer's unit.")],
 ) -> None:
-    """As a second officer, release a held alert to its recipients.
+    """As the second officer (logged in, not the alert's author), release a held alert to
+    its recipients.
 
-    Example: secureline alert approve msg-01 --dir ./interpol --by bob --unit cc
+    Example: secureline alert approve msg-01 --dir ./interpol
     """
-    from secureline.services.accounts import Principal, Role
-
     node = common.node_at(directory)
+    principal = session.person(node)
     message_id = ids.message_id(node, message_id)
-    node.messaging.approve_alert(Principal("cli", f"cli:{by}", unit, Role.OFFICER), message_id)
-    out.print(f"{message_id} approved by {by}: released to its recipients", markup=False)
+    node.messaging.approve_alert(principal, message_id)
+    out.print(
+        f"{message_id} approved by {principal.username}: released to its recipients",
+        markup=False,
+    )
 
 
 def explain_refusal(exc: Any) -> None:
@@ -104,23 +105,22 @@ def explain_refusal(exc: Any) -> None:
 def forward(
     message_id: str,
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
     to: Annotated[list[str], typer.Option(help="unit@node to pass it on to (repeatable).")],
     purpose: Annotated[
         str | None, typer.Option(help="A new purpose (a grant may be needed).")
     ] = None,
+    unit: session.UnitCheck = None,
 ) -> None:
     """Pass on a received message: the provider's handling code and purpose go with it, and
     the rules decide (H2 needs the provider's permission: `permission request`).
 
-    Example: secureline forward msg-01 --dir ./interpol --unit cc --to ncb@ncb-madrid
+    Example: secureline forward msg-01 --dir ./interpol --to ncb@ncb-madrid
     """
-    from secureline.services.accounts import Principal, Role
     from secureline.services.errors import NoRoute, Refused
 
     node = common.node_at(directory)
+    principal = session.officer_of(node, unit)
     message_id = ids.message_id(node, message_id)
-    principal = Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
     try:
         done = node.sharing.forward(principal, message_id, to, purpose)
     except Refused as exc:

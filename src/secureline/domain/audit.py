@@ -91,6 +91,7 @@ class AuditAction(StrEnum):
 
     LOGIN_SUCCESS = "login.success"
     LOGIN_FAILURE = "login.failure"
+    SESSION_ENDED = "session.ended"  # a person's CLI session ended by logout
     MESSAGE_CREATED = "message.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"

@@ -17,6 +17,7 @@ from secureline.store.tables import (
     evidence_outbox,
     evidence_tokens,
     inbound_transactions,
+    peers,
 )
 
 
@@ -332,6 +333,17 @@ def save_evidence(
         (*_NEW_EVIDENCE_COLUMNS, "token_id"),
         ((*item, token_id) for item in items),
     )
+    if items:  # one row per document, not per item: the issuer's newest sign of life
+        newest = max(items, key=lambda item: item.issued_at)
+        conn.execute(
+            update(peers)
+            .where(
+                peers.c.name == issuer,
+                (peers.c.last_evidence_at.is_(None))
+                | (peers.c.last_evidence_at < newest.issued_at),
+            )
+            .values(last_evidence_kind=newest.kind, last_evidence_at=newest.issued_at)
+        )
 
 
 def evidence_token(db: Database, token_id: str) -> str | None:

@@ -52,6 +52,7 @@ T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 ISSUE_5_EVENTS = {
     "login.success",
     "login.failure",
+    "session.ended",
     "message.created",
     "message.sent",
     "message.received",

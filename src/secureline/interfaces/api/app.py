@@ -252,6 +252,9 @@ def create_app(services: Services) -> FastAPI:
     _add_audit_export(app, services)
     _add_sharing_routes(app, services)
     _add_export_route(app, services)
+    from secureline.interfaces.api.people_routes import add_people_routes  # imports this module
+
+    add_people_routes(app, services)
 
     return app
 
