@@ -511,5 +511,46 @@ def bench_recovery(
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
+@bench_app.command("api")
+def bench_api(
+    store: Annotated[
+        str, typer.Option(help="sqlite, or a PostgreSQL URL (a schema per node there).")
+    ] = "sqlite",
+    messages: Annotated[int, typer.Option(min=1, help="Single submissions.")] = 1000,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 16,
+    requests: Annotated[int, typer.Option(min=1, help="GETs, kept-alive and fresh.")] = 50,
+    batch_size: Annotated[int, typer.Option(min=1, help="Drafts per batch.")] = 200,
+    batches: Annotated[int, typer.Option(min=1, help="Batches sent.")] = 5,
+    rate: Annotated[
+        list[int] | None, typer.Option(help="Open-loop offered rate (repeat); 200 and 1000.")
+    ] = None,
+    open_seconds: Annotated[float, typer.Option(help="Seconds at each offered rate.")] = 3.0,
+    queued: Annotated[int, typer.Option(min=1, help="Submitted with the peer down.")] = 5000,
+    line_messages: Annotated[
+        int, typer.Option(min=0, help="`bench line` in the same run (0: no ratio).")
+    ] = 3000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Two `secureline run` nodes and an HTTP client in its own process: kept-alive against
+    fresh connections, single and batch submissions, open-loop latency to the delivered
+    evidence, the peer down, memory and disk per message (issue 20)."""
+    from secureline.cli.bench_api import ApiBenchOptions, run_api_bench
+
+    options = ApiBenchOptions(
+        store=store,
+        requests=requests,
+        clients=clients,
+        messages=messages,
+        batch_size=batch_size,
+        batches=batches,
+        rates=tuple(rate or (200, 1000)),
+        open_seconds=open_seconds,
+        queued=queued,
+        line_messages=line_messages,
+    )
+    result = run_api_bench(options)
+    print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
 if __name__ == "__main__":
     main()
