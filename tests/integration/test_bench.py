@@ -100,3 +100,17 @@ def test_bench_api_prints_the_issue_20_object(tmp_path: Path) -> None:
     # Each message costs its envelope at least once per side (~2 KiB of content, signed).
     assert result["bytes_per_message"]["sender"] > 2_000
     assert result["bytes_per_message"]["receiver"] > 2_000
+
+
+@LINE_ON_SQLITE_ONLY
+@pytest.mark.timeout(180)
+def test_bench_recovery_drains_the_queue_and_reports_its_figures(tmp_path: Path) -> None:
+    result, _ = _bench(
+        tmp_path, 170, "recovery", "--messages", "60", "--queued", "60", "--down-seconds", "3"
+    )
+    assert result["drained"] is True
+    assert result["failed_attempts_while_down"] >= 1
+    assert 0 <= result["resumed_after_s"] < 30
+    assert result["drain_msgs_per_s"] > 0
+    assert result["ratio_to_line"] > 0
+    assert len(result["line_before_after"]) == 2
