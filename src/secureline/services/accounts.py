@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
+from sqlalchemy import Connection
 
 from secureline.domain.addresses import check_name
 from secureline.domain.audit import AuditAction, AuditEvent
@@ -192,9 +193,14 @@ class Accounts:
         return token
 
     def authenticate_token(self, token: str | None) -> Principal:
+        with self._db.read() as conn:
+            return self._token_principal(conn, token)
+
+    @staticmethod
+    def _token_principal(conn: Connection, token: str | None) -> Principal:
         if not token or not token.startswith(TOKEN_PREFIX):
             raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")
-        user = store.user_for_token(self._db, token_hash(token))
+        user = store.user_for_token(conn, token_hash(token))
         if user is None:
             raise NotAuthenticated("the API token is unknown or revoked")
         if user.disabled_at is not None:
@@ -209,21 +215,23 @@ class Accounts:
         now = self._clock()
         since = now - AUTH_FAILURE_WINDOW
         source = source[:64]
-        with self._db.read() as conn:
-            failures = store.failures_since(conn, source, since)
-        if failures >= AUTH_FAILURE_LIMIT:
-            raise TooManyFailures(
-                f"too many failed authentications from this address: wait up to "
-                f"{int(AUTH_FAILURE_WINDOW.total_seconds())} s",
-                retry_after=int(AUTH_FAILURE_WINDOW.total_seconds()),
-            )
         match = _BEARER.fullmatch(authorization or "")
         try:
-            if match is None:
-                raise NotAuthenticated(
-                    "an API token is required as 'Authorization: Bearer slt_...'"
-                )
-            return self.authenticate_token(match.group(1))
+            # One read for both: a request's authentication is on every call's path.
+            with self._db.read() as conn:
+                if store.failures_since(conn, source, since) >= AUTH_FAILURE_LIMIT:
+                    raise TooManyFailures(
+                        f"too many failed authentications from this address: wait up to "
+                        f"{int(AUTH_FAILURE_WINDOW.total_seconds())} s",
+                        retry_after=int(AUTH_FAILURE_WINDOW.total_seconds()),
+                    )
+                if match is None:
+                    raise NotAuthenticated(
+                        "an API token is required as 'Authorization: Bearer slt_...'"
+                    )
+                return self._token_principal(conn, match.group(1))
+        except TooManyFailures:
+            raise  # refused without looking at the token: not counted again
         except NotAuthenticated as exc:
             self._note_failure(source, now, since, exc.message)
             raise

@@ -208,13 +208,12 @@ def revoke_token(conn: Connection, token_id: str, now: datetime) -> None:
     conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now))
 
 
-def user_for_token(db: Database, token_hash: str) -> UserRow | None:
-    with db.read() as conn:
-        r = conn.execute(
-            select(users)
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
-        ).first()
+def user_for_token(conn: Connection, token_hash: str) -> UserRow | None:
+    r = conn.execute(
+        select(users)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+    ).first()
     return _user(r)
 
 

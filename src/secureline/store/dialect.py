@@ -38,6 +38,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+#: Connections a node's process keeps open. The API's concurrent requests each read (their
+#: authentication) while the line's sender and receiver write: with fewer kept than that, the
+#: ones past the pool were opened and closed per request (a new PostgreSQL backend each, and
+#: SQLite's pragmas), which cost more than the request itself. Past the pool, a few more
+#: may open for a burst and are closed after it.
+POOL_SIZE = 16
+POOL_OVERFLOW = 8
+
+
 def create(url: str, schema: str | None = None) -> Engine:
     """An engine for the node's store; ``schema`` keeps a node's tables apart on PostgreSQL."""
     url = normalise_url(url)
@@ -46,6 +55,8 @@ def create(url: str, schema: str | None = None) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling would defer BEGIN; take it over so that every
@@ -55,7 +66,9 @@ def create(url: str, schema: str | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-c search_path={schema}"
-    return create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=8)
+    return create_engine(
+        url, connect_args=connect_args, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+    )
 
 
 def _create_private(database: str | None) -> None:
