@@ -17,6 +17,7 @@ In this order, each step refusing with the one error shape:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -41,6 +42,8 @@ OPEN_PATHS = frozenset({"/healthz"})
 MULTI_LINE = frozenset({"body", "handling_conditions", "reason", "purpose"})
 _ALWAYS_BAD = frozenset(chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]) - set("\t\n\r")
 _LINE_BREAKS = frozenset("\t\n\r\u2028\u2029")
+#: an attachment of the draft, or of a draft of a batch
+_ATTACHMENT = re.compile(r"body(\[\d+\])?\.attachments\[\d+\]")
 
 
 class EdgeRefusal(Exception):
@@ -150,7 +153,7 @@ def check_json(body: bytes) -> None:
             for k, v in item.items():
                 _check_text(k, f"{path}.{k}", multi_line=False)
                 stack.append((v, f"{path}.{k}", depth + 1, k))
-            if path.startswith("body.attachments[") and path.count(".") == 1:
+            if _ATTACHMENT.fullmatch(path):
                 name = item.get("name")
                 if isinstance(name, str):
                     check_attachment_name(name, f"{path}.name")
