@@ -10,8 +10,8 @@ given: accepted with its message, or refused with the error the single submissio
 have answered (every reason of the rules of sharing included).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the route's body type holds the configured
+# bound, which the framework must see as a value, not as a name to look up later.
 from typing import Annotated, Literal
 
 import orjson
