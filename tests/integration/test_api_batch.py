@@ -24,7 +24,7 @@ from tests.integration.support import PAIR, Federation, sample, wait_for, wait_s
 
 Api = tuple[TestClient, dict[str, str], Node]
 URL = "/api/v1/messages/batch"
-MAX_BATCH = 4
+MAX_BATCH = 5
 MAX_BODY = 256 * 1024
 
 
@@ -69,7 +69,8 @@ def _error(answer: httpx.Response, status: int, code: str, field: str | None) ->
 
 def test_each_draft_is_answered_in_order_and_a_refusal_sinks_no_other(api: Api) -> None:
     client, auth, node = api
-    drafts = [_ok(1), _refused(2), _ok(3), sample("ops@nowhere", seed=4)]
+    here = sample("cc@interpol", "maritime-piracy", seed=6)  # this node itself: not composed
+    drafts = [_ok(1), _refused(2), _ok(3), sample("ops@nowhere", seed=4), here]
     answer = client.post(URL, json=drafts, headers=auth)
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
@@ -78,6 +79,7 @@ def test_each_draft_is_answered_in_order_and_a_refusal_sinks_no_other(api: Api) 
         (1, "refused"),
         (2, "accepted"),
         (3, "refused"),
+        (4, "refused"),
     ]
     for accepted in (results[0], results[2]):
         assert accepted["error"] is None
@@ -89,6 +91,7 @@ def test_each_draft_is_answered_in_order_and_a_refusal_sinks_no_other(api: Api) 
     assert [r["code"] for r in rules["reasons"]] == ["crime_area_not_allowed"]
     assert route["code"] == "no_route"
     assert "nowhere" in route["message"]
+    assert (results[4]["error"]["code"], results[4]["error"]["field"]) == ("invalid_input", "to")
     assert _stored(node) == 2
     for accepted in (results[0], results[2]):
         status = client.get(f"/api/v1/messages/{accepted['message']['id']}/status", headers=auth)
