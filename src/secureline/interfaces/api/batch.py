@@ -70,13 +70,13 @@ def add_batch_routes(app: FastAPI, services: Services) -> None:
 
     @app.post(PATH, response_model=BatchOut, dependencies=[Depends(batch_shape)])
     def submit_batch(
-        items: Annotated[list[BatchItem], Body(max_length=limit)], user: User
+        batch: Annotated[list[BatchItem], Body(max_length=limit)], user: User
     ) -> BatchOut:
         """POST /api/v1/messages/batch: up to ``[api] max_batch`` drafts, each with an optional
         ``idempotency_key``; 200 with one result per draft, in order. A draft refused by the
         rules does not stop the others, which are stored in one transaction."""
-        drafts = [_draft(item) for item in items]
-        keys = [item.idempotency_key for item in items]
+        drafts = [_draft(item) for item in batch]
+        keys = [item.idempotency_key for item in batch]
         try:
             outcomes = services.messaging.submit_batch(user, drafts, keys)
         except InvalidInput as exc:  # named by the draft's index: the API names it in the body
