@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -34,11 +34,7 @@ from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.wire import EvidenceItem, EvidenceKind, envelope_digest
-from secureline.services.submission import (
-    Also,
-    Submitter,
-    T,
-)
+from secureline.services.submission import Also, Submitter
 from secureline.store import idempotency as key_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
@@ -46,6 +42,7 @@ from secureline.store.database import Database
 
 #: the most drafts one batch submission takes ([api] max_batch)
 DEFAULT_MAX_BATCH = 500
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
