@@ -248,6 +248,14 @@ def test_other_methods_on_the_path_are_405_in_the_one_shape(api: Api, method: st
     assert answer.headers["allow"] == "POST"
 
 
+def test_a_role_that_may_not_send_is_refused_whole(api: Api) -> None:
+    client, _, node = api
+    node.accounts.add_user("test", "dora", "cc", "dpo", "correct horse battery")
+    dpo = {"Authorization": f"Bearer {node.accounts.create_token('test', 'dora')}"}
+    _error(client.post(URL, json=[_ok(53)], headers=dpo), 403, "forbidden", None)
+    assert _stored(node) == 0
+
+
 def test_the_path_needs_a_token(api: Api) -> None:
     client, _, _ = api
     _error(client.post(URL, json=[_ok(52)]), 401, "not_authenticated", None)
