@@ -15,7 +15,7 @@ from secureline.domain.addresses import Address
 from secureline.domain.message import compose, content_digest, parse_draft
 from secureline.services.line.settings import LineError
 from secureline.services.line.wire import envelope_payload, sign_message_envelope
-from secureline.services.messaging import new_message_id
+from secureline.services.submission import new_message_id
 from tests.fuzz import common
 
 _TXN = itertools.count()

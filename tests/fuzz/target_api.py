@@ -45,6 +45,7 @@ def _paths(message: str) -> list[str]:
         f"/api/v1/messages/{message}/retract",
         f"/api/v1/messages/{message}/correct",
         f"/api/v1/review/{message}/keep",
+        "/api/v1/messages/batch",
     ]
 
 
@@ -57,6 +58,7 @@ def seeds() -> list[bytes]:
         {"reason": "sent in error"},
         {"body": "corrected"},
         {"until": "2027-01-01", "reason": "still needed"},
+        [_draft(2), _draft(3) | {"idempotency_key": "k"}],
     ]
     return [bytes([i]) + orjson.dumps(b) for i, b in enumerate(bodies)]
 

@@ -22,7 +22,7 @@ from secureline.services.line.wire import (
     WireError,
     sign_evidence,
 )
-from secureline.services.messaging import new_message_id
+from secureline.services.submission import new_message_id
 from tests.fuzz import common, line_support
 from tests.fuzz.target_receive_envelope import payload_of
 

@@ -15,8 +15,8 @@ import atheris  # type: ignore[import-untyped]
 import orjson
 
 from secureline.crypto.envelope import sign_envelope
-from secureline.services.messaging import new_message_id
 from secureline.services.permissions import GRANT_TYPE
+from secureline.services.submission import new_message_id
 from tests.fuzz import common, line_support
 
 TARGET = "receive_envelope"

@@ -37,7 +37,7 @@ from secureline.services.line.wire import (
     open_evidence,
     sign_message_envelope,
 )
-from secureline.services.messaging import new_message_id
+from secureline.services.submission import new_message_id
 from secureline.store import tables
 from secureline.store.database import Database
 

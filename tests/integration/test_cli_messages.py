@@ -1,4 +1,5 @@
-"""``secureline inbox|read|status`` as people and scripts use them (issue 13, section 4)."""
+"""``secureline inbox|read|status|send`` as people and scripts use them (issue 13, section 4;
+``send --batch``: issue 20, item 2)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from secureline import __version__
 from secureline.cli import common
 from secureline.cli.main import app
 from secureline.domain.markings import TLP_AMBER_STRICT_CONDITIONS
+from secureline.store.messages import count_messages
 from tests.integration.support import Federation, log_in, officer, sample, wait_state
 
 runner = CliRunner()
@@ -167,3 +169,108 @@ def test_send_takes_a_tlp_label_and_a_case_reference(running: Federation) -> Non
         refused = _send(running, *options)
         assert refused.exit_code == 1, refused.output
         assert message in refused.output
+
+
+# --- send --batch FILE (issue 20, item 2) ---------------------------------------------
+
+
+def _file(tmp_path: Path, lines: list[Any]) -> Path:
+    path = tmp_path / "drafts.jsonl"
+    text = [line if isinstance(line, str) else json.dumps(line) for line in lines]
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    return path
+
+
+def _send_batch(fed: Federation, path: Path, *more: str) -> Any:
+    where = str(fed.dirs["interpol"])
+    return runner.invoke(app, ["send", "--batch", str(path), "--dir", where, "--from", "cc", *more])
+
+
+def _jsonl(seed: int) -> dict[str, Any]:
+    return sample("ops@europol", "maritime-piracy", seed=seed)
+
+
+def test_each_line_is_answered_in_order_and_the_accepted_are_delivered(
+    running: Federation, tmp_path: Path
+) -> None:
+    interpol = running["interpol"]
+    refused = sample("ops@europol", "environmental-crime", seed=2)
+    path = _file(tmp_path, [_jsonl(1), "", refused, _jsonl(3)])
+    done = _send_batch(running, path)
+    assert done.exit_code == 1, done.output  # one draft was refused
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("0 msg-")
+    assert lines[0].endswith("queued for europol")
+    assert lines[1].startswith("1 refused (refused): crime_area_not_allowed: ")
+    assert lines[2].startswith("2 msg-")
+    for line in (lines[0], lines[2]):
+        wait_state(interpol, line.split()[1], "europol", ["delivered"])
+    assert count_messages(interpol.db, "out") == 2
+
+
+def test_json_prints_the_results_and_keys_make_a_second_run_a_replay(
+    running: Federation, tmp_path: Path
+) -> None:
+    interpol = running["interpol"]
+    keyed = [_jsonl(4) | {"idempotency_key": "a"}, _jsonl(5) | {"idempotency_key": "b"}]
+    path = _file(tmp_path, keyed)
+    first = _send_batch(running, path, "--json")
+    assert first.exit_code == 0, first.output
+    results = json.loads(first.output)
+    assert [(r["index"], r["status"], r["error"]) for r in results] == [
+        (0, "accepted", None),
+        (1, "accepted", None),
+    ]
+    assert set(results[0]["message"]) == {"id", "destinations", "held_for_review"}
+    again = _send_batch(running, path, "--json")
+    assert json.loads(again.output) == results
+    assert count_messages(interpol.db, "out") == 2
+
+
+def test_a_file_longer_than_max_batch_goes_in_chunks(
+    running: Federation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interpol = running["interpol"]
+    monkeypatch.setattr(interpol.messaging, "max_batch", 2)
+    path = _file(tmp_path, [_jsonl(10 + n) for n in range(5)])
+    done = _send_batch(running, path, "--json")
+    assert done.exit_code == 0, done.output
+    results = json.loads(done.output)
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert len({r["message"]["id"] for r in results}) == 5
+    assert count_messages(interpol.db, "out") == 5
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        ("{not json", "drafts.jsonl:3: not JSON"),
+        ("[1, 2]", "drafts.jsonl:3: must be a JSON object"),
+        (_jsonl(22) | {"crime_area": "jaywalking"}, "drafts.jsonl:3: crime_area"),
+        (_jsonl(23) | {"idempotency_key": "a"}, "jsonl:3: idempotency_key: the same as line 1"),
+        (_jsonl(24) | {"idempotency_key": "x" * 201}, "drafts.jsonl:3: idempotency_key"),
+    ],
+)
+def test_a_bad_line_fails_naming_it_before_anything_is_sent(
+    running: Federation, tmp_path: Path, bad: Any, said: str
+) -> None:
+    path = _file(tmp_path, [_jsonl(20) | {"idempotency_key": "a"}, _jsonl(21), bad])
+    done = _send_batch(running, path)
+    assert done.exit_code == 1
+    assert said in done.output, done.output
+    assert count_messages(running["interpol"].db, "out") == 0
+
+
+def test_batch_takes_no_single_message_option(running: Federation, tmp_path: Path) -> None:
+    done = _send_batch(running, _file(tmp_path, [_jsonl(30)]), "--to", "ops@europol")
+    assert done.exit_code == 1
+    assert "--batch takes every draft from its file" in done.output
+    assert count_messages(running["interpol"].db, "out") == 0
+
+
+def test_a_single_send_still_needs_its_options(running: Federation) -> None:
+    where = str(running.dirs["interpol"])
+    done = runner.invoke(app, ["send", "--dir", where, "--from", "cc", "--to", "ops@europol"])
+    assert done.exit_code == 1
+    assert "give --to, --kind, --area and --subject" in done.output

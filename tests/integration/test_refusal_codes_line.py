@@ -43,7 +43,7 @@ from secureline.node.compose import Node
 from secureline.node.config import load_config
 from secureline.services.audit import CHECKPOINT_TYP
 from secureline.services.line.wire import envelope_payload, sign_evidence, sign_message_envelope
-from secureline.services.messaging import new_message_id
+from secureline.services.submission import new_message_id
 from secureline.store import tables
 from tests.integration.support import (
     PAIR,

@@ -17,9 +17,9 @@ from secureline.domain.message import Grant, GrantScope, compose, parse_draft
 from secureline.node.compose import Node
 from secureline.services.errors import InvalidInput, NotFoundError, Refused
 from secureline.services.line.wire import envelope_payload, sign_message_envelope
-from secureline.services.messaging import new_message_id
 from secureline.services.permissions import grant_json, sign_grant
 from secureline.services.retention import Retention
+from secureline.services.submission import new_message_id
 from secureline.store import grants as grant_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store

@@ -43,7 +43,7 @@ from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
 from secureline.services.audit import UnsafeNoAudit, UnsafeNoAuditWarning
 from secureline.services.line.wire import envelope_payload, sign_message_envelope
-from secureline.services.messaging import new_message_id
+from secureline.services.submission import new_message_id
 from secureline.store.tables import deliveries, envelopes
 
 SENDER, RECEIVER = "interpol", "europol"

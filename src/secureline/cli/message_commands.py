@@ -24,10 +24,12 @@ def _officer(node: Any, unit: str | None) -> Any:
 
 def send(
     directory: Dir,
-    to: Annotated[list[str], typer.Option(help="Recipient unit@node (repeatable).")],
-    kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
-    area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
-    subject: Annotated[str, typer.Option()],
+    to: Annotated[list[str] | None, typer.Option(help="Recipient unit@node (repeatable).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="request, reply, information, alert, ...")
+    ] = None,
+    area: Annotated[str | None, typer.Option(help="Crime area, e.g. maritime-piracy.")] = None,
+    subject: Annotated[str | None, typer.Option()] = None,
     handling: Annotated[
         str | None, typer.Option(help="H0, H1, H2 or H3 (or give --tlp instead).")
     ] = None,
@@ -68,15 +70,37 @@ def send(
         str | None,
         typer.Option("--from", help="Your unit (a check: you always send from your own)."),
     ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help="Send the drafts of this JSON-lines file instead (one draft object per line, "
+            "as POST /api/v1/messages takes it, with an optional idempotency_key).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --batch: print the results as JSON.")
+    ] = False,
 ) -> None:
     """Submit a message; the rules of sharing are applied at once. An unknown node is refused
     here; an unknown unit is known only to its node, which refuses it: use --wait to see it.
+    With --batch FILE, every draft of the file, each answered on its own.
 
     Sent as the logged-in person, from their unit (secureline login).
 
     Example: secureline send --dir ./interpol --to ops@europol --kind information
       --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
+    Example: secureline send --batch drafts.jsonl --dir ./interpol [--json]
     """
+    if batch is not None:
+        from secureline.cli.batch_send import send_batch
+
+        if to or kind or area or subject:
+            fail("--batch takes every draft from its file: no --to, --kind, --area or --subject")
+        send_batch(directory, sender, batch, as_json=as_json)
+        return
+    if not (to and kind and area and subject) or as_json:
+        fail("give --to, --kind, --area and --subject (or --batch FILE, which takes --json)")
     draft: dict[str, Any] = {
         "to": to,
         "kind": kind,

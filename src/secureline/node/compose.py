@@ -144,6 +144,7 @@ class Node:
             clock,
             self.wake,
             require_alert_review=self.config.alerts.require_review,
+            max_batch=self.config.api.max_batch,
         )
         self.sharing = Sharing(
             self.messaging, self.identity, self.db, self.directory, self.audit, clock
@@ -366,6 +367,7 @@ class Node:
             retention=self.retention,
             exports=self.exports,
             max_body_bytes=self.config.api.max_body_bytes,
+            max_batch=self.config.api.max_batch,
         )
 
     def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:

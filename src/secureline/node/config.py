@@ -79,6 +79,9 @@ class ApiSection(_Section):
     # characters of body and 1,000 entities, fits); larger ones are refused with 413 before
     # they are read whole.
     max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 8 * 1024 * 1024
+    # The most drafts one POST /api/v1/messages/batch takes (a longer batch is refused with
+    # 422 batch_too_long); the whole request is still bounded by max_body_bytes.
+    max_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
 
 
 class KeysSection(_Section):

@@ -7,6 +7,7 @@ Refusals by the rules of sharing carry every reason the decision gave.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from secureline.domain.policy import Reason
 
@@ -65,3 +66,16 @@ class Refused(ServiceError):
     def __init__(self, reasons: Sequence[Reason]) -> None:
         super().__init__("; ".join(f"{r.code}: {r.text}" for r in reasons))
         self.reasons = tuple(reasons)
+
+
+def error_json(exc: ServiceError) -> dict[str, Any]:
+    """``{code, message, field, reasons?}``: an error as the API and the CLI show it."""
+    detail: dict[str, Any] = {
+        "code": exc.code,
+        "message": exc.message,
+        "field": getattr(exc, "field", None),
+    }
+    reasons = getattr(exc, "reasons", None)
+    if reasons:
+        detail["reasons"] = [{"code": r.code, "text": r.text} for r in reasons]
+    return detail

@@ -10,7 +10,7 @@ workers taking the same retry at once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,7 +49,10 @@ def request_digest(draft: dict[str, Any] | Draft) -> str:
 
 class Replay:
     """The keys of one submission: which drafts were already stored under their key (and what
-    they answered), and the rows to write for the others."""
+    they answered), and the rows to write for the others.
+
+    A key stored for a different request is a Conflict; ``lenient`` (a batch, whose drafts
+    are answered one by one) keeps it in ``reused`` for that draft instead of raising."""
 
     def __init__(
         self,
@@ -57,6 +60,8 @@ class Replay:
         principal: str,
         drafts: Sequence[dict[str, Any] | Draft],
         keys: Sequence[str | None],
+        *,
+        lenient: bool = False,
     ) -> None:
         if len(keys) != len(drafts):
             raise InvalidInput("keys", "one idempotency key (or none) per draft")
@@ -77,25 +82,33 @@ class Replay:
         self._digests = [request_digest(d) if k else "" for d, k in zip(drafts, keys, strict=True)]
         stored = key_store.lookup(db, principal, list(seen))
         self.answered: dict[int, Submitted] = {}
+        self.reused: dict[int, Conflict] = {}
         for index, key in enumerate(self._keys):
             row = stored.get(key) if key else None
             if row is None:
                 continue
             if row.request_sha256 != self._digests[index]:
-                raise Conflict(
+                conflict = Conflict(
                     f"idempotency key {key!r} was used for a different request",
                     code="idempotency_key_reused",
                 )
+                if not lenient:
+                    raise conflict
+                self.reused[index] = conflict
+                continue
             first = orjson.loads(row.result_json)
             self.answered[index] = Submitted(
                 first["id"], tuple(first["destinations"]), first["held_for_review"]
             )
-        self.fresh = [i for i in range(len(self._keys)) if i not in self.answered]
+        done = self.answered.keys() | self.reused.keys()
+        self.fresh = [i for i in range(len(self._keys)) if i not in done]
 
-    def rows(self, results: Sequence[Submitted], now: datetime) -> list[key_store.KeyRow]:
-        """The key rows for the fresh drafts' results (in the order of ``fresh``)."""
+    def rows(
+        self, results: Iterable[tuple[int, Submitted]], now: datetime
+    ) -> list[key_store.KeyRow]:
+        """The key rows for fresh drafts' results, each with its draft's index."""
         rows = []
-        for index, result in zip(self.fresh, results, strict=True):
+        for index, result in results:
             key = self._keys[index]
             if key is not None:
                 result_json = orjson.dumps(

@@ -3,33 +3,21 @@
 ``submit`` applies the rules of sharing before anything is queued: a refusal comes back at
 once with every reason and nothing is stored. An accepted message is stored, signed once
 per destination node and queued in one transaction, then the link's sender is woken.
+``submit_batch`` does the same for many drafts at once, answering each on its own.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import orjson
 
-from secureline.crypto.errors import CryptoError
-from secureline.crypto.jwe import encrypt_for
-from secureline.domain.addresses import Address
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
-from secureline.domain.message import (
-    Draft,
-    Header,
-    Message,
-    compose,
-    parse_draft,
-    parse_header,
-)
-from secureline.domain.policy import ALERT_NEEDS_REVIEW, PolicyContext, Reason, Stage, decide
+from secureline.domain.message import Draft, Header, parse_draft, parse_header
 from secureline.domain.vocabulary import HandlingCode
 from secureline.services.accounts import Principal, Role
 from secureline.services.alert_review import AlertReview, HeldAlert
@@ -38,30 +26,24 @@ from secureline.services.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    NoRoute,
     NotFoundError,
-    Refused,
+    ServiceError,
+    error_json,
 )
 from secureline.services.idempotency import Replay, Submitted
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
-from secureline.services.line.wire import (
-    EvidenceItem,
-    EvidenceKind,
-    envelope_digest,
-    envelope_payload,
-    sign_message_envelope,
-)
-from secureline.services.permissions import check_grants
+from secureline.services.line.wire import EvidenceItem, EvidenceKind, envelope_digest
+from secureline.services.submission import Also, Submitter
 from secureline.store import idempotency as key_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
-from secureline.store import retention as retention_store
 from secureline.store.database import Database
-from secureline.store.errors import StoreError
 
-DEFAULT_RETENTION = timedelta(days=5 * 365)  # Interpol's default review period
+#: the most drafts one batch submission takes ([api] max_batch)
+DEFAULT_MAX_BATCH = 500
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,15 +60,30 @@ class Status:
     evidence: list[message_store.EvidenceRow]
 
 
-def new_message_id() -> str:
-    """``msg-``, the creation time in milliseconds (12 hex digits), 12 random hex digits.
+@dataclass(frozen=True)
+class Outcome:
+    """One draft's answer in a batch: what was submitted, or the error that refused it (and
+    nothing of that draft was stored)."""
 
-    Time first, so that an id made later sorts later: the indexes keyed by message id
-    (messages, envelopes, deliveries, retention, audit records) then grow at their end. With
-    random ids every insert lands on a random index page, and a store of some hundred thousand
-    messages writes a page per index per message: the line slowed down as its store filled.
-    48 random bits keep apart the ids made in one millisecond."""
-    return f"msg-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
+    index: int
+    submitted: Submitted | None
+    error: ServiceError | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's and the CLI's one shape: ``{index, status, message, error}``."""
+        done, error = self.submitted, self.error
+        return {
+            "index": self.index,
+            "status": "accepted" if done is not None else "refused",
+            "message": None
+            if done is None
+            else {
+                "id": done.id,
+                "destinations": list(done.destinations),
+                "held_for_review": done.held_for_review,
+            },
+            "error": None if error is None else error_json(error),
+        }
 
 
 class Messaging:
@@ -100,6 +97,7 @@ class Messaging:
         wake: Callable[[set[str]], None],
         *,
         require_alert_review: bool,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         self._identity = identity
         self._db = db
@@ -107,7 +105,10 @@ class Messaging:
         self._audit = audit
         self._clock = clock
         self._wake = wake
-        self._require_alert_review = require_alert_review
+        self._submitter = Submitter(
+            identity, db, directory, audit, wake, require_alert_review=require_alert_review
+        )
+        self.max_batch = max_batch
         self.review = AlertReview(identity.name, db, audit, clock, wake)
 
     # --- sending ------------------------------------------------------------------------
@@ -121,234 +122,126 @@ class Messaging:
         drafts: Sequence[dict[str, Any] | Draft],
         keys: Sequence[str | None] | None = None,
     ) -> list[Submitted]:
-        """Submit several messages in one transaction (national systems send in bulk)."""
+        """Submit several messages in one transaction, all or none (the line's benchmark)."""
         self.check_may_send(principal)
         return self.send(principal, drafts, principal.unit, keys=keys)
+
+    def submit_batch(
+        self,
+        principal: Principal,
+        drafts: Sequence[dict[str, Any] | Draft],
+        keys: Sequence[str | None] | None = None,
+    ) -> list[Outcome]:
+        """Submit up to ``max_batch`` drafts, each answered on its own, in the order given: a
+        draft refused by the rules (or with no route) is left out and the others are stored,
+        signed and queued in one transaction, with the refusals' audit records.
+
+        A draft that cannot be parsed, or two drafts with one key, refuse the whole batch
+        (InvalidInput naming ``[index].field``): nothing is stored."""
+        self.check_may_send(principal)
+        if len(drafts) > self.max_batch:
+            raise InvalidInput(
+                "",
+                f"{len(drafts)} drafts: at most {self.max_batch} in one batch",
+                code="batch_too_long",
+            )
+        parsed = [self._read_draft(d, f"[{i}].") for i, d in enumerate(drafts)]
+        if not keys or not any(keys):
+            return self._batch(principal, parsed, None)
+        return self._retrying(
+            principal,
+            keys,
+            lambda: self._batch(
+                principal, parsed, Replay(self._db, principal.username, parsed, keys, lenient=True)
+            ),
+        )
 
     def send(
         self,
         principal: Principal,
         drafts: Sequence[dict[str, Any] | Draft],
         unit: str,
-        also: Callable[[Any, list[Message]], list[AuditEvent]] | None = None,
+        also: Also | None = None,
         keys: Sequence[str | None] | None = None,
     ) -> list[Submitted]:
-        """Prepare, store and queue, from ``unit``; ``also`` writes more rows in the same
-        transaction. Public for the services that send on a user's behalf (sharing.py).
+        """Prepare, store and queue, from ``unit``, all or none; ``also`` writes more rows in
+        the same transaction. Public for the services that send on a user's behalf
+        (sharing.py).
 
         ``keys`` are the client's idempotency keys, one (or None) per draft: a draft whose key
         this user already submitted is not sent again; its first result is returned."""
         if not keys or not any(keys):
             return self._send(principal, drafts, unit, also)
-        for attempt in (1, 2):
+
+        def attempt() -> list[Submitted]:
             replay = Replay(self._db, principal.username, drafts, keys)
-            try:
-                fresh = self._send(
-                    principal, [drafts[i] for i in replay.fresh], unit, also, replay.rows
-                )
-            except Conflict:
-                # Another worker stored one of these keys since we looked (its primary key
-                # refused ours, and nothing of this call was stored): look again, once.
-                if attempt == 2 or not key_store.lookup(
-                    self._db, principal.username, [k for k in keys if k]
-                ):
-                    raise
-                continue
-            return replay.merge(fresh)
-        raise AssertionError("unreachable")  # pragma: no cover
+            fresh = [drafts[i] for i in replay.fresh]
+            return replay.merge(self._send(principal, fresh, unit, also, replay))
+
+        return self._retrying(principal, keys, attempt)
+
+    def _retrying(
+        self, principal: Principal, keys: Sequence[str | None], attempt: Callable[[], T]
+    ) -> T:
+        try:
+            return attempt()
+        except Conflict:
+            # Another worker stored one of these keys since we looked (its primary key refused
+            # ours, and nothing of this call was stored): look again, once.
+            if not key_store.lookup(self._db, principal.username, [k for k in keys if k]):
+                raise
+        return attempt()
 
     def _send(
         self,
         principal: Principal,
         drafts: Sequence[dict[str, Any] | Draft],
         unit: str,
-        also: Callable[[Any, list[Message]], list[AuditEvent]] | None = None,
-        remember: Callable[[list[Submitted], datetime], list[key_store.KeyRow]] | None = None,
+        also: Also | None = None,
+        replay: Replay | None = None,
     ) -> list[Submitted]:
         now = self._clock()
-        reviews_by_route: dict[tuple[str, ...], date] = {}  # a bulk submission repeats routes
-        # Step by step across the batch, as the inbox checks envelopes (LineInbox._examine):
-        # each step's code and data stay in the processor's caches from one message to the
-        # next. The first draft that fails a step stops the submission, as one at a time would.
         parsed = [self._read_draft(d) for d in drafts]
-        messages = [self._compose(d, now, unit, reviews_by_route) for d in parsed]
-        contexts: dict[tuple[str, frozenset[str]], PolicyContext] = {}  # per hop and grants
-        prepared = [(m, *self._route(principal, m, now, contexts)) for m in messages]
-        signed = [[self._envelope(m, destination) for destination in h] for m, h, _ in prepared]
-        rows, deliveries, events = [], [], []
-        reviews: list[tuple[str, date]] = []
-        for (message, hops, held), envelopes in zip(prepared, signed, strict=True):
-            header = message.header
-            if header.review_date is not None:
-                reviews.append((header.id, header.review_date))
-            rows.append(
-                message_store.MessageRow(
-                    id=header.id,
-                    direction="out",
-                    sender=str(header.sender),
-                    origin_node=self._identity.name,
-                    header_json=orjson.dumps(message.stored_json).decode(),
-                    content_json=message.content_bytes.decode(),
-                    content_jwe=None,
-                    envelope=None,
-                    created_at=header.created_at,
-                    stored_at=now,
-                )
-            )
-            for (destination, hop), envelope in zip(hops.items(), envelopes, strict=True):
-                deliveries.append(
-                    line_store.NewDelivery(header.id, destination, hop, envelope, "[]")
-                )
-            events.append(
-                AuditEvent(
-                    principal.username,
-                    AuditAction.MESSAGE_CREATED,
-                    header.id,
-                    "held" if held else "queued",
-                    {
-                        "to": ",".join(str(a) for a in header.to),
-                        "kind": header.kind.value,
-                        **({"reason": ALERT_NEEDS_REVIEW} if held else {}),
-                    },
-                )
-            )
-        submitted = [Submitted(m.header.id, tuple(h), held) for m, h, held in prepared]
+        ready, _ = self._submitter.prepare(principal, list(enumerate(parsed)), unit, now, None)
+        submitted = [r.submitted for r in ready]
         if not submitted:
             return []
-        try:
-            with self._db.transaction() as conn:
-                if remember is not None:  # first: a key another worker stored fails at once
-                    key_store.remember(conn, remember(submitted, now))
-                message_store.insert_messages(conn, rows)
-                retention_store.schedule(conn, reviews)
-                line_store.queue_deliveries(
-                    conn, [d for d, (_, _, held) in _pair(deliveries, prepared) if not held], now
-                )
-                held_rows = [d for d, (_, _, held) in _pair(deliveries, prepared) if held]
-                if held_rows:
-                    line_store.queue_deliveries(conn, held_rows, now, state="held")
-                if also is not None:
-                    events += also(conn, [m for m, _, _ in prepared])
-                self._audit.record(conn, events)
-        except StoreError as exc:
-            raise Conflict(f"could not store the message: {exc}") from None
-        self._wake({d.next_hop for d in deliveries})
+        # all or none: the drafts sent are the fresh ones, in their order
+        keys = replay.rows(zip(replay.fresh, submitted, strict=True), now) if replay else []
+        self._submitter.commit(principal, ready, now, keys, [], also)
         return submitted
+
+    def _batch(
+        self, principal: Principal, drafts: Sequence[Draft], replay: Replay | None
+    ) -> list[Outcome]:
+        now = self._clock()
+        outcomes: dict[int, Outcome] = {}
+        fresh: Sequence[int] = range(len(drafts))
+        if replay is not None:
+            outcomes |= {i: Outcome(i, done, None) for i, done in replay.answered.items()}
+            outcomes |= {i: Outcome(i, None, error) for i, error in replay.reused.items()}
+            fresh = replay.fresh
+        refused: dict[int, ServiceError] = {}
+        ready, refusals = self._submitter.prepare(
+            principal, [(i, drafts[i]) for i in fresh], principal.unit, now, refused
+        )
+        outcomes |= {i: Outcome(i, None, error) for i, error in refused.items()}
+        outcomes |= {r.index: Outcome(r.index, r.submitted, None) for r in ready}
+        if ready or refusals:
+            keys = replay.rows([(r.index, r.submitted) for r in ready], now) if replay else []
+            self._submitter.commit(principal, ready, now, keys, refusals)
+        return [outcomes[i] for i in range(len(drafts))]
 
     def check_may_send(self, principal: Principal) -> None:
         if principal.role not in (Role.OFFICER, Role.SYSTEM, Role.ADMIN):
             raise Forbidden(f"role {principal.role} cannot send messages")
 
     @staticmethod
-    def _read_draft(data: dict[str, Any] | Draft) -> Draft:
+    def _read_draft(data: dict[str, Any] | Draft, where: str = "") -> Draft:
         try:
             return data if isinstance(data, Draft) else parse_draft(data)
         except DomainError as exc:
-            raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
-
-    def _compose(
-        self, draft: Draft, now: datetime, unit: str, reviews_by_route: dict[tuple[str, ...], date]
-    ) -> Message:
-        try:
-            return compose(
-                draft,
-                message_id=new_message_id(),
-                sender=Address(unit, self._identity.name),
-                now=now,
-                default_review_date=self._default_review_date(draft, now, reviews_by_route),
-            )
-        except DomainError as exc:
-            raise InvalidInput(exc.field, exc.reason, code=exc.code) from None
-
-    def _route(
-        self,
-        principal: Principal,
-        message: Message,
-        now: datetime,
-        contexts: dict[tuple[str, frozenset[str]], PolicyContext],
-    ) -> tuple[dict[str, str], bool]:
-        """The next hop per destination node, and whether the message waits for review; or
-        Refused with every reason (recorded in the audit chain)."""
-        header = message.header
-        hops: dict[str, str] = {}
-        # Grants travel inside the signed header; only those whose provider signature verifies
-        # count for the decision, and each one that does not is a reason naming it.
-        valid_grants, grant_reasons = check_grants(
-            header.forwarded, self._directory.verify_keys, now
-        )
-        reasons: list[Reason] = []
-        held = False
-        for destination in header.destination_nodes:
-            if destination == self._identity.name:
-                raise InvalidInput(
-                    "to", "local delivery is not supported: address a unit on another node"
-                )
-            hop = self._directory.next_hop(destination)
-            if hop is None:
-                raise NoRoute(f"no route to node {destination!r}: pin it as a peer or add a route")
-            if header.confidential and self._directory.peer(destination) is None:
-                raise NoRoute(f"no encryption key pinned for {destination!r}: cannot encrypt to it")
-            context = contexts.get((hop, valid_grants))
-            if context is None:  # immutable, verified facts only: shared across the batch
-                context = contexts[(hop, valid_grants)] = PolicyContext(
-                    node=self._identity.name,
-                    stage=Stage.SUBMIT,
-                    now=now,
-                    link_out=self._directory.link_terms(hop),
-                    requires_alert_review=self._require_alert_review,
-                    alert_approved=False,  # a new message: nobody has reviewed it yet
-                    valid_grant_ids=valid_grants,
-                )
-            decision = decide(header, context)
-            # The four-eyes rule is met by holding the alert for a second officer (approve
-            # releases it) rather than by refusing it: the rule decides, the hold carries it out.
-            held = held or ALERT_NEEDS_REVIEW in decision.codes
-            reasons += [r for r in decision.reasons if r.code != ALERT_NEEDS_REVIEW]
-            hops[destination] = hop
-        reasons += grant_reasons
-        if reasons:
-            self._audit.append(
-                [
-                    AuditEvent(
-                        principal.username,
-                        AuditAction.MESSAGE_REFUSED,
-                        header.id,
-                        "refused",
-                        {"reasons": ",".join(r.code for r in reasons)},
-                    )
-                ]
-            )
-            raise Refused(reasons)
-        return hops, held
-
-    def _default_review_date(
-        self, draft: Draft, now: datetime, known: dict[tuple[str, ...], date]
-    ) -> date:
-        """Five years, or less where a link the message leaves on allows less."""
-        nodes = tuple(dict.fromkeys(a.node for a in draft.to))
-        review = known.get(nodes)
-        if review is None:
-            days = [DEFAULT_RETENTION.days]
-            for node in nodes:
-                hop = self._directory.next_hop(node)
-                agreement = self._directory.agreement(hop).agreement if hop else None
-                if agreement is not None:
-                    days.append(agreement.retention_max_days)
-            review = known[nodes] = (now + timedelta(days=min(days))).date()
-        return review
-
-    def _envelope(self, message: Message, destination: str) -> str:
-        jwe = None
-        if message.header.confidential:
-            peer = self._directory.peer(destination)
-            assert peer is not None
-            try:
-                jwe = encrypt_for(message.content_bytes, peer.encryption)
-            except (CryptoError, ValueError) as exc:
-                raise InvalidInput("content", f"cannot be encrypted: {exc}") from None
-        return sign_message_envelope(
-            envelope_payload(message, destination, jwe), self._identity.signing
-        )
+            raise InvalidInput(where + exc.field, exc.reason, code=exc.code) from None
 
     # --- four eyes (services/alert_review.py) -------------------------------------------
 
@@ -440,13 +333,6 @@ class Messaging:
             message_store.delivery_states(self._db, message_id),
             message_store.evidence_for(self._db, message_id),
         )
-
-
-def _pair(
-    deliveries: list[line_store.NewDelivery], prepared: list[tuple[Message, dict[str, str], bool]]
-) -> list[tuple[line_store.NewDelivery, tuple[Message, dict[str, str], bool]]]:
-    by_id = {m.header.id: (m, h, held) for m, h, held in prepared}
-    return [(d, by_id[d.message_id]) for d in deliveries]
 
 
 def _content(text: str | None) -> dict[str, Any] | None:

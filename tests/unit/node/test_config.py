@@ -28,6 +28,7 @@ def test_a_minimal_file_takes_the_documented_defaults() -> None:
     assert config.audit == AuditSection(checkpoint_every=1000, checkpoint_seconds=60)
     assert config.alerts.require_review is True
     assert config.line.max_batch_messages == 500
+    assert config.api.max_batch == 500
 
 
 def test_the_retention_section_is_read() -> None:
@@ -43,6 +44,8 @@ def test_the_retention_section_is_read() -> None:
         ("[retention]\njob_interval_seconds = 5", "retention.job_interval_seconds", "to 60"),
         ('[retention]\nnotice_days = "soon"', "retention.notice_days", "valid integer"),
         ("[audit]\ncheckpoint_every = 0", "audit.checkpoint_every", "greater than or equal to 1"),
+        ("[api]\nmax_batch = 0", "api.max_batch", "greater than or equal to 1"),
+        ("[api]\nmax_batch = 10001", "api.max_batch", "less than or equal to 10000"),
         ("[audit]\ncheckpoint_seconds = 0", "audit.checkpoint_seconds", "equal to 1"),
         ("[audit]\ncheckpoint_seconds = 7200", "audit.checkpoint_seconds", "equal to 3600"),
     ],

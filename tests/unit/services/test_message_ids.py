@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from secureline.domain.message import MESSAGE_ID
-from secureline.services.messaging import new_message_id
+from secureline.services.submission import new_message_id
 
 
 def test_ids_are_valid_unique_and_keep_their_random_part() -> None:

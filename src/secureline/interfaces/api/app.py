@@ -28,15 +28,15 @@ from secureline.services.errors import Forbidden, NotAuthenticated
 from secureline.services.exports import ExportPurpose
 from secureline.services.group_commit import GroupCommit
 from secureline.services.idempotency import Submitted
+from secureline.services.messaging import DEFAULT_MAX_BATCH
 
 #: a message id in a path: what the domain's ids look like (anything else is a 422)
 MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]
+#: What an idempotency key may be: 1 to 200 printable ASCII characters (store.idempotency).
+KEY_BOUNDS: dict[str, Any] = {"min_length": 1, "max_length": 200, "pattern": r"^[\x20-\x7e]+$"}
 #: A creating call's ``Idempotency-Key``: the same key from the same user again returns the
 #: first call's result and creates nothing (a national system retrying a lost answer).
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParam(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x20-\x7e]+$"),
-]
+IdempotencyKey = Annotated[str | None, HeaderParam(alias="Idempotency-Key", **KEY_BOUNDS)]
 #: what audit records name as their object (ids of any age, not only today's message ids)
 AuditObject = Annotated[str, Path(min_length=1, max_length=200)]
 #: why a decision was taken: stated, in words
@@ -60,6 +60,7 @@ class Services(BaseModel):
     retention: Any = None  # the node's Retention (review queue)
     exports: Any = None  # the node's Exports
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
+    max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 
 
 class SubmittedOut(BaseModel):
@@ -174,6 +175,10 @@ def create_app(services: Services) -> FastAPI:
         return SubmittedOut(
             id=done.id, destinations=list(done.destinations), held_for_review=done.held_for_review
         )
+
+    from secureline.interfaces.api.batch import add_batch_routes  # it builds on this module
+
+    add_batch_routes(app, services)
 
     @app.get("/api/v1/messages/{message_id}", response_model=MessageOut)
     def read(message_id: MessageId, user: User, acknowledge_conditions: bool = False) -> MessageOut:

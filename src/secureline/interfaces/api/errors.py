@@ -129,8 +129,9 @@ def install(app: FastAPI) -> None:
         loc = list(first["loc"])
         message = str(first["msg"])
         named = _NAMED.match(message)
-        if named and loc == ["body"]:
-            field = f"body.{named.group(1)}"
+        if named and loc[:1] == ["body"] and all(isinstance(p, int) for p in loc[1:]):
+            # the body itself, or a draft of a batch (body[3])
+            field = f"{field_path(loc)}.{named.group(1)}"
             message = message[named.end() :]
         else:
             # pydantic appends the union member's or validator's name to the location
