@@ -6,6 +6,7 @@ is never renamed once released: a new one is added instead.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -127,6 +128,8 @@ WORKING_LANGUAGES = ("en", "fr", "es", "ar")
 # A version, once released, never changes: a new kind or area goes into a new version.
 
 PROTOCOL_VERSION = 1
+#: What a kind of any version looks like (a newer partner's included): lower-case words.
+KIND_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 """The newest protocol version this software speaks."""
 
 PROTOCOL_KINDS: dict[int, frozenset[Kind]] = {

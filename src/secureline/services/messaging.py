@@ -42,6 +42,7 @@ from secureline.services.errors import (
     Refused,
 )
 from secureline.services.idempotency import Replay, Submitted
+from secureline.services.line.capabilities import KIND_NOT_SUPPORTED
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
@@ -297,6 +298,12 @@ class Messaging:
                     alert_approved=False,  # a new message: nobody has reviewed it yet
                     valid_grant_ids=valid_grants,
                 )
+            # A kind the next hop or the destination did not state it supports (its peer
+            # file): the user learns it now, not from a refusal on arrival (unknown_kind).
+            reasons += [
+                Reason(KIND_NOT_SUPPORTED, text)
+                for text in self._directory.lacking(header.kind, hop, destination)
+            ]
             decision = decide(header, context)
             # The four-eyes rule is met by holding the alert for a second officer (approve
             # releases it) rather than by refusing it: the rule decides, the hold carries it out.

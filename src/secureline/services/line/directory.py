@@ -1,4 +1,5 @@
-"""What a node knows of the others: pinned peers, their keys, link agreements and routes.
+"""What a node knows of the others: pinned peers, their keys and capabilities, link
+agreements and routes.
 
 Read from the store and the agreement files at start and after every change an
 administrator makes, so the hot path only looks things up in memory.
@@ -16,6 +17,8 @@ from secureline.crypto.keys import EncryptionPublicKey, VerifyKey
 from secureline.domain.agreement import Agreement, parse_agreement
 from secureline.domain.errors import DomainError
 from secureline.domain.policy import LinkTerms
+from secureline.domain.vocabulary import Kind
+from secureline.services.line.capabilities import PROTOCOL_1, Capabilities, read_capabilities
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
 
@@ -31,6 +34,7 @@ class Peer:
     signing: VerifyKey
     encryption: EncryptionPublicKey
     reported_agreement_digest: str | None
+    capabilities: Capabilities = PROTOCOL_1  # what its peer file stated it supports
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,13 @@ class Directory:
         own_signing: VerifyKey,
         agreements_dir: Path,
         routes: Mapping[str, str],
+        capabilities_dir: Path,
     ) -> None:
         self.node = node
         self._db = db
         self._own = own_signing
         self._agreements_dir = agreements_dir
+        self._capabilities_dir = capabilities_dir
         self._routes = dict(routes)
         self._lock = threading.Lock()
         self._peers: dict[str, Peer] = {}
@@ -78,6 +84,7 @@ class Directory:
                 signing,
                 encryption,
                 row.agreement_digest,
+                read_capabilities(self._capabilities_dir / f"{row.name}.json"),
             )
         keys = {p.signing.kid: p.signing for p in loaded.values()}
         keys[self._own.kid] = self._own
@@ -114,6 +121,20 @@ class Directory:
 
     def peer(self, name: str) -> Peer | None:
         return self._peers.get(name)
+
+    def capabilities(self, node: str) -> Capabilities:
+        """What ``node`` stated it supports; protocol 1 for a node not pinned here (a
+        destination reached only through a route), as for a peer file that states nothing."""
+        peer = self._peers.get(node)
+        return peer.capabilities if peer is not None else PROTOCOL_1
+
+    def lacking(self, kind: Kind, *nodes: str) -> list[str]:
+        """Why each of ``nodes`` that did not state it supports ``kind`` is not sent it."""
+        return [
+            capabilities.lacks(node, kind.value)
+            for node in dict.fromkeys(nodes)
+            if not (capabilities := self.capabilities(node)).supports(kind)
+        ]
 
     def peers(self) -> list[Peer]:
         return sorted(self._peers.values(), key=lambda p: p.name)
