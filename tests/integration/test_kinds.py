@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -214,6 +215,8 @@ def test_a_peer_file_with_malformed_capabilities_is_refused(mixed: Federation) -
 
 def test_an_older_peer_file_reads_as_protocol_1_and_a_new_one_updates_the_pin(
     federation_factory: Callable[..., Federation],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """A file exported before protocol versions states neither key: it keeps its fingerprint
     (over the name, CA and keys only) and its node is taken to support protocol 1's kinds.
@@ -229,12 +232,18 @@ def test_an_older_peer_file_reads_as_protocol_1_and_a_new_one_updates_the_pin(
     assert parse_peer_file(orjson.dumps({**old, "fingerprint": legacy.fingerprint}), "x") == legacy
     assert "protocol" not in orjson.loads(legacy.to_json())
 
-    interpol.peering.add(legacy, "test")
+    interpol.peering.add(legacy, "test")  # the pin as an older europol made it
     assert interpol.directory.capabilities("europol") == PROTOCOL_1
     assert not fed.layout("interpol").peer_capabilities("europol").exists()
     interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=1, **REPORT))
 
-    interpol.peering.add(current, "test")
+    # the partner's new file, through the CLI: it shows what the file states
+    monkeypatch.setattr(common, "node_at", lambda directory: interpol)
+    new_file = tmp_path / "europol.peer.json"
+    new_file.write_bytes(current.to_json())
+    done = runner.invoke(app, ["peer", "add", str(new_file), "--dir", "unused", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert f"supports protocol 1: {', '.join(OLDER)}" in " ".join(done.output.split())
     assert sorted(interpol.directory.capabilities("europol").kinds) == OLDER
     with pytest.raises(Refused):
         interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=2, **REPORT))
