@@ -300,10 +300,9 @@ class Messaging:
                 )
             # A kind the next hop or the destination did not state it supports (its peer
             # file): the user learns it now, not from a refusal on arrival (unknown_kind).
-            reasons += [
-                Reason(KIND_NOT_SUPPORTED, text)
-                for text in self._directory.lacking(header.kind, hop, destination)
-            ]
+            lacking = self._directory.lacking(header.kind, hop, destination)
+            if lacking:
+                reasons += [Reason(KIND_NOT_SUPPORTED, text) for text in lacking]
             decision = decide(header, context)
             # The four-eyes rule is met by holding the alert for a second officer (approve
             # releases it) rather than by refusing it: the rule decides, the hold carries it out.

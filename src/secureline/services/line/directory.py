@@ -22,6 +22,8 @@ from secureline.services.line.capabilities import PROTOCOL_1, Capabilities, read
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
 
+_VERSION_1 = PROTOCOL_1.kinds
+
 
 @dataclass(frozen=True)
 class Peer:
@@ -64,6 +66,7 @@ class Directory:
         self._keys: dict[str, VerifyKey] = {}
         self._agreements: dict[str, AgreementState] = {}
         self._terms: dict[str, LinkTerms] = {}
+        self._kinds: dict[str, frozenset[str]] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -91,9 +94,10 @@ class Directory:
         agreements = {name: self._load_agreement(name) for name, p in loaded.items() if p.direct}
         # Asked for at every crossing: made here, once per change, not per message.
         terms = {name: LinkTerms(name, state.agreement) for name, state in agreements.items()}
+        kinds = {name: p.capabilities.kinds for name, p in loaded.items()}
         with self._lock:
             self._peers, self._keys, self._agreements = loaded, keys, agreements
-            self._terms = terms
+            self._terms, self._kinds = terms, kinds
 
     def _load_agreement(self, peer: str) -> AgreementState:
         path = self._agreements_dir / f"{peer}.toml"
@@ -128,11 +132,16 @@ class Directory:
         peer = self._peers.get(node)
         return peer.capabilities if peer is not None else PROTOCOL_1
 
-    def lacking(self, kind: Kind, *nodes: str) -> list[str]:
-        """Why each of ``nodes`` that did not state it supports ``kind`` is not sent it."""
+    def lacking(self, kind: Kind, hop: str, destination: str) -> list[str]:
+        """Why the next hop, or the destination, is not sent ``kind``: each that did not
+        state it supports it. Asked for every message sent or relayed, so the common answer
+        (both do) costs two look-ups."""
+        kinds = self._kinds
+        if kind in kinds.get(hop, _VERSION_1) and kind in kinds.get(destination, _VERSION_1):
+            return []
         return [
             capabilities.lacks(node, kind.value)
-            for node in dict.fromkeys(nodes)
+            for node in dict.fromkeys((hop, destination))
             if not (capabilities := self.capabilities(node)).supports(kind)
         ]
 
