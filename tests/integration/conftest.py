@@ -13,6 +13,16 @@ from tests.integration.support import CHAIN, PAIR, Federation, make_federation, 
 __all__ = ["wait_for"]
 
 
+@pytest.fixture(autouse=True)
+def session_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """CLI sessions (``secureline login``) live in the test's own directory, never in the
+    user's ~/.local/state; a child process run by the test inherits the variable."""
+    where = tmp_path / "sessions"
+    monkeypatch.setenv("SECURELINE_SESSION_DIR", str(where))
+    monkeypatch.delenv("SECURELINE_TOKEN", raising=False)
+    return where
+
+
 @pytest.fixture
 def federation_factory(tmp_path: Path, store_for: StoreFor) -> Iterator[Callable[..., Federation]]:
     """``factory(PAIR or CHAIN, start=names)``: builds a federation, starts the named nodes

@@ -106,6 +106,38 @@ def officer(node: Node | str, unit: str | None = None, who: str | None = None) -
     return Principal(f"test-{person}", f"test:{person}@{name}", unit, Role.OFFICER)
 
 
+#: The password of the people the tests log in as from the CLI (there is no default one).
+CLI_PASSWORD = "correct horse battery staple"
+
+
+def log_in(
+    node: Node,
+    directory: Path | str,
+    unit: str | None = None,
+    who: str = "officer",
+    role: str = "officer",
+) -> str:
+    """``secureline login`` as ``<unit>-<who>`` of ``unit`` (the node's test unit by
+    default), a user made here if new; returns the user name. The session file goes to
+    ``$SECURELINE_SESSION_DIR``, a test's own directory (see conftest)."""
+    from typer.testing import CliRunner
+
+    from secureline.cli.main import app
+    from secureline.cli.session import PASSWORD_VARIABLE
+
+    unit = unit or UNITS[node.name]
+    username = f"{unit}-{who}"
+    if username not in {u.username for u in node.accounts.users()}:
+        node.accounts.add_user("test", username, unit, role, CLI_PASSWORD)
+    done = CliRunner().invoke(
+        app,
+        ["login", "--user", username, "--dir", str(directory)],
+        env={PASSWORD_VARIABLE: CLI_PASSWORD},
+    )
+    assert done.exit_code == 0, done.output
+    return username
+
+
 class Federation:
     """Node directories built by ``federation.build``, and the nodes running from them.
 

@@ -49,6 +49,7 @@ MISSING = {
 COVERED = {
     A.LOGIN_SUCCESS: "test_login_success_and_failure",
     A.LOGIN_FAILURE: "test_login_success_and_failure",
+    A.SESSION_ENDED: "test_session_ended",
     A.MESSAGE_CREATED: "test_a_message_created_sent_received_and_read",
     A.MESSAGE_SENT: "test_a_message_created_sent_received_and_read",
     A.MESSAGE_RECEIVED: "test_a_message_created_sent_received_and_read",
@@ -60,10 +61,12 @@ COVERED = {
     A.TOKEN_CHANGED: "test_unit_user_and_token_changes",
     A.PEER_CHANGED: "test_peer_pinned",
     A.ALERT_APPROVED: "test_alert_approved",
+    A.ALERT_REJECTED: "test_alert_rejected",
     A.AUDIT_EXPORTED: "test_audit_exported",
     A.PARTNER_CHECKPOINT: "test_a_forged_partner_checkpoint_is_refused_and_recorded",
     A.PERMISSION_REQUESTED: "test_permission_requested_and_granted",
     A.PERMISSION_GRANTED: "test_permission_requested_and_granted",
+    A.PERMISSION_REFUSED: "test_permission_refused",
     A.MESSAGE_EXPORTED: "test_message_exported",
     A.MESSAGE_PURGED: "test_message_purged_and_corrected_at_the_recipient",
     A.MESSAGE_CORRECTED: "test_message_purged_and_corrected_at_the_recipient",
@@ -121,6 +124,21 @@ def test_login_success_and_failure(pair: Federation) -> None:
     unknown = _one(records, A.LOGIN_FAILURE, "mallory")
     assert unknown.actor == "mallory"
     assert len(records) == 3
+
+
+def test_session_ended(pair: Federation) -> None:
+    # the CLI's logout (tests/integration/test_cli_people.py drives it from the command line)
+    node = pair["interpol"]
+    node.accounts.add_user("admin", "alice", "cc", "officer", "correct horse battery")
+    secret, session = node.sessions.open("alice", "correct horse battery")
+    mark = _head(node)
+    assert node.sessions.end(secret) == session
+    assert node.sessions.end(secret) is None  # already over: nothing more is recorded
+    records = _since(node, mark)
+    ended = _one(records, A.SESSION_ENDED)
+    assert (ended.actor, ended.object, ended.outcome) == ("alice", "alice", "logout")
+    assert ended.detail == {"session_id": session.id}
+    assert len(records) == 1
 
 
 def test_unit_user_and_token_changes(pair: Federation) -> None:
@@ -372,3 +390,40 @@ def test_configuration_agreement_and_key_changes(pair: Federation) -> None:
     # nothing changed since: a second start records nothing new
     again = pair.restart("interpol")
     assert len(again.audit.records_for_object("config:node.toml")) == 2
+
+
+def test_alert_rejected(pair: Federation) -> None:
+    interpol = pair["interpol"]
+    author = officer(interpol)
+    reviewer = Principal("rev", "reviewer", "cc", Role.OFFICER)
+    held = interpol.messaging.submit(
+        author, sample("ops@europol", "major-events", kind="alert", alert="red")
+    )
+    mark = _head(interpol)
+    interpol.messaging.reject_alert(reviewer, held.id, "not an alert")
+    records = _since(interpol, mark)
+    rejected = _one(records, A.ALERT_REJECTED, held.id)
+    assert (rejected.actor, rejected.outcome) == ("reviewer", "rejected")
+    assert (rejected.detail["author"], rejected.detail["reason"]) == (
+        author.username,
+        "not an alert",
+    )
+    assert len(records) == 1
+
+
+def test_permission_refused(pair: Federation) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    h2 = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=85, handling="H2"))
+    wait_state(interpol, h2.id, "europol", ["delivered"])
+    asked = europol.sharing.request_permission(
+        officer(europol), h2.id, "onward-transfer", "europol"
+    )
+    wait_state(europol, asked.id, "interpol", ["delivered"])
+    mark = _head(interpol)
+    interpol.sharing.refuse_permission(officer(interpol), asked.id, "still covert")
+    records = _since(interpol, mark)
+    refused = _one(records, A.PERMISSION_REFUSED, h2.id)
+    assert (refused.actor, refused.outcome) == (officer(interpol).username, "refused")
+    assert (refused.detail["request"], refused.detail["reason"]) == (asked.id, "still covert")
+    assert refused.detail["requester"] == "ops@europol"
+    assert len(records) == 1

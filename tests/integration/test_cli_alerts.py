@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from secureline.cli import common
 from secureline.cli.main import app
 from secureline.services.errors import Forbidden
-from tests.integration.support import Federation, officer, sample, wait_state
+from tests.integration.support import Federation, log_in, officer, sample, wait_state
 
 runner = CliRunner()
 
@@ -23,6 +23,8 @@ def running(pair: Federation, monkeypatch: pytest.MonkeyPatch) -> Federation:
     monkeypatch.setattr(common, "node_at", lambda directory: nodes[Path(directory)])
     monkeypatch.setattr(common.out, "width", 250)
     monkeypatch.setattr(common.err, "width", 250)
+    for name in ("interpol", "europol"):
+        log_in(pair[name], pair.dirs[name])  # cc-officer@interpol, ops-officer@europol
     return pair
 
 
@@ -36,7 +38,7 @@ def test_an_alert_to_several_units_waits_for_a_second_officer(running: Federatio
     sent = runner.invoke(
         app,
         [
-            "send", "--dir", where, "--from", "cc",
+            "send", "--dir", where,
             "--to", "ops@europol", "--to", "fugitives@europol",
             "--kind", "alert", "--alert", "red", "--area", "counter-terrorism",
             "--handling", "H0", "--subject", "Wanted: armed suspect",
@@ -53,15 +55,12 @@ def test_an_alert_to_several_units_waits_for_a_second_officer(running: Federatio
     assert held["alert"] == "red"
     assert held["to"] == ["ops@europol", "fugitives@europol"]
 
-    own = runner.invoke(
-        app, ["alert", "approve", alert_id[:-4], "--dir", where, "--by", "cc", "--unit", "cc"]
-    )
+    own = runner.invoke(app, ["alert", "approve", alert_id[:-4], "--dir", where])
     assert isinstance(own.exception, Forbidden)  # its author may not approve it
-    approved = runner.invoke(
-        app, ["alert", "approve", alert_id, "--dir", where, "--by", "bob", "--unit", "cc"]
-    )
+    log_in(interpol, where, who="bob")  # a second officer of the unit
+    approved = runner.invoke(app, ["alert", "approve", alert_id, "--dir", where])
     assert approved.exit_code == 0, approved.output
-    assert "approved by bob" in approved.output
+    assert "approved by cc-bob" in approved.output
     state = wait_state(interpol, alert_id, "europol", ["delivered", "refused"])
     assert state == "delivered"
     listed = runner.invoke(app, ["alert", "list", "--dir", where, "--json"])
@@ -74,7 +73,7 @@ def test_a_refused_forward_is_explained(running: Federation) -> None:
     wait_state(interpol, h2.id, "europol", ["delivered"])
     where = str(running.dirs["europol"])
     done = runner.invoke(
-        app, ["forward", h2.id, "--dir", where, "--unit", "ops", "--to", "cc@interpol",
+        app, ["forward", h2.id, "--dir", where, "--to", "cc@interpol",
               "--purpose", "a different purpose"],
     )  # fmt: skip
     assert done.exit_code == 1, done.output
@@ -92,7 +91,7 @@ def test_permission_requests_are_listed_for_the_provider(running: Federation) ->
         app,
         [
             "permission", "request", h2.id[:-2], "--dir", str(running.dirs["europol"]),
-            "--unit", "ops", "--scope", "onward-transfer", "--grantee", "europol",
+            "--scope", "onward-transfer", "--grantee", "europol",
             "--reason", "joint investigation",
         ],
     )  # fmt: skip
@@ -100,9 +99,7 @@ def test_permission_requests_are_listed_for_the_provider(running: Federation) ->
     request_id = asked.output.split()[0]
     wait_state(running["europol"], request_id, "interpol", ["delivered"])
     where = str(running.dirs["interpol"])
-    listed = runner.invoke(
-        app, ["permission", "requests", "--dir", where, "--unit", "cc", "--json"]
-    )
+    listed = runner.invoke(app, ["permission", "requests", "--dir", where, "--json"])
     assert listed.exit_code == 0, listed.output
     [request] = json.loads(listed.output)
     assert request["request"] == request_id

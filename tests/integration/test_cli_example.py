@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from secureline.cli import common
 from secureline.cli.main import app
-from tests.integration.support import Federation
+from tests.integration.support import Federation, log_in
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).parents[2] / "docs" / "example-message.md"
@@ -22,6 +22,8 @@ def test_the_documented_example_message_is_delivered_with_its_person_and_vessel(
 ) -> None:
     nodes = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
     monkeypatch.setattr(common, "node_at", lambda directory: nodes[Path(directory)])
+    for name in ("interpol", "europol"):
+        log_in(pair[name], pair.dirs[name])  # the doc's officers: of cc and of ops
     text = EXAMPLE.read_text(encoding="utf-8")
     [block] = re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)
     entities = json.loads(block)
@@ -44,9 +46,7 @@ def test_the_documented_example_message_is_delivered_with_its_person_and_vessel(
     assert sent.exit_code == 0, sent.output
     assert "europol: delivered" in sent.output
     message_id = sent.output.split()[0]
-    read = runner.invoke(
-        app, ["read", message_id, "--dir", str(pair.dirs["europol"]), "--unit", "ops", "--json"]
-    )
+    read = runner.invoke(app, ["read", message_id, "--dir", str(pair.dirs["europol"]), "--json"])
     assert read.exit_code == 0, read.output
     document = json.loads(read.output)
     assert document["content"]["entities"] == entities

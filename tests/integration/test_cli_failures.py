@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from secureline.cli import common
 from secureline.cli.main import app
-from tests.integration.support import Federation
+from tests.integration.support import Federation, log_in
 
 runner = CliRunner()
 
@@ -22,25 +22,21 @@ def running(pair: Federation, monkeypatch: pytest.MonkeyPatch) -> Federation:
     nodes = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
     monkeypatch.setattr(common, "node_at", lambda directory: nodes[Path(directory)])
     monkeypatch.setattr(common.err, "width", 300)  # one line per error, whole
+    log_in(pair["interpol"], pair.dirs["interpol"])
     return pair
 
 
 def test_sending_to_an_unknown_node_names_it(running: Federation) -> None:
     where = str(running.dirs["interpol"])
-    unit = running["interpol"].accounts.units()[0].name
-    done = runner.invoke(
-        app, ["send", "--dir", where, "--from", unit, "--to", "ops@atlantis", *SEND]
-    )
+    done = runner.invoke(app, ["send", "--dir", where, "--to", "ops@atlantis", *SEND])
     assert done.exit_code == 1
     assert "--to: no route to node 'atlantis'" in done.output
 
 
 def test_sending_to_an_unknown_unit_with_wait_names_it(running: Federation) -> None:
     where = str(running.dirs["interpol"])
-    unit = running["interpol"].accounts.units()[0].name
     done = runner.invoke(
-        app,
-        ["send", "--dir", where, "--from", unit, "--to", "nobody@europol", *SEND, "--wait", "20"],
+        app, ["send", "--dir", where, "--to", "nobody@europol", *SEND, "--wait", "20"]
     )
     assert done.exit_code == 1, done.output
     assert "europol: refused by europol: unknown_unit: no such unit here: nobody" in done.output

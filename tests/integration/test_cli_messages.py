@@ -13,7 +13,7 @@ from secureline import __version__
 from secureline.cli import common
 from secureline.cli.main import app
 from secureline.domain.markings import TLP_AMBER_STRICT_CONDITIONS
-from tests.integration.support import Federation, officer, sample, wait_state
+from tests.integration.support import Federation, log_in, officer, sample, wait_state
 
 runner = CliRunner()
 
@@ -25,6 +25,8 @@ def running(pair: Federation, monkeypatch: pytest.MonkeyPatch) -> Federation:
     nodes = {Path(pair.dirs[name]): pair[name] for name in ("interpol", "europol")}
     monkeypatch.setattr(common, "node_at", lambda directory: nodes[Path(directory)])
     monkeypatch.setattr(common.out, "width", 200)  # a wide terminal: every column whole
+    for name in ("interpol", "europol"):
+        log_in(pair[name], pair.dirs[name])  # cc-officer@interpol, ops-officer@europol
     return pair
 
 
@@ -54,7 +56,7 @@ def test_inbox_shows_read_state_and_read_renders_for_a_person_and_a_script(
     prefix = next(
         first.id[:n] for n in range(5, len(first.id)) if not second.id.startswith(first.id[:n])
     )
-    shown = runner.invoke(app, ["read", prefix, "--dir", where, "--unit", "ops"])
+    shown = runner.invoke(app, ["read", prefix, "--dir", where])
     assert shown.exit_code == 0, shown.output
     text = shown.output
     # the restriction first, explained in words; then the evaluation in words
@@ -65,7 +67,7 @@ def test_inbox_shows_read_state_and_read_renders_for_a_person_and_a_script(
     assert "schema" in text  # the entities' table
     assert first.id in text
 
-    listed = runner.invoke(app, ["inbox", "--dir", where, "--unit", "ops", "--json"])
+    listed = runner.invoke(app, ["inbox", "--dir", where, "--json"])
     assert listed.exit_code == 0, listed.output
     rows = {row["id"]: row for row in json.loads(listed.output)}
     assert rows[first.id]["read"] is True
@@ -82,7 +84,7 @@ def test_inbox_shows_read_state_and_read_renders_for_a_person_and_a_script(
     assert first.id in narrow.output
     assert second.id in narrow.output
 
-    scripted = runner.invoke(app, ["read", second.id, "--dir", where, "--unit", "ops", "--json"])
+    scripted = runner.invoke(app, ["read", second.id, "--dir", where, "--json"])
     assert scripted.exit_code == 0, scripted.output
     document = json.loads(scripted.output)
     assert document["header"]["id"] == second.id
@@ -103,6 +105,7 @@ def test_inbox_shows_read_state_and_read_renders_for_a_person_and_a_script(
     [opening] = json.loads(who.output)
     assert opening["object"] == first.id
     assert opening["action"] == "message.read"
+    assert opening["actor"] == "ops-officer"  # the person logged in, not a process
 
 
 def test_an_ambiguous_or_unknown_prefix_is_refused_naming_the_candidates(
@@ -131,7 +134,7 @@ def _send(running: Federation, *options: str) -> Any:
     return runner.invoke(
         app,
         [
-            "send", "--dir", where, "--from", "cc", "--to", "ops@europol",
+            "send", "--dir", where, "--to", "ops@europol",
             "--kind", "information", "--area", "cyber-crime", "--subject", "tlp", *options,
         ],
     )  # fmt: skip
@@ -147,7 +150,7 @@ def test_send_takes_a_tlp_label_and_a_case_reference(running: Federation) -> Non
     for done in (amber, strict):
         read = runner.invoke(
             app,
-            ["read", done.output.split()[0], "--dir", europol, "--unit", "ops", "--json"],
+            ["read", done.output.split()[0], "--dir", europol, "--json"],
         )
         headers.append(json.loads(read.stdout)["header"])  # H3: the error is on stderr
     assert (headers[0]["handling"], headers[0]["classification"]) == ("H2", "restricted")

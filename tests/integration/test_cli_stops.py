@@ -3,6 +3,7 @@ nothing logged as an error, even while a peer holds a connection to it. Real pro
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -10,7 +11,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.support import PAIR, SECURELINE, UNITS, Federation, NodeProcess
+from tests.integration.support import (
+    CLI_PASSWORD,
+    PAIR,
+    SECURELINE,
+    UNITS,
+    Federation,
+    NodeProcess,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -41,14 +49,32 @@ def test_sigterm_stops_a_node_within_a_second_while_its_peer_is_connected(
 ) -> None:
     fed = federation_factory(PAIR, start=())
     interpol, europol = NodeProcess(fed.dirs["interpol"]), NodeProcess(fed.dirs["europol"])
+    where = str(fed.dirs["interpol"])
+    env = {**os.environ, "SECURELINE_PASSWORD": CLI_PASSWORD}
+    for step in (
+        [
+            "user",
+            "add",
+            "alice",
+            "--unit",
+            UNITS["interpol"],
+            "--password-env",
+            "SECURELINE_PASSWORD",
+        ],
+        ["login", "--user", "alice"],
+    ):
+        done = subprocess.run(
+            [str(SECURELINE), *step, "--dir", where],
+            capture_output=True, text=True, timeout=60, check=False, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
     try:
         europol.start()
         interpol.start()
         # a message over the line, so that interpol holds a (keep-alive) connection to europol
         sent = subprocess.run(
             [
-                str(SECURELINE), "send", "--dir", str(fed.dirs["interpol"]),
-                "--from", UNITS["interpol"], "--to", f"{UNITS['europol']}@europol",
+                str(SECURELINE), "send", "--dir", where, "--to", f"{UNITS['europol']}@europol",
                 "--kind", "information", "--area", "cyber-crime", "--handling", "H0",
                 "--subject", "stop test", "--wait", "30",
             ],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from secureline.cli.peer_commands import link_summary
 from secureline.store import tables
 from tests.integration.support import (
     PAIR,
@@ -248,3 +250,30 @@ def test_stop_is_prompt_while_a_peer_is_connected(pair: Federation) -> None:
     pair.stop("europol")
 
     assert time.monotonic() - started < 5
+
+
+def test_a_node_behind_a_relay_shows_the_route_and_its_last_evidence(chain: Federation) -> None:
+    madrid = chain["ncb-madrid"]
+
+    def europol() -> dict[str, Any]:
+        return {h["peer"]: h for h in madrid.peering.link_health()}["europol"]
+
+    before = europol()
+    assert (before["direct"], before["route"], before["last_evidence"]) == (
+        False,
+        "interpol",
+        None,
+    )
+    assert link_summary(before) == "no evidence yet"
+
+    sent = madrid.messaging.submit(officer(madrid), sample("ops@europol", seed=7))
+    wait_state(madrid, sent.id, "europol", ["delivered"])
+
+    after = europol()["last_evidence"]
+    assert after is not None
+    assert after["kind"] == "delivered"
+    assert link_summary(europol()) == f"last evidence delivered at {after['at']}"
+    # the relay's own evidence counts for the relay, not for the node behind it
+    assert {h["peer"]: h for h in madrid.peering.link_health()}["interpol"]["last_evidence"][
+        "kind"
+    ] == "relayed"

@@ -29,6 +29,7 @@ from tests.integration.support import (
     PAIR,
     Federation,
     delivery_state,
+    log_in,
     officer,
     sample,
     set_option,
@@ -121,6 +122,7 @@ def test_a_poisoned_envelope_is_set_aside_and_the_backlog_flows(
     # the commands act on the running node's store (a second Node per command would leave
     # its connection pool open)
     monkeypatch.setattr(common, "node_at", lambda _: interpol)
+    log_in(interpol, directory)  # status is an officer's: of the sending unit (cc)
     shown = runner.invoke(app, ["status", retried, "--dir", directory])
     assert shown.exit_code == 0, shown.output
     assert "europol: failed" in shown.output

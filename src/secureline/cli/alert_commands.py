@@ -1,4 +1,4 @@
-"""``secureline alert list|approve`` and ``secureline forward``: the second pair of eyes on
+"""``secureline alert held|approve|reject`` and ``secureline forward``: the second pair of eyes on
 alerts, and passing a message on under the rules (a refusal explained, reason by reason)."""
 
 from __future__ import annotations
@@ -9,88 +9,83 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from secureline.cli import common, ids, render
-from secureline.cli.common import Dir, Json, err, fail, out
+from secureline.cli import common, ids, render, session
+from secureline.cli.common import Dir, Json, err, fail, out, vars_of
 
 alert_app = typer.Typer(
-    no_args_is_help=True, help="Alerts held for review: list them, approve one (four eyes)."
+    no_args_is_help=True, help="Alerts held for review: list, approve or reject (four eyes)."
 )
 
 
-def _held(node: Any) -> list[dict[str, Any]]:
-    """Alerts composed here that wait for a second person, oldest first.
+@alert_app.command("held")
+def alert_held(directory: Dir, as_json: Json = False) -> None:
+    """Alerts held for review (logged in as an officer): each waits for a second officer to
+    approve or reject it.
 
-    Read from the store: Messaging has no query for the held queue yet (see the report)."""
-    import orjson
-    from sqlalchemy import select
-
-    from secureline.domain.message import parse_header
-    from secureline.store import tables
-
-    d, m = tables.deliveries, tables.messages
-    with node.db.read() as conn:
-        rows = conn.execute(
-            select(m.c.id, m.c.header_json, d.c.destination)
-            .join(d, d.c.message_id == m.c.id)
-            .where(d.c.state == "held", m.c.direction == "out")
-            .order_by(m.c.id, d.c.destination)
-        ).all()
-    found: dict[str, dict[str, Any]] = {}
-    for message_id, header_json, destination in rows:
-        if message_id not in found:
-            header = parse_header(orjson.loads(header_json))
-            found[message_id] = {
-                "id": message_id,
-                "created_at": header.created_at.isoformat(),
-                "sender": str(header.sender),
-                "alert": header.alert.value if header.alert else None,
-                "to": [str(a) for a in header.to],
-                "subject": header.subject,
-                "waiting_for": [],
-            }
-        found[message_id]["waiting_for"].append(destination)
-    return list(found.values())
-
-
-@alert_app.command("list")
-def alert_list(directory: Dir, as_json: Json = False) -> None:
-    """Alerts waiting for a second officer's approval before they leave."""
+    Example: secureline alert held --dir ./interpol --json
+    """
     node = common.node_at(directory)
-    held = _held(node)
+    held = [
+        {**vars_of(h), "created_at": h.created_at.isoformat()}
+        for h in node.messaging.held_alerts(session.person(node))
+    ]
     if as_json:
         print(render.dumps(held))
         return
-    table = Table("id", "created", "from", "alert", "to", "subject")
+    table = Table("id", "author", "unit", "created", "alert", "destinations", "subject")
     table.columns[0].no_wrap = True
     for h in held:
         table.add_row(
-            h["id"],
-            h["created_at"],
-            h["sender"],
-            h["alert"],
-            ", ".join(h["to"]),
-            Text(h["subject"]),
-        )
+            h["id"], h["author"], h["unit"], h["created_at"], h["alert"],
+            ", ".join(h["destinations"]), Text(h["subject"]),
+        )  # fmt: skip
     out.print(table)
+
+
+alert_app.command("list", help="The same as `alert held`.")(alert_held)
 
 
 @alert_app.command("approve")
 def alert_approve(
     message_id: str,
     directory: Dir,
-    by: Annotated[str, typer.Option(help="The approving officer: not the alert's author.")],
-    unit: Annotated[str, typer.Option(help="The approving officer's unit.")],
 ) -> None:
-    """As a second officer, release a held alert to its recipients.
+    """As the second officer (logged in, not the alert's author), release a held alert to
+    its recipients.
 
-    Example: secureline alert approve msg-01 --dir ./interpol --by bob --unit cc
+    Example: secureline alert approve msg-01 --dir ./interpol
     """
-    from secureline.services.accounts import Principal, Role
-
     node = common.node_at(directory)
+    principal = session.person(node)
     message_id = ids.message_id(node, message_id)
-    node.messaging.approve_alert(Principal("cli", f"cli:{by}", unit, Role.OFFICER), message_id)
-    out.print(f"{message_id} approved by {by}: released to its recipients", markup=False)
+    node.messaging.approve_alert(principal, message_id)
+    out.print(
+        f"{message_id} approved by {principal.username}: released to its recipients",
+        markup=False,
+    )
+
+
+@alert_app.command("reject")
+def alert_reject(
+    message_id: str,
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why the alert must not leave.")],
+) -> None:
+    """As the second officer (logged in, not the alert's author), refuse a held alert for
+    good: it never leaves, and its deliveries are refused with alert_rejected.
+
+    Example: secureline alert reject msg-01 --dir ./interpol
+      --reason "the suspect was arrested this morning"
+    """
+    node = common.node_at(directory)
+    principal = session.person(node)
+    message_id = ids.message_id(node, message_id)
+    refused = node.messaging.reject_alert(principal, message_id, reason)
+    out.print(
+        f"{message_id} rejected by {principal.username}: refused for {', '.join(refused)} "
+        "(alert_rejected)",
+        markup=False,
+    )
 
 
 def explain_refusal(exc: Any) -> None:
@@ -104,23 +99,22 @@ def explain_refusal(exc: Any) -> None:
 def forward(
     message_id: str,
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
     to: Annotated[list[str], typer.Option(help="unit@node to pass it on to (repeatable).")],
     purpose: Annotated[
         str | None, typer.Option(help="A new purpose (a grant may be needed).")
     ] = None,
+    unit: session.UnitCheck = None,
 ) -> None:
     """Pass on a received message: the provider's handling code and purpose go with it, and
     the rules decide (H2 needs the provider's permission: `permission request`).
 
-    Example: secureline forward msg-01 --dir ./interpol --unit cc --to ncb@ncb-madrid
+    Example: secureline forward msg-01 --dir ./interpol --to ncb@ncb-madrid
     """
-    from secureline.services.accounts import Principal, Role
     from secureline.services.errors import NoRoute, Refused
 
     node = common.node_at(directory)
+    principal = session.officer_of(node, unit)
     message_id = ids.message_id(node, message_id)
-    principal = Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
     try:
         done = node.sharing.forward(principal, message_id, to, purpose)
     except Refused as exc:

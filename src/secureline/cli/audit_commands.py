@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from secureline.cli import common, ids, render
 from secureline.cli.common import Dir, Json, fail, out, vars_of
+from secureline.cli.session import administrator
 
 audit_app = typer.Typer(
     no_args_is_help=True, help="The audit chain, for the data protection officer."
@@ -62,18 +62,8 @@ def audit_export(
     except ValueError as exc:
         fail(f"--from/--to: {exc}")
     node = common.node_at(directory)
-    for line in node.audit.export(lo, hi, fmt, actor=_cli_actor()):
+    for line in node.audit.export(lo, hi, fmt, actor=administrator()):
         sys.stdout.write(line if line.endswith("\n") else line + "\n")
-
-
-def _cli_actor() -> str:
-    """Who acts from the command line, for the audit chain: ``cli:<OS user>``."""
-    import getpass
-
-    try:
-        return "cli:" + getpass.getuser()
-    except (KeyError, OSError):
-        return f"cli:uid-{os.getuid()}"
 
 
 @audit_app.command("partners")

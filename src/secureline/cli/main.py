@@ -23,6 +23,7 @@ from secureline.cli.audit_commands import audit_app
 from secureline.cli.common import Dir, Json, err, fail, out, vars_of
 from secureline.cli.message_commands import export, inbox, read, send, status
 from secureline.cli.peer_commands import link_summary, peer_drop, peer_retry
+from secureline.cli.session import administrator, login, logout, whoami
 from secureline.cli.sharing_commands import correct, permission_app, retract, review_app
 from secureline.cli.vocab_commands import vocab
 from secureline.domain.errors import DomainError
@@ -58,6 +59,9 @@ app.add_typer(alert_app, name="alert")
 for command in (send, inbox, read, status, export, forward, vocab):
     app.command()(command)
 app.command()(retract)
+app.command()(login)
+app.command()(logout)
+app.command()(whoami)
 app.command()(correct)
 peer_app.command("retry")(peer_retry)
 peer_app.command("drop")(peer_drop)
@@ -196,7 +200,11 @@ def unit_add(
     """
     node = common.node_at(directory)
     node.accounts.add_unit(
-        "cli", name, description=description, specialist=specialist, liaison_for=liaison_for
+        administrator(),
+        name,
+        description=description,
+        specialist=specialist,
+        liaison_for=liaison_for,
     )
     out.print(f"unit {name}@{node.name} added")
 
@@ -242,8 +250,37 @@ def user_add(
         common.require_terminal("the password", "--password-env VARIABLE")
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     node = common.node_at(directory)
-    node.accounts.add_user("cli", username, unit, role, password)
+    node.accounts.add_user(administrator(), username, unit, role, password)
     out.print(f"user {username} added to {unit}@{node.name} as {role}")
+
+
+@user_app.command("list")
+def user_list(directory: Dir, as_json: Json = False) -> None:
+    """List the node's users: name, unit, role, whether disabled, when created.
+
+    Example: secureline user list --dir ./interpol
+    """
+    node = common.node_at(directory)
+    users = node.accounts.users()
+    if as_json:
+        print(render.dumps([vars_of(u) for u in users]))
+        return
+    table = Table("user", "unit", "role", "disabled (UTC)", "created (UTC)")
+    for u in users:
+        disabled = f"{u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else ""
+        table.add_row(u.username, u.unit, u.role, disabled, f"{u.created_at:%Y-%m-%d %H:%M}")
+    out.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str, directory: Dir) -> None:
+    """Disable a user at once: their password, API tokens and sessions stop working; audited.
+
+    Example: secureline user disable alice --dir ./interpol
+    """
+    node = common.node_at(directory)
+    node.accounts.disable_user(administrator(), username)
+    out.print(f"user {username} disabled: their tokens and sessions no longer work")
 
 
 @user_app.command("token")
@@ -253,7 +290,7 @@ def user_token(username: str, directory: Dir, label: str = "") -> None:
     Example: secureline user token alice --dir ./interpol
     """
     node = common.node_at(directory)
-    print(node.accounts.create_token("cli", username, label))
+    print(node.accounts.create_token(administrator(), username, label))
 
 
 @user_app.command("tokens")
@@ -284,7 +321,7 @@ def user_revoke_token(token_id: str, directory: Dir) -> None:
     Example: secureline user revoke-token 3f9c2a7b1d4e5f60 --dir ./interpol
     """
     node = common.node_at(directory)
-    token = node.accounts.revoke_token("cli", ids.token_id(node, token_id))
+    token = node.accounts.revoke_token(administrator(), ids.token_id(node, token_id))
     out.print(f"token {token.id} of {token.username} revoked")
 
 
@@ -339,7 +376,7 @@ def peer_add(
     if not yes and not typer.confirm("Does the partner's administrator read the same fingerprint?"):
         fail("not pinned")
     node = common.node_at(directory)
-    node.peering.add(peer, "cli", direct=not via)
+    node.peering.add(peer, administrator(), direct=not via)
     out.print(f"{peer.node} pinned")
 
 
@@ -463,6 +500,64 @@ def bench_line(
     from secureline.cli.bench import run_line_bench
 
     result = run_line_bench(messages, batch, audit=not no_audit, stored=stored)
+    print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@bench_app.command("recovery")
+def bench_recovery(
+    messages: Annotated[int, typer.Option(help="Messages for the line's own rate.")] = 5000,
+    queued: Annotated[int, typer.Option(help="Messages queued while the peer is down.")] = 5000,
+    down_seconds: Annotated[
+        float, typer.Option(help="How long the peer stays down after the last is queued.")
+    ] = 20.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A peer comes back: how soon its queue moves (resumed_after_s) and how fast it drains,
+    against the line's rate measured in the same run (ratio_to_line)."""
+    from secureline.cli.bench_recovery import run_recovery_bench
+
+    result = run_recovery_bench(messages, queued, down_seconds)
+    print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@bench_app.command("api")
+def bench_api(
+    store: Annotated[
+        str, typer.Option(help="sqlite, or a PostgreSQL URL (a schema per node there).")
+    ] = "sqlite",
+    messages: Annotated[int, typer.Option(min=1, help="Single submissions.")] = 1000,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 16,
+    requests: Annotated[int, typer.Option(min=1, help="GETs, kept-alive and fresh.")] = 50,
+    batch_size: Annotated[int, typer.Option(min=1, help="Drafts per batch.")] = 200,
+    batches: Annotated[int, typer.Option(min=1, help="Batches sent.")] = 5,
+    rate: Annotated[
+        list[int] | None, typer.Option(help="Open-loop offered rate (repeat); 200 and 1000.")
+    ] = None,
+    open_seconds: Annotated[float, typer.Option(help="Seconds at each offered rate.")] = 3.0,
+    queued: Annotated[int, typer.Option(min=1, help="Submitted with the peer down.")] = 5000,
+    line_messages: Annotated[
+        int, typer.Option(min=0, help="`bench line` in the same run (0: no ratio).")
+    ] = 3000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Two `secureline run` nodes and an HTTP client in its own process: kept-alive against
+    fresh connections, single and batch submissions, open-loop latency to the delivered
+    evidence, the peer down, memory and disk per message (issue 20)."""
+    from secureline.cli.bench_api import ApiBenchOptions, run_api_bench
+
+    options = ApiBenchOptions(
+        store=store,
+        requests=requests,
+        clients=clients,
+        messages=messages,
+        batch_size=batch_size,
+        batches=batches,
+        rates=tuple(rate or (200, 1000)),
+        open_seconds=open_seconds,
+        queued=queued,
+        line_messages=line_messages,
+    )
+    result = run_api_bench(options)
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 

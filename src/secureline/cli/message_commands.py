@@ -12,20 +12,19 @@ from typing import Annotated, Any
 
 import typer
 
-from secureline.cli import common, ids, render
+from secureline.cli import common, ids, render, session
 from secureline.cli.common import Dir, Json, err, fail, out
 
 
-def _officer(unit: str) -> Any:
-    from secureline.services.accounts import Principal, Role
-
-    return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
+def _officer(node: Any, unit: str | None) -> Any:
+    """The logged-in person (see :mod:`secureline.cli.session`); a ``--unit`` still given
+    must be theirs."""
+    return session.officer_of(node, unit)
 
 
 def send(
     directory: Dir,
     to: Annotated[list[str], typer.Option(help="Recipient unit@node (repeatable).")],
-    sender: Annotated[str, typer.Option("--from", help="Sending unit of this node.")],
     kind: Annotated[str, typer.Option(help="request, reply, information, alert, ...")],
     area: Annotated[str, typer.Option(help="Crime area, e.g. maritime-piracy.")],
     subject: Annotated[str, typer.Option()],
@@ -65,15 +64,19 @@ def send(
             "must be running); exit 1 naming any refusal, an unknown unit for one.",
         ),
     ] = 0,
+    sender: Annotated[
+        str | None,
+        typer.Option("--from", help="Your unit (a check: you always send from your own)."),
+    ] = None,
 ) -> None:
     """Submit a message; the rules of sharing are applied at once. An unknown node is refused
     here; an unknown unit is known only to its node, which refuses it: use --wait to see it.
 
-    Example: secureline send --dir ./interpol --from ncb --to ops@europol --kind information
+    Sent as the logged-in person, from their unit (secureline login).
+
+    Example: secureline send --dir ./interpol --to ops@europol --kind information
       --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
     """
-    from secureline.services.accounts import Principal, Role
-
     draft: dict[str, Any] = {
         "to": to,
         "kind": kind,
@@ -94,9 +97,7 @@ def send(
     if entities:
         draft["entities"] = common.json_list(entities)
     node = common.node_at(directory)
-    principal = Principal("cli", f"cli:{sender}", sender, Role.SYSTEM)
-    if sender not in {u.name for u in node.accounts.units()}:
-        fail(f"--from {sender}: no such unit on {node.name}")
+    principal = session.officer_of(node, sender, "--from")
     from secureline.cli.alert_commands import explain_refusal
     from secureline.services.errors import NoRoute, Refused
 
@@ -109,7 +110,7 @@ def send(
     state = "held for review" if done.held_for_review else "queued"
     out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
     if wait and not done.held_for_review:
-        _wait_for_evidence(node, done.id, wait)
+        _wait_for_evidence(node, principal, done.id, wait)
 
 
 def _marking(handling: str | None, tlp: str | None, conditions: str | None) -> dict[str, Any]:
@@ -141,15 +142,12 @@ def _marking(handling: str | None, tlp: str | None, conditions: str | None) -> d
 _SETTLED = {"delivered", "read", "refused"}
 
 
-def _wait_for_evidence(node: Any, message_id: str, seconds: float) -> None:
+def _wait_for_evidence(node: Any, principal: Any, message_id: str, seconds: float) -> None:
     import time
 
-    from secureline.services.accounts import Principal, Role
-
-    admin = Principal("cli", "cli", "", Role.ADMIN)
     deadline = time.monotonic() + seconds
     while True:
-        deliveries = node.messaging.status(admin, message_id).deliveries
+        deliveries = node.messaging.status(principal, message_id).deliveries
         if all(d.state in _SETTLED for d in deliveries) or time.monotonic() >= deadline:
             break
         time.sleep(0.2)
@@ -174,21 +172,23 @@ def _wait_for_evidence(node: Any, message_id: str, seconds: float) -> None:
 def export(
     message_id: str,
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
     purpose: Annotated[str, typer.Option(help="judicial or case-file.")],
     output: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")] = None,
     acknowledge_conditions: Annotated[
         bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
     ] = False,
+    unit: session.UnitCheck = None,
 ) -> None:
-    """Export a received message as JSON. H1 for judicial use needs the provider's permission.
+    """Export a message received by your unit as JSON. H1 for judicial use needs the
+    provider's permission.
 
-    Example: secureline export msg-3f0c... --dir ./europol --unit ops --purpose judicial
+    Example: secureline export msg-3f0c... --dir ./europol --purpose judicial
     """
     node = common.node_at(directory)
+    principal = _officer(node, unit)  # before the id: no one unknown learns what ids exist
     message_id = ids.message_id(node, message_id)
     document = node.exports.export(
-        _officer(unit), message_id, purpose, acknowledge_conditions=acknowledge_conditions
+        principal, message_id, purpose, acknowledge_conditions=acknowledge_conditions
     )
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if output:
@@ -201,22 +201,23 @@ def export(
 def read(
     message_id: str,
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
     acknowledge_conditions: Annotated[
         bool, typer.Option("--acknowledge-conditions", help="H3: I have read the conditions.")
     ] = False,
     as_json: Json = False,
+    unit: session.UnitCheck = None,
 ) -> None:
     """Open a message: its handling code and conditions first, in words, then its content
     (the first opening sends a read receipt to the origin). H3 content is shown only once its
     conditions are acknowledged.
 
-    Example: secureline read msg-3f0c --dir ./europol --unit ops
+    Example: secureline read msg-3f0c --dir ./europol
     """
     node = common.node_at(directory)
+    principal = _officer(node, unit)  # before the id: no one unknown learns what ids exist
     message_id = ids.message_id(node, message_id)
     opened = node.messaging.open(
-        _officer(unit), message_id, acknowledge_conditions=acknowledge_conditions
+        principal, message_id, acknowledge_conditions=acknowledge_conditions
     )
     if as_json:
         print(
@@ -237,27 +238,26 @@ def read(
 def inbox(
     directory: Dir,
     unit_argument: Annotated[
-        str | None, typer.Argument(metavar="[UNIT]", help="The unit (or --unit).")
+        str | None, typer.Argument(metavar="[UNIT]", help="Your unit (a check, like --unit).")
     ] = None,
-    unit_option: Annotated[
-        str | None, typer.Option("--unit", help="The unit whose inbox to list.")
-    ] = None,
+    unit_option: session.UnitCheck = None,
     after: Annotated[int, typer.Option(help="The last # already seen.")] = 0,
     limit: Annotated[int, typer.Option(help="At most this many (1-500).")] = 50,
     as_json: Json = False,
 ) -> None:
-    """List a unit's messages in arrival order: date, sender, kind, handling code, deadline and
-    whether it was read.
+    """List your unit's messages in arrival order: date, sender, kind, handling code,
+    deadline and whether it was read.
 
-    Example: secureline inbox --dir ./europol --unit ops
+    Example: secureline inbox --dir ./europol
     """
     from secureline.store import messages as message_store
 
-    if (unit_argument is None) == (unit_option is None):
+    if unit_argument is not None and unit_option is not None:
         fail("name the unit once: secureline inbox UNIT, or --unit UNIT")
-    unit = unit_argument or unit_option or ""
     node = common.node_at(directory)
-    page = node.messaging.inbox(_officer(unit), after, limit)
+    principal = _officer(node, unit_argument or unit_option)
+    unit = principal.unit
+    page = node.messaging.inbox(principal, after, limit)
     # Messaging.inbox gives headers only; the read state is the same page's rows' read_at.
     read_at: dict[str, datetime | None] = {
         row.id: row.read_at for _, row in message_store.mailbox_page(node.db, unit, after, limit)
@@ -270,15 +270,14 @@ def inbox(
 
 
 def status(message_id: str, directory: Dir, as_json: Json = False) -> None:
-    """Where a message is: per destination state, and the evidence received.
+    """Where a message your unit sent is: per destination state, and the evidence received.
 
     Example: secureline status msg-0123abcd --dir ./interpol
     """
-    from secureline.services.accounts import Principal, Role
-
     node = common.node_at(directory)
+    principal = session.person(node)  # before the id: no one unknown learns what ids exist
     message_id = ids.message_id(node, message_id)
-    found = node.messaging.status(Principal("cli", "cli", "", Role.ADMIN), message_id)
+    found = node.messaging.status(principal, message_id)
     if as_json:
         print(
             render.dumps(

@@ -34,8 +34,9 @@ def peer_drop(message_id: str, directory: Dir) -> None:
 def link_summary(health: dict[str, Any]) -> str:
     """One cell for ``peer list``: the link's state, its failed attempts, what is in flight
     and what was set aside."""
-    if not health["direct"]:
-        return "-"
+    if not health["direct"]:  # no link of ours: what we last heard from it, through the relay
+        last = health.get("last_evidence")
+        return f"last evidence {last['kind']} at {last['at']}" if last else "no evidence yet"
     state = health.get("link_state") or ("up" if health["connected"] else "not tried")
     words = {"backoff": "backing off", "down": "unreachable"}.get(state, state)
     parts = [words]

@@ -1,5 +1,5 @@
 """``secureline permission|review|retract|correct``: the provider stays in control of what it
-shared."""
+shared (a permission request is granted or refused with a reason)."""
 
 from __future__ import annotations
 
@@ -10,47 +10,44 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from secureline.cli import common, ids, render
+from secureline.cli import common, ids, render, session
 from secureline.cli.common import Dir, Json, fail, out, vars_of
 
 # --- the rules of sharing: permissions, the review queue, deletion and correction ----------
 
 permission_app = typer.Typer(
-    no_args_is_help=True, help="Providers' permissions: ask, grant, list (signed grants)."
+    no_args_is_help=True, help="Providers' permissions: ask, grant or refuse, list (signed grants)."
 )
 review_app = typer.Typer(
     no_args_is_help=True, help="Retention: the review queue, keep or purge, the scheduled job."
 )
 
 
-def _cli_principal(unit: str | None) -> Any:
-    from secureline.services.accounts import Principal, Role
-
-    if unit:
-        return Principal("cli", f"cli:{unit}", unit, Role.OFFICER)
-    return Principal("cli", "cli", "", Role.ADMIN)
+def _cli_principal(node: Any, unit: str | None = None) -> Any:
+    """The logged-in person (see :mod:`secureline.cli.session`); a ``--unit`` still given
+    must be theirs."""
+    return session.officer_of(node, unit)
 
 
 @permission_app.command("request")
 def permission_request(
     message_id: str,
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The recipient unit holding the message.")],
     scope: Annotated[str, typer.Option(help="onward-transfer, judicial-use or other-purpose.")],
     grantee: Annotated[str, typer.Option(help="The node the permission is for.")],
     purpose: Annotated[str | None, typer.Option(help="The purpose asked for.")] = None,
     reason: Annotated[str, typer.Option(help="Why, for the provider.")] = "",
+    unit: session.UnitCheck = None,
 ) -> None:
     """Ask a message's provider for a permission; sends a permission-request message.
 
-    Example: secureline permission request msg-... --dir ./interpol --unit cc
+    Example: secureline permission request msg-... --dir ./interpol
       --scope onward-transfer --grantee europol --reason "joint investigation"
     """
     node = common.node_at(directory)
+    principal = _cli_principal(node, unit)
     message_id = ids.message_id(node, message_id)
-    done = node.sharing.request_permission(
-        _cli_principal(unit), message_id, scope, grantee, purpose, reason
-    )
+    done = node.sharing.request_permission(principal, message_id, scope, grantee, purpose, reason)
     out.print(f"{done.id} permission request queued for {', '.join(done.destinations)}")
 
 
@@ -65,7 +62,7 @@ def permission_grant(
     scope: Annotated[str | None, typer.Option(help="onward-transfer, ...")] = None,
     until: Annotated[str | None, typer.Option(help="ISO time; default 90 days.")] = None,
     purpose: Annotated[str | None, typer.Option()] = None,
-    unit: Annotated[str | None, typer.Option(help="The sending unit (default: admin).")] = None,
+    unit: session.UnitCheck = None,
 ) -> None:
     """As the provider, grant a permission: sign it and send it in a permission-grant message.
 
@@ -79,7 +76,7 @@ def permission_grant(
         fail(f"--until: {exc}")
     node = common.node_at(directory)
     grant, carrier = node.sharing.grant_permission(
-        _cli_principal(unit),
+        _cli_principal(node, unit),
         request,
         message_id=message,
         grantee=grantee,
@@ -93,30 +90,59 @@ def permission_grant(
     )
 
 
-@permission_app.command("list")
-def permission_list(directory: Dir, as_json: Json = False) -> None:
-    """The grants this node issued and received."""
+@permission_app.command("refuse")
+def permission_refuse(
+    request: Annotated[str, typer.Argument(help="The permission request to refuse.")],
+    directory: Dir,
+    reason: Annotated[str, typer.Option(help="Why, stated for the record.")],
+    unit: session.UnitCheck = None,
+) -> None:
+    """As the provider, refuse a permission request, stating why (audited). The refusal stays
+    on this node: the requester is not told over the line.
+
+    Example: secureline permission refuse msg-REQUEST --dir ./interpol
+      --reason "the investigation is still covert"
+    """
     node = common.node_at(directory)
+    request = ids.message_id(node, request)
+    node.sharing.refuse_permission(_cli_principal(node, unit), request, reason)
+    out.print(f"{request} refused", markup=False)
+
+
+@permission_app.command("list")
+def permission_list(
+    directory: Dir,
+    unit: session.UnitCheck = None,
+    as_json: Json = False,
+) -> None:
+    """Permissions and their state: granted (issued or received), refused (with the reason),
+    and the requests still pending in your unit's inbox."""
+    node = common.node_at(directory)
+    items = node.sharing.permission_items(_cli_principal(node, unit))
     if as_json:
-        print(render.dumps([vars_of(g) for g in node.sharing.permissions(_cli_principal(None))]))
+        print(render.dumps([vars_of(p) for p in items]))
         return
-    table = Table("grant", "direction", "message", "provider", "grantee", "scope", "until")
-    for g in node.sharing.permissions(_cli_principal(None)):
+    table = Table(
+        "state", "id", "direction", "message", "provider", "grantee", "scope", "until", "reason"
+    )
+    table.columns[1].no_wrap = True
+    for p in items:
         table.add_row(
-            g.id, g.direction, g.message_id, g.provider, g.grantee, g.scope, g.until.isoformat()
-        )
+            p.state, p.id, p.direction, p.message_id, p.provider, p.grantee, p.scope,
+            p.until.isoformat() if p.until else "", Text(p.reason or ""),
+        )  # fmt: skip
     out.print(table)
 
 
 @permission_app.command("requests")
 def permission_requests(
     directory: Dir,
-    unit: Annotated[str, typer.Option(help="The provider unit the requests were sent to.")],
     as_json: Json = False,
+    unit: session.UnitCheck = None,
 ) -> None:
-    """Permission requests received by a unit: who asks, for which message, scope and why.
+    """Permission requests received by your unit: who asks, for which message, scope and why.
 
-    Example: secureline permission requests --dir ./interpol --unit cc
+    Example: secureline permission requests --dir ./interpol
     """
     node = common.node_at(directory)
     found = [
@@ -130,7 +156,7 @@ def permission_requests(
             "purpose": asked.get("purpose"),
             "reason": asked.get("reason"),
         }
-        for header, asked in node.sharing.permission_requests(_cli_principal(unit))
+        for header, asked in node.sharing.permission_requests(_cli_principal(node, unit))
     ]
     if as_json:
         print(render.dumps(found))
@@ -145,17 +171,11 @@ def permission_requests(
     out.print(table)
 
 
-#: Retention decisions are the holding unit's (or the DPO's): the CLI acts as an officer of it.
-ReviewUnit = Annotated[
-    str, typer.Option("--unit", help="The unit holding the messages (its officers decide).")
-]
-
-
 @review_app.command("list")
-def review_list(directory: Dir, unit: ReviewUnit, as_json: Json = False) -> None:
-    """Messages of UNIT due for a retention decision."""
+def review_list(directory: Dir, as_json: Json = False, unit: session.UnitCheck = None) -> None:
+    """Messages of your unit due for a retention decision (all of them for the DPO)."""
     node = common.node_at(directory)
-    queue = node.retention.queue(_cli_principal(unit))
+    queue = node.retention.queue(_cli_principal(node, unit))
     if as_json:
         print(render.dumps([vars_of(i) for i in queue]))
         return
@@ -170,9 +190,9 @@ def review_list(directory: Dir, unit: ReviewUnit, as_json: Json = False) -> None
 def review_keep(
     message_id: str,
     directory: Dir,
-    unit: ReviewUnit,
     until: Annotated[str, typer.Option(help="The new review date, YYYY-MM-DD.")],
     reason: Annotated[str, typer.Option(help="Why it is still needed.")],
+    unit: session.UnitCheck = None,
 ) -> None:
     """Keep a message until a new review date."""
     from datetime import date
@@ -182,8 +202,9 @@ def review_keep(
     except ValueError as exc:
         fail(f"--until: {exc}")
     node = common.node_at(directory)
+    principal = _cli_principal(node, unit)
     message_id = ids.message_id(node, message_id)
-    node.retention.keep(_cli_principal(unit), message_id, day, reason)
+    node.retention.keep(principal, message_id, day, reason)
     out.print(f"{message_id} kept until {day.isoformat()}")
 
 
@@ -191,13 +212,14 @@ def review_keep(
 def review_purge(
     message_id: str,
     directory: Dir,
-    unit: ReviewUnit,
     reason: Annotated[str, typer.Option(help="Why it goes.")],
+    unit: session.UnitCheck = None,
 ) -> None:
     """Purge a message now: body, entities and attachments go; a tombstone stays."""
     node = common.node_at(directory)
+    principal = _cli_principal(node, unit)
     message_id = ids.message_id(node, message_id)
-    node.retention.purge(_cli_principal(unit), message_id, reason)
+    node.retention.purge(principal, message_id, reason)
     out.print(f"{message_id} purged")
 
 
@@ -216,13 +238,15 @@ def retract(
     directory: Dir,
     reason: Annotated[str, typer.Option(help="Why the information is withdrawn.")],
 ) -> None:
-    """As the provider, delete a message at every recipient (a deletion message).
+    """As the provider (your unit sent it), delete a message at every recipient (a deletion
+    message).
 
     Example: secureline retract msg-... --dir ./interpol --reason "sent in error"
     """
     node = common.node_at(directory)
+    principal = _cli_principal(node)
     message_id = ids.message_id(node, message_id)
-    done = node.sharing.retract(_cli_principal(None), message_id, reason)
+    done = node.sharing.retract(principal, message_id, reason)
     out.print(f"{done.id} deletion queued for {', '.join(done.destinations)}")
 
 
@@ -238,15 +262,16 @@ def correct(
         list[str] | None, typer.Option("--data-subject", help="suspect, victim, ...")
     ] = None,
 ) -> None:
-    """As the provider, correct a message at every recipient (a correction message); what is
-    not given stays as it was.
+    """As the provider (your unit sent it), correct a message at every recipient (a
+    correction message); what is not given stays as it was.
 
     Example: secureline correct msg-... --dir ./interpol --reason "wrong IMO" --entities fixed.json
     """
     node = common.node_at(directory)
+    principal = _cli_principal(node)
     message_id = ids.message_id(node, message_id)
     done = node.sharing.correct(
-        _cli_principal(None),
+        principal,
         message_id,
         reason,
         body=body,

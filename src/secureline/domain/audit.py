@@ -91,6 +91,7 @@ class AuditAction(StrEnum):
 
     LOGIN_SUCCESS = "login.success"
     LOGIN_FAILURE = "login.failure"
+    SESSION_ENDED = "session.ended"  # a person's CLI session ended by logout
     MESSAGE_CREATED = "message.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"
@@ -103,6 +104,7 @@ class AuditAction(StrEnum):
     POLICY_DECISION = "policy.decision"
     PERMISSION_REQUESTED = "permission.requested"
     PERMISSION_GRANTED = "permission.granted"
+    PERMISSION_REFUSED = "permission.refused"
     USER_CHANGED = "user.changed"
     UNIT_CHANGED = "unit.changed"
     PEER_CHANGED = "peer.changed"
@@ -111,6 +113,7 @@ class AuditAction(StrEnum):
     CONFIG_CHANGED = "config.changed"
     TOKEN_CHANGED = "token.changed"  # noqa: S105 -- an event name, not a secret
     ALERT_APPROVED = "alert.approved"
+    ALERT_REJECTED = "alert.rejected"
     AUDIT_EXPORTED = "audit.exported"
     PARTNER_CHECKPOINT = "audit.partner_checkpoint"  # a partner's checkpoint we could not keep
 

@@ -41,6 +41,7 @@ from secureline.services.line.transport import LineTransport
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
+from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
 from secureline.store import line as line_store
 from secureline.store.database import Database
@@ -128,6 +129,7 @@ class Node:
             self.layout.capabilities,
         )
         self.accounts = Accounts(self.db, self.audit, clock)
+        self.sessions = Sessions(self.db, self.audit, self.accounts, clock)
         self.transport: LineTransport = transport or HttpLineTransport(
             self.layout.tls_certificate, self.layout.tls_key, passphrase
         )

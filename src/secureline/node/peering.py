@@ -306,6 +306,11 @@ class PeerAdmin:
                     "next_attempt_at": _iso(row.next_attempt_at) if row else None,
                     "last_contact_at": _iso(row.last_contact_at) if row else None,
                     "last_error": row.last_error if row else None,
+                    "last_evidence": (
+                        {"kind": row.last_evidence_kind, "at": _iso(row.last_evidence_at)}
+                        if row and row.last_evidence_at
+                        else None
+                    ),
                     "queue_depth": depth,
                     "in_flight": queue.in_flight if queue else 0,
                     "oldest_undelivered_seconds": oldest_age,

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
+from sqlalchemy import Connection
 
 from secureline.domain.addresses import check_name
 from secureline.domain.audit import AuditAction, AuditEvent
@@ -145,7 +146,7 @@ class Accounts:
             if user is None:
                 raise NotFoundError(f"user {username!r} does not exist")
             token_id = secrets.token_hex(8)
-            store.add_token(conn, token_id, user.id, _token_hash(token), label, self._clock())
+            store.add_token(conn, token_id, user.id, token_hash(token), label, self._clock())
             self._audit.record(
                 conn,
                 [
@@ -192,11 +193,18 @@ class Accounts:
         return token
 
     def authenticate_token(self, token: str | None) -> Principal:
+        with self._db.read() as conn:
+            return self._token_principal(conn, token)
+
+    @staticmethod
+    def _token_principal(conn: Connection, token: str | None) -> Principal:
         if not token or not token.startswith(TOKEN_PREFIX):
             raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")
-        user = store.user_for_token(self._db, _token_hash(token))
+        user = store.user_for_token(conn, token_hash(token))
         if user is None:
             raise NotAuthenticated("the API token is unknown or revoked")
+        if user.disabled_at is not None:
+            raise NotAuthenticated(f"user {user.username!r} is disabled", code="user_disabled")
         return Principal(user.id, user.username, user.unit, Role(user.role))
 
     def authenticate_request(self, authorization: str | None, source: str) -> Principal:
@@ -207,21 +215,23 @@ class Accounts:
         now = self._clock()
         since = now - AUTH_FAILURE_WINDOW
         source = source[:64]
-        with self._db.read() as conn:
-            failures = store.failures_since(conn, source, since)
-        if failures >= AUTH_FAILURE_LIMIT:
-            raise TooManyFailures(
-                f"too many failed authentications from this address: wait up to "
-                f"{int(AUTH_FAILURE_WINDOW.total_seconds())} s",
-                retry_after=int(AUTH_FAILURE_WINDOW.total_seconds()),
-            )
         match = _BEARER.fullmatch(authorization or "")
         try:
-            if match is None:
-                raise NotAuthenticated(
-                    "an API token is required as 'Authorization: Bearer slt_...'"
-                )
-            return self.authenticate_token(match.group(1))
+            # One read for both: a request's authentication is on every call's path.
+            with self._db.read() as conn:
+                if store.failures_since(conn, source, since) >= AUTH_FAILURE_LIMIT:
+                    raise TooManyFailures(
+                        f"too many failed authentications from this address: wait up to "
+                        f"{int(AUTH_FAILURE_WINDOW.total_seconds())} s",
+                        retry_after=int(AUTH_FAILURE_WINDOW.total_seconds()),
+                    )
+                if match is None:
+                    raise NotAuthenticated(
+                        "an API token is required as 'Authorization: Bearer slt_...'"
+                    )
+                return self._token_principal(conn, match.group(1))
+        except TooManyFailures:
+            raise  # refused without looking at the token: not counted again
         except NotAuthenticated as exc:
             self._note_failure(source, now, since, exc.message)
             raise
@@ -244,7 +254,8 @@ class Accounts:
             )
 
     def login(self, username: str, password: str) -> Principal:
-        """Check a password; every attempt, good or bad, is audited."""
+        """Check a password; every attempt, good or bad, is audited. A disabled user is
+        refused even with the right password (and told so only then)."""
         with self._db.read() as conn:
             user = store.get_user(conn, username=username)
         ok = False
@@ -253,12 +264,39 @@ class Accounts:
                 ok = self._hasher.verify(user.password_hash, password)
             except (VerifyMismatchError, VerificationError):
                 ok = False
-        action = AuditAction.LOGIN_SUCCESS if ok else AuditAction.LOGIN_FAILURE
-        self._audit.append([AuditEvent(username, action, username, "ok" if ok else "refused")])
+        disabled = ok and user is not None and user.disabled_at is not None
+        action = AuditAction.LOGIN_SUCCESS if ok and not disabled else AuditAction.LOGIN_FAILURE
+        outcome = "disabled" if disabled else "ok" if ok else "refused"
+        self._audit.append([AuditEvent(username, action, username, outcome)])
+        if disabled:
+            raise NotAuthenticated(
+                f"user {username!r} is disabled: ask the node's administrator", code="user_disabled"
+            )
         if not ok or user is None:
             raise NotAuthenticated("unknown user or wrong password")
         return Principal(user.id, user.username, user.unit, Role(user.role))
 
+    def users(self) -> list[store.UserSummary]:
+        with self._db.read() as conn:
+            return store.list_users(conn)
 
-def _token_hash(token: str) -> str:
+    def disable_user(self, actor: str, username: str) -> None:
+        """Disable a user at once: their password, tokens and sessions stop working on the
+        next request (every check reads ``disabled_at``). The row stays, for the audit
+        chain's names and the messages' history."""
+        with self._db.transaction() as conn:
+            user = store.get_user(conn, username=username)
+            if user is None:
+                raise NotFoundError(f"user {username!r} does not exist")
+            if user.disabled_at is not None:
+                when = f"{user.disabled_at:%Y-%m-%d %H:%M:%S} UTC"
+                raise Conflict(f"user {username!r} was already disabled at {when}")
+            store.disable_user(conn, user.id, self._clock())
+            self._audit.record(
+                conn, [AuditEvent(actor, AuditAction.USER_CHANGED, username, "disabled")]
+            )
+
+
+def token_hash(token: str) -> str:
+    """The digest a token or session secret is stored as (never the secret itself)."""
     return hashlib.sha256(token.encode()).hexdigest()

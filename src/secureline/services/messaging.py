@@ -30,8 +30,9 @@ from secureline.domain.message import (
     parse_header,
 )
 from secureline.domain.policy import ALERT_NEEDS_REVIEW, PolicyContext, Reason, Stage, decide
-from secureline.domain.vocabulary import HandlingCode, Kind
+from secureline.domain.vocabulary import HandlingCode
 from secureline.services.accounts import Principal, Role
+from secureline.services.alert_review import AlertReview, HeldAlert
 from secureline.services.audit import AuditLog
 from secureline.services.errors import (
     Conflict,
@@ -108,6 +109,7 @@ class Messaging:
         self._clock = clock
         self._wake = wake
         self._require_alert_review = require_alert_review
+        self.review = AlertReview(identity.name, db, audit, clock, wake)
 
     # --- sending ------------------------------------------------------------------------
 
@@ -354,43 +356,19 @@ class Messaging:
             envelope_payload(message, destination, jwe), self._identity.signing
         )
 
+    # --- four eyes (services/alert_review.py) -------------------------------------------
+
     def approve_alert(self, principal: Principal, message_id: str) -> None:
         """Four eyes: an alert held for review leaves only when a second user approves it."""
-        if principal.role not in (Role.OFFICER, Role.ADMIN):
-            raise Forbidden("only officers and administrators approve alerts")
-        row = message_store.get_message(self._db, message_id)
-        if row is None or row.direction != "out":
-            raise NotFoundError(f"no outgoing message {message_id}")
-        header = parse_header(orjson.loads(row.header_json))
-        if header.kind is not Kind.ALERT:
-            raise InvalidInput("message_id", "only alerts are reviewed")
-        creator = next(
-            (
-                r.actor
-                for r in self._audit.records_for_object(message_id)
-                if r.action == AuditAction.MESSAGE_CREATED
-            ),
-            None,
-        )
-        if creator == principal.username:
-            raise Forbidden("an alert must be approved by someone other than its author")
-        with self._db.transaction() as conn:
-            released = line_store.release_held(conn, message_id, self._clock())
-            if not released:
-                raise Conflict(f"{message_id} is not waiting for review")
-            self._audit.record(
-                conn,
-                [
-                    AuditEvent(
-                        principal.username,
-                        AuditAction.ALERT_APPROVED,
-                        message_id,
-                        "approved",
-                        {"author": creator or ""},
-                    )
-                ],
-            )
-        self._wake(set(released))
+        self.review.approve(principal, message_id)
+
+    def reject_alert(self, principal: Principal, message_id: str, reason: str) -> list[str]:
+        """Four eyes: a second user refuses a held alert for good (``alert_rejected``)."""
+        return self.review.reject(principal, message_id, reason)
+
+    def held_alerts(self, principal: Principal) -> list[HeldAlert]:
+        """The alerts waiting for a second user, oldest first."""
+        return self.review.held(principal)
 
     # --- reading ------------------------------------------------------------------------
 

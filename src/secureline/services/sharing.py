@@ -28,6 +28,7 @@ from secureline.domain.message import (
     translate,
 )
 from secureline.domain.vocabulary import Kind
+from secureline.services import permission_decisions as decisions
 from secureline.services.accounts import Principal, Role
 from secureline.services.audit import AuditLog
 from secureline.services.errors import (
@@ -40,6 +41,7 @@ from secureline.services.idempotency import Submitted
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.messaging import Messaging
+from secureline.services.permission_decisions import PermissionItem
 from secureline.services.permissions import grant_json, grant_row, sign_grant
 from secureline.store import grants as grant_store
 from secureline.store import messages as message_store
@@ -47,6 +49,9 @@ from secureline.store.database import Database
 
 DEFAULT_GRANT_VALIDITY = timedelta(days=90)
 NODE_NAME = re.compile(NAME_PATTERN)
+#: how a permission request's kind reads in its stored header (compact JSON): the inbox is
+#: filtered on it in the database rather than every header parsed here
+_KIND_REQUEST = orjson.dumps({"kind": Kind.PERMISSION_REQUEST.value}).decode()[1:-1]
 
 
 class Sharing:
@@ -258,6 +263,10 @@ class Sharing:
         }
 
         def store(conn: Any, sent: list[Message]) -> list[AuditEvent]:
+            if request_message_id is not None:
+                earlier = grant_store.decision_for(conn, request_message_id)
+                if earlier is not None and earlier.direction == "refused":
+                    raise decisions.already_decided(request_message_id, earlier)
             grant_store.save_grants(
                 conn, [grant_row(grant, "issued", request_message_id, sent[0].header.id, now)]
             )
@@ -279,18 +288,68 @@ class Sharing:
 
         return grant, self._messaging.send(principal, [draft], original.sender.unit, store)[0]
 
+    def refuse_permission(self, principal: Principal, request_id: str, reason: str) -> None:
+        """As the provider, refuse a permission request received here, stating why; it is
+        decided once (409 ``permission_decided`` after a grant or a refusal). The refusal
+        stays here: see services/permission_decisions.py."""
+        decisions.may_decide(principal)
+        reason = decisions.stated(reason)
+        asked, requester = self._permission_request(principal, request_id)
+        row = message_store.get_message(self._db, request_id)
+        assert row is not None  # _permission_request found it
+        request = parse_header(orjson.loads(row.header_json))
+        refusal = decisions.refusal_row(
+            principal, request, asked, reason, self._identity.name, self._clock()
+        )
+        with self._db.transaction() as conn:
+            earlier = grant_store.refuse_request(conn, refusal)
+            if earlier is not None:
+                raise decisions.already_decided(request_id, earlier)
+            self._audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        principal.username,
+                        AuditAction.PERMISSION_REFUSED,
+                        refusal.message_id,
+                        "refused",
+                        {
+                            "request": request_id,
+                            "requester": requester,
+                            "scope": refusal.scope,
+                            "grantee": refusal.grantee,
+                            "reason": reason[:500],
+                        },
+                    )
+                ],
+            )
+
     def permissions(self, principal: Principal) -> list[grant_store.GrantRow]:
-        """The grants this node issued and received."""
+        """The grants this node issued and received, and the requests it refused."""
         if principal.role not in (Role.OFFICER, Role.ADMIN, Role.DPO, Role.SYSTEM):
             raise Forbidden(f"role {principal.role} cannot list permissions")
         return grant_store.list_grants(self._db)
+
+    def permission_items(self, principal: Principal) -> list[PermissionItem]:
+        """Every decision (granted, refused) and the requests still pending in the
+        principal's unit's inbox, each with its state."""
+        decided = [decisions.decided_item(g) for g in self.permissions(principal)]
+        answered = {d.request_id for d in decided if d.direction != "received"}
+        pending = [
+            decisions.pending_item(header, asked)
+            for header, asked in self.permission_requests(principal)
+            if header.id not in answered
+        ]
+        return decided + pending
 
     def permission_requests(self, principal: Principal) -> list[tuple[Header, dict[str, Any]]]:
         """Permission requests in the principal's unit's inbox, with what they ask."""
         found = []
         after = 0
         while True:
-            page = message_store.mailbox_page(self._db, principal.unit, after, 500)
+            page = message_store.mailbox_page(
+                self._db, principal.unit, after, 500, header_has=_KIND_REQUEST
+            )
             for seq, row in page:
                 after = seq
                 header = parse_header(orjson.loads(row.header_json))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -62,6 +63,18 @@ class UserRow:
     unit: str
     role: str
     password_hash: str
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A user as ``user list`` shows it: never the password hash."""
+
+    username: str
+    unit: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
 
 
 def add_unit(conn: Connection, unit: UnitRow, now: datetime) -> None:
@@ -118,8 +131,32 @@ def get_user(
         if username
         else query.where(users.c.id == user_id)
     )
-    r = conn.execute(query).first()
-    return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
+    return _user(conn.execute(query).first())
+
+
+def _user(r: Any) -> UserRow | None:
+    if r is None:
+        return None
+    disabled = as_utc(r.disabled_at) if r.disabled_at is not None else None
+    return UserRow(r.id, r.username, r.unit, r.role, r.password_hash, disabled)
+
+
+def list_users(conn: Connection) -> list[UserSummary]:
+    rows = conn.execute(select(users).order_by(users.c.username)).all()
+    return [
+        UserSummary(
+            r.username,
+            r.unit,
+            r.role,
+            as_utc(r.created_at),
+            as_utc(r.disabled_at) if r.disabled_at is not None else None,
+        )
+        for r in rows
+    ]
+
+
+def disable_user(conn: Connection, user_id: str, now: datetime) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=now))
 
 
 def add_token(
@@ -171,14 +208,13 @@ def revoke_token(conn: Connection, token_id: str, now: datetime) -> None:
     conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now))
 
 
-def user_for_token(db: Database, token_hash: str) -> UserRow | None:
-    with db.read() as conn:
-        r = conn.execute(
-            select(users)
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
-        ).first()
-    return UserRow(r.id, r.username, r.unit, r.role, r.password_hash) if r else None
+def user_for_token(conn: Connection, token_hash: str) -> UserRow | None:
+    r = conn.execute(
+        select(users)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+    ).first()
+    return _user(r)
 
 
 def units_holding(conn: Connection, message_ids: Sequence[str]) -> dict[str, set[str]]:

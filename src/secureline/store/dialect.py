@@ -8,6 +8,7 @@ node's rows are kept apart (a schema on PostgreSQL, a file on SQLite) and how ro
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+#: Connections a node's process keeps open. The API's concurrent requests each read (their
+#: authentication) while the line's sender and receiver write: with fewer kept than that, the
+#: ones past the pool were opened and closed per request (a new PostgreSQL backend each, and
+#: SQLite's pragmas), which cost more than the request itself. Past the pool, a few more
+#: may open for a burst and are closed after it.
+POOL_SIZE = 16
+POOL_OVERFLOW = 8
+
+
 def create(url: str, schema: str | None = None) -> Engine:
     """An engine for the node's store; ``schema`` keeps a node's tables apart on PostgreSQL."""
     url = normalise_url(url)
@@ -45,6 +55,8 @@ def create(url: str, schema: str | None = None) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling would defer BEGIN; take it over so that every
@@ -54,7 +66,9 @@ def create(url: str, schema: str | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-c search_path={schema}"
-    return create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=8)
+    return create_engine(
+        url, connect_args=connect_args, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+    )
 
 
 def _create_private(database: str | None) -> None:
@@ -102,6 +116,39 @@ def drop_schema(url: str, schema: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     engine.dispose()
+
+
+def checkpoint(url: str) -> None:
+    """Move SQLite's write-ahead log into the database file and empty it (benchmarks, before
+    :func:`stored_bytes`: the log is reused from its start after each checkpoint, so its size
+    is the largest burst of writes between two, not what the rows take). PostgreSQL: nothing."""
+    if is_sqlite(url):
+        # Its own connection, outside any transaction: a checkpoint cannot run inside one.
+        conn = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
+
+def stored_bytes(url: str, schema: str | None) -> int:
+    """The bytes a node's store takes: on SQLite the database file and its write-ahead log;
+    on PostgreSQL every table of the node's schema with its indexes and TOAST
+    (``pg_total_relation_size``)."""
+    if is_sqlite(url):
+        path = Path(make_url(url).database or "")
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    with engine.connect() as conn:
+        size = conn.exec_driver_sql(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %(schema)s AND c.relkind = 'r'",
+            {"schema": schema or "public"},
+        ).scalar_one()
+    engine.dispose()
+    return int(size)
 
 
 def skip_locked(url: str) -> bool:

@@ -1,4 +1,12 @@
-"""Permissions: the grants this node issued as a provider and the grants it received."""
+"""Permissions: the grants this node issued as a provider and the grants it received, and the
+permission requests it refused.
+
+A refusal is kept in the grants table (direction ``refused``), so that a request's decision,
+granted or refused, is found in one place by its ``request_id``. Such a row is no permission
+anywhere it could be read as one: its ``grant_json`` is the refusal (``{"refused": ...}``,
+unsigned, so it never verifies as a grant) and its ``until`` is the time of the decision
+(already past).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Column, Connection, Index, String, Table, Text, insert, select
 
 from secureline.store.database import Database
-from secureline.store.tables import ID, NAME, TS, metadata
+from secureline.store.tables import ID, NAME, TS, messages, metadata
 
 grants = Table(
     "grants",
@@ -23,7 +31,8 @@ grants = Table(
     Column("until", TS, nullable=False),
     # The grant exactly as signed and sent: JSON with its JWS ``signature``.
     Column("grant_json", Text, nullable=False),
-    # issued: this node is the provider; received: it came in a permission-grant message
+    # issued: this node is the provider; received: it came in a permission-grant message;
+    # refused: this node, the provider, refused the request (no grant: see the docstring)
     Column("direction", String(8), nullable=False),
     Column("request_id", ID, nullable=True),
     # the permission-grant message that carried it
@@ -71,3 +80,29 @@ def list_grants(
     with db.read() as conn:
         rows = conn.execute(query.order_by(grants.c.stored_at, grants.c.id)).all()
     return [GrantRow(**r._mapping) for r in rows]
+
+
+def decision_for(conn: Connection, request_id: str) -> GrantRow | None:
+    """The decision already taken on a permission request received here (a grant issued for
+    it, or its refusal), or None. Locks the request first (its messages row, until the
+    caller's transaction ends; SQLite's write transactions hold the file already), so that
+    two workers deciding on the same request at once decide one after the other."""
+    conn.execute(select(messages.c.id).where(messages.c.id == request_id).with_for_update())
+    row = conn.execute(
+        select(grants)
+        .where(grants.c.request_id == request_id, grants.c.direction.in_(("issued", "refused")))
+        .order_by(grants.c.stored_at)
+        .limit(1)
+    ).first()
+    return GrantRow(**row._mapping) if row else None
+
+
+def refuse_request(conn: Connection, refusal: GrantRow) -> GrantRow | None:
+    """Record the provider's refusal of a request, unless the request was decided before:
+    then nothing is written and that earlier decision is returned."""
+    assert refusal.request_id is not None
+    assert refusal.direction == "refused"
+    earlier = decision_for(conn, refusal.request_id)
+    if earlier is None:
+        conn.execute(insert(grants), [refusal.__dict__])
+    return earlier

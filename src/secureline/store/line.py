@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
@@ -17,6 +17,8 @@ from secureline.store.tables import (
     evidence_outbox,
     evidence_tokens,
     inbound_transactions,
+    messages,
+    peers,
 )
 
 
@@ -332,6 +334,17 @@ def save_evidence(
         (*_NEW_EVIDENCE_COLUMNS, "token_id"),
         ((*item, token_id) for item in items),
     )
+    if items:  # one row per document, not per item: the issuer's newest sign of life
+        newest = max(items, key=lambda item: item.issued_at)
+        conn.execute(
+            update(peers)
+            .where(
+                peers.c.name == issuer,
+                (peers.c.last_evidence_at.is_(None))
+                | (peers.c.last_evidence_at < newest.issued_at),
+            )
+            .values(last_evidence_kind=newest.kind, last_evidence_at=newest.issued_at)
+        )
 
 
 def evidence_token(db: Database, token_id: str) -> str | None:
@@ -418,18 +431,85 @@ def current_states(
 
 
 def release_held(conn: Connection, message_id: str, now: datetime) -> list[str]:
-    """Queue a message held for review; returns the next hops it now waits for."""
-    hops = [
-        r.next_hop
-        for r in conn.execute(
-            select(deliveries.c.next_hop).where(
-                deliveries.c.message_id == message_id, deliveries.c.state == "held"
-            )
-        )
-    ]
+    """Queue a message held for review; returns the next hops it now waits for (none: it
+    was not held, or another decision took it first)."""
+    hops = [r.next_hop for r in conn.execute(_held_rows(message_id, deliveries.c.next_hop))]
     conn.execute(
         update(deliveries)
         .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
         .values(state="queued", not_before=now, created_at=now, updated_at=now)
     )
     return hops
+
+
+def refuse_held(
+    conn: Connection, message_id: str, code: str, reason: str, refused_by: str, now: datetime
+) -> list[str]:
+    """Refuse, for good, every delivery of a message held for review (a second person
+    rejected it); returns their destinations (none: the message was not held). Its signed
+    envelopes go with it, so that nothing of it can ever be sent."""
+    destinations = [
+        r.destination for r in conn.execute(_held_rows(message_id, deliveries.c.destination))
+    ]
+    if not destinations:
+        return []
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
+        .values(
+            state="refused",
+            reason_code=code,
+            reason_text=reason,
+            refused_by=refused_by,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        delete(envelopes).where(
+            envelopes.c.message_id == message_id, envelopes.c.destination.in_(destinations)
+        )
+    )
+    return destinations
+
+
+def _held_rows(message_id: str, column: Any) -> Select[Any]:
+    """A message's held deliveries, locked until the transaction ends: a second decision
+    taken at the same time (approve and reject, or the same one twice, on two workers) waits
+    for the first, then finds nothing held (PostgreSQL reads the locked rows again; SQLite's
+    write transactions are serialised anyway)."""
+    return (
+        select(column)
+        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
+        .with_for_update()
+    )
+
+
+class HeldMessage(NamedTuple):
+    message_id: str
+    header_json: str
+    destinations: tuple[str, ...]
+
+
+def held_messages(db: Database, limit: int = 500) -> list[HeldMessage]:
+    """Messages composed here that wait for review (oldest first, bounded), with the
+    destination nodes each waits for."""
+    with db.read() as conn:
+        ids = (
+            select(deliveries.c.message_id)
+            .where(deliveries.c.state == "held")
+            .group_by(deliveries.c.message_id)
+            .order_by(deliveries.c.message_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(messages.c.id, messages.c.header_json, deliveries.c.destination)
+            .join(deliveries, deliveries.c.message_id == messages.c.id)
+            .where(messages.c.id.in_(select(ids.c.message_id)), deliveries.c.state == "held")
+            .order_by(messages.c.id, deliveries.c.destination)
+        ).all()
+    found: dict[str, HeldMessage] = {}
+    for message_id, header_json, destination in rows:
+        held = found.get(message_id) or HeldMessage(message_id, header_json, ())
+        found[message_id] = held._replace(destinations=(*held.destinations, destination))
+    return list(found.values())

@@ -105,16 +105,21 @@ def in_mailbox(db: Database, unit: str, message_id: str) -> bool:
     return row is not None
 
 
-def mailbox_page(db: Database, unit: str, after: int, limit: int) -> list[tuple[int, MessageRow]]:
-    """A page of a unit's inbox in arrival order; ``after`` is the last seq already seen."""
+def mailbox_page(
+    db: Database, unit: str, after: int, limit: int, header_has: str | None = None
+) -> list[tuple[int, MessageRow]]:
+    """A page of a unit's inbox in arrival order; ``after`` is the last seq already seen.
+    ``header_has``: only messages whose stored header JSON holds this text (a cheap first
+    filter, e.g. on a kind, that the caller confirms on the parsed header)."""
+    query = (
+        select(mailbox.c.seq, messages)
+        .join(messages, messages.c.id == mailbox.c.message_id)
+        .where(mailbox.c.unit == unit, mailbox.c.seq > after)
+    )
+    if header_has is not None:
+        query = query.where(messages.c.header_json.contains(header_has, autoescape=True))
     with db.read() as conn:
-        rows = conn.execute(
-            select(mailbox.c.seq, messages)
-            .join(messages, messages.c.id == mailbox.c.message_id)
-            .where(mailbox.c.unit == unit, mailbox.c.seq > after)
-            .order_by(mailbox.c.seq)
-            .limit(limit)
-        ).all()
+        rows = conn.execute(query.order_by(mailbox.c.seq).limit(limit)).all()
     result = []
     for row in rows:
         data: dict[str, Any] = dict(row._mapping)

@@ -32,6 +32,8 @@ class PeerRow:
     link_changed_at: datetime | None = None
     failed_attempts: int = 0
     next_attempt_at: datetime | None = None
+    last_evidence_kind: str | None = None  # the newest evidence the peer signed, and when
+    last_evidence_at: datetime | None = None
 
 
 _LINK_COLUMNS = (
@@ -73,6 +75,8 @@ def list_peers(db: Database) -> list[PeerRow]:
             r.link_changed_at,
             int(r.failed_attempts or 0),
             r.next_attempt_at,
+            r.last_evidence_kind,
+            r.last_evidence_at,
         )
         for r in rows
     ]

@@ -56,6 +56,8 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("password_hash", String(200), nullable=False),
     Column("created_at", TS, nullable=False),
+    # Set by `user disable`: the user's tokens and sessions stop working at once (0006).
+    Column("disabled_at", TS, nullable=True),
 )
 
 api_tokens = Table(
@@ -225,4 +227,8 @@ peers = Table(
     Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
     # no sender tries the link before this time (the backoff, or the probe interval)
     Column("next_attempt_at", TS, nullable=True),
+    # The newest evidence this node signed that reached us (migration 0007): for a node we
+    # reach only through a relay, the one sign of life we have of it.
+    Column("last_evidence_kind", String(10), nullable=True),
+    Column("last_evidence_at", TS, nullable=True),
 )

@@ -52,6 +52,7 @@ T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 ISSUE_5_EVENTS = {
     "login.success",
     "login.failure",
+    "session.ended",
     "message.created",
     "message.sent",
     "message.received",
@@ -64,6 +65,7 @@ ISSUE_5_EVENTS = {
     "policy.decision",
     "permission.requested",
     "permission.granted",
+    "permission.refused",
     "user.changed",
     "unit.changed",
     "peer.changed",
@@ -72,6 +74,7 @@ ISSUE_5_EVENTS = {
     "config.changed",
     "token.changed",
     "alert.approved",
+    "alert.rejected",
     "audit.exported",
     "audit.partner_checkpoint",  # cross-anchoring: a partner checkpoint we refused to keep
 }

@@ -11,7 +11,8 @@ import secureline.store.audit
 import secureline.store.grants
 import secureline.store.held_controls
 import secureline.store.idempotency
-import secureline.store.retention  # noqa: F401
+import secureline.store.retention
+import secureline.store.sessions  # noqa: F401
 from secureline.store import line as line_store
 from secureline.store.database import Database
 from secureline.store.tables import metadata

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi import Header as HeaderParam
@@ -26,6 +26,8 @@ from secureline.interfaces.api.edge import DEFAULT_MAX_BODY_BYTES, MULTI_LINE, E
 from secureline.services.accounts import Accounts, Principal, Role
 from secureline.services.errors import Forbidden, NotAuthenticated
 from secureline.services.exports import ExportPurpose
+from secureline.services.group_commit import GroupCommit
+from secureline.services.idempotency import Submitted
 
 #: a message id in a path: what the domain's ids look like (anything else is a 422)
 MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]
@@ -149,6 +151,15 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     app.add_middleware(Edge, accounts=services.accounts, max_body_bytes=services.max_body_bytes)
 
+    # Concurrent submissions are committed together (see services.group_commit); two with
+    # the same idempotency key never share a transaction, so the second replays the first.
+    submissions: GroupCommit[tuple[Draft, str | None], Submitted] = GroupCommit(
+        lambda user, items: services.messaging.submit_many(
+            cast(Principal, user), [d for d, _ in items], keys=[k for _, k in items]
+        ),
+        conflicts=lambda a, b: a[1] is not None and a[1] == b[1],
+    )
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         """GET /healthz: liveness, no authentication, no details."""
@@ -159,7 +170,7 @@ def create_app(services: Services) -> FastAPI:
         """POST /api/v1/messages: validate, apply the rules of sharing, queue. A refusal is
         403 with every reason; nothing is stored. With ``Idempotency-Key``, a retry returns
         the first result (409 ``idempotency_key_reused`` for another request)."""
-        (done,) = services.messaging.submit_many(user, [draft], keys=[key])
+        done = submissions.submit(user, (draft, key))
         return SubmittedOut(
             id=done.id, destinations=list(done.destinations), held_for_review=done.held_for_review
         )
@@ -241,7 +252,12 @@ def create_app(services: Services) -> FastAPI:
     _add_audit_export(app, services)
     _add_sharing_routes(app, services)
     _add_export_route(app, services)
+    from secureline.interfaces.api.decision_routes import add_decision_routes  # imports this
+    from secureline.interfaces.api.people_routes import add_people_routes  # imports this module
 
+    add_people_routes(app, services)
+
+    add_decision_routes(app, services)
     return app
 
 
@@ -459,19 +475,16 @@ def _add_sharing_routes(app: FastAPI, services: Services) -> None:
 
     @app.get("/api/v1/permissions")
     def permissions(user: User) -> list[dict[str, Any]]:
-        """GET /api/v1/permissions: the grants this node issued and received."""
+        """GET /api/v1/permissions: the grants this node issued and received, the requests
+        it refused (with the reason), and the requests pending in the user's unit: each with
+        its ``state``, pending, granted or refused."""
         return [
             {
-                "id": g.id,
-                "message_id": g.message_id,
-                "provider": g.provider,
-                "grantee": g.grantee,
-                "scope": g.scope,
-                "purpose": g.purpose,
-                "until": g.until.isoformat(),
-                "direction": g.direction,
+                **{k: v for k, v in vars(p).items() if k not in ("until", "decided_at")},
+                "until": p.until.isoformat() if p.until else None,
+                "decided_at": p.decided_at.isoformat() if p.decided_at else None,
             }
-            for g in services.sharing.permissions(user)
+            for p in services.sharing.permission_items(user)
         ]
 
     @app.post("/api/v1/messages/{message_id}/retract", status_code=201)

@@ -10,7 +10,8 @@ import secureline.store.audit
 import secureline.store.grants
 import secureline.store.held_controls
 import secureline.store.idempotency
-import secureline.store.retention  # noqa: F401
+import secureline.store.retention
+import secureline.store.sessions  # noqa: F401
 from secureline.store.tables import metadata
 
 connection = context.config.attributes["connection"]
