@@ -42,6 +42,7 @@ from tests.integration.support import (
     craft_envelope,
     evidence_items,
     identity_context,
+    log_in,
     officer,
     put,
     sample,
@@ -304,10 +305,11 @@ def test_the_api_and_the_cli_say_which_node_lacks_which_kind(
     assert "europol does not support the kind 'strategic-report'" in error["reasons"][0]["text"]
 
     monkeypatch.setattr(common, "node_at", lambda directory: interpol)
+    log_in(interpol, mixed.dirs["interpol"])
     done = runner.invoke(
         app,
         [
-            "send", "--dir", str(mixed.dirs["interpol"]), "--from", "cc", "--to", "ops@europol",
+            "send", "--dir", str(mixed.dirs["interpol"]), "--to", "ops@europol",
             "--kind", "strategic-report", "--area", "cyber-crime", "--handling", "H0",
             "--subject", "trends", "--body", "quarterly",
         ],
