@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from secureline.domain.agreement import KEYS, Agreement, parse_agreement
+from secureline.domain.agreement import KEYS, OPTIONAL_KEYS, Agreement, parse_agreement
 from secureline.domain.errors import InvalidAgreement
 from secureline.domain.vocabulary import Kind
 
@@ -39,8 +39,9 @@ _GOOD: dict[str, Any] = {
     "retention_max_days": 1,
     "alerts_need_review": True,
     "confidentiality": "optional",
+    **OPTIONAL_KEYS,
 }
-assert set(_GOOD) == set(KEYS), "the check's good values must cover every agreement key"
+assert set(_GOOD) == {*KEYS, *OPTIONAL_KEYS}, "the check's good values must cover every key"
 
 
 @dataclass
@@ -76,7 +77,7 @@ def check(text: str) -> Checked:
         result.problems += _first_problem(text)
         return result
     table = dict(raw)
-    unknown = [key for key in table if key not in KEYS]
+    unknown = [key for key in table if key not in KEYS and key not in OPTIONAL_KEYS]
     if unknown:
         result.problems += _first_problem(text)
         for key in unknown:
@@ -87,7 +88,7 @@ def check(text: str) -> Checked:
             f"{missing[0]}: required key(s) missing from [agreement]: {', '.join(missing)}"
         )
         table.update({key: _GOOD[key] for key in missing})
-    for _ in KEYS:  # at most one problem per key
+    for _ in _GOOD:  # at most one problem per key
         try:
             result.agreement = parse_agreement(_toml(table))
             break

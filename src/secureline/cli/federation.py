@@ -27,6 +27,7 @@ class NodeSpec:
     organisation: str
     location: str = ""
     units: Sequence[tuple[str, bool, str | None]] = ()  # (unit, specialist, liaison_for)
+    kinds: Sequence[str] | None = None  # [line] kinds: None, every kind the software knows
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def build(
                 store_schema=schema,
                 location=spec.location,
                 routes=tuple(_routes(spec.name, adjacency).items()),
+                kinds=None if spec.kinds is None else tuple(spec.kinds),
             )
         ).root
     built = {name: Node(path) for name, path in dirs.items()}

@@ -353,7 +353,9 @@ def peer_add(
         bool, typer.Option("--known-only", help="Pin keys only: reached via a route.")
     ] = False,
 ) -> None:
-    """Pin a partner from its peer file after checking its fingerprint out of band.
+    """Pin a partner from its peer file after checking its fingerprint out of band. Added
+    again with the same keys and CA (after the partner's upgrade), it takes only the
+    protocol version and kinds the new file states.
 
     Example: secureline peer add europol.peer.json --dir ./interpol
     """
@@ -362,6 +364,13 @@ def peer_add(
     peer = read_peer_file(file)
     out.print(f"peer {peer.node} ({peer.organisation}) at {peer.line_url}")
     out.print(f"fingerprint: [bold]{peer.fingerprint}[/bold]")
+    stated = peer.capabilities
+    out.print(
+        f"supports protocol {stated.protocol}: {', '.join(sorted(stated.kinds))}"
+        if stated is not None
+        else "states no protocol version: taken as protocol 1 and its kinds",
+        markup=False,
+    )
     if not yes:
         common.require_terminal("the fingerprint check", "--yes once it is compared")
     if not yes and not typer.confirm("Does the partner's administrator read the same fingerprint?"):

@@ -24,10 +24,14 @@ term must stop the link rather than fall back to a default nobody agreed to::
     alerts_need_review = true                 # four-eyes review before an alert leaves
     confidentiality = "optional"              # optional | required (end-to-end encrypted body)
 
-``"*"`` is expanded when the file is parsed: the agreement, and so its digest, names every
-value the running software knows. Two nodes whose software knows different crime areas
-therefore compute different digests for the same ``["*"]`` file and refuse to exchange
-until both run the same vocabulary: fail closed rather than guess what ``*`` meant.
+One key is optional: ``protocol = 1`` names the protocol version whose kinds and crime
+areas ``"*"`` stands for (domain/vocabulary.py's PROTOCOL_KINDS and PROTOCOL_CRIME_AREAS);
+absent, it is 1. ``"*"`` is expanded when the file is parsed into the fixed set of that
+version, never into what the running software happens to know, so a node that learns a new
+kind computes the same digest for an agreement already in force. The digest covers the
+expanded sets, not the ``protocol`` key, so stating ``protocol = 1`` changes nothing. A
+version this software does not know is refused: fail closed rather than guess what ``*``
+meant.
 
 Purposes are kept as written (surrounding blanks stripped); the policy compares them
 case-insensitively with blanks collapsed (:func:`normalise_purpose`).
@@ -53,7 +57,14 @@ from typing import Any, TypeVar
 
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.errors import InvalidAgreement
-from secureline.domain.vocabulary import Classification, CrimeArea, DataSubject, Kind
+from secureline.domain.vocabulary import (
+    PROTOCOL_CRIME_AREAS,
+    PROTOCOL_KINDS,
+    Classification,
+    CrimeArea,
+    DataSubject,
+    Kind,
+)
 
 __all__ = [
     "Agreement",
@@ -61,6 +72,7 @@ __all__ = [
     "OnwardTransfer",
     "WILDCARD",
     "KEYS",
+    "OPTIONAL_KEYS",
     "parse_agreement",
     "agreement_to_toml",
     "normalise_purpose",
@@ -105,6 +117,8 @@ KEYS = (
     "alerts_need_review",
     "confidentiality",
 )
+#: Keys that may be left out, with the value an absent one means.
+OPTIONAL_KEYS = {"protocol": 1}
 
 
 def normalise_purpose(text: str) -> str:
@@ -257,23 +271,24 @@ def parse_agreement(text: str) -> Agreement:
     raw = document["agreement"]
     if not isinstance(raw, dict):
         raise InvalidAgreement("agreement", f"must be a table, got {_toml_type(raw)}")
-    _refuse_unknown(raw, KEYS, where="[agreement]")
+    _refuse_unknown(raw, (*KEYS, *OPTIONAL_KEYS), where="[agreement]")
     missing = [key for key in KEYS if key not in raw]
     if missing:
         raise InvalidAgreement(
             missing[0], f"required key(s) missing from [agreement]: {', '.join(missing)}"
         )
     purposes = _str_list(raw, "purposes")
+    protocol = _protocol(raw)
     return Agreement(
         id=_typed(raw, "id", str),
         version=_typed(raw, "version", int),
         parties=_parties(raw),
-        crime_areas=_enum_set(raw, "crime_areas", CrimeArea, wildcard=True),
-        kinds=_enum_set(raw, "kinds", Kind, wildcard=True),
+        crime_areas=_enum_set(raw, "crime_areas", CrimeArea, PROTOCOL_CRIME_AREAS[protocol]),
+        kinds=_enum_set(raw, "kinds", Kind, PROTOCOL_KINDS[protocol]),
         classification_ceiling=_enum(raw, "classification_ceiling", Classification),
         purposes=_purposes(purposes),
         personal_data=_typed(raw, "personal_data", bool),
-        data_subjects=_enum_set(raw, "data_subjects", DataSubject, wildcard=False),
+        data_subjects=_enum_set(raw, "data_subjects", DataSubject, None),
         max_attachment_bytes=_typed(raw, "max_attachment_bytes", int),
         onward_transfer=_enum(raw, "onward_transfer", OnwardTransfer),
         retention_max_days=_typed(raw, "retention_max_days", int),
@@ -372,12 +387,29 @@ def _member(value: str, key: str, enum: type[E]) -> E:
         ) from None
 
 
-def _enum_set(raw: Mapping[str, Any], key: str, enum: type[E], *, wildcard: bool) -> frozenset[E]:
+def _protocol(raw: Mapping[str, Any]) -> int:
+    if "protocol" not in raw:
+        return OPTIONAL_KEYS["protocol"]
+    version = _typed(raw, "protocol", int)
+    if version not in PROTOCOL_KINDS:
+        known = ", ".join(str(v) for v in sorted(PROTOCOL_KINDS))
+        raise InvalidAgreement(
+            "protocol", f"protocol version {version} is not known to this node (known: {known})"
+        )
+    return version
+
+
+def _enum_set(
+    raw: Mapping[str, Any], key: str, enum: type[E], wildcard: frozenset[E] | None
+) -> frozenset[E]:
+    """The listed values, or (``["*"]``) the ``wildcard`` set; None: ``"*"`` is refused."""
     values = _str_list(raw, key)
-    if wildcard and values == [WILDCARD]:
-        return frozenset(enum)
+    if wildcard is not None and values == [WILDCARD]:
+        return wildcard
     if WILDCARD in values:
-        reason = "'*' stands alone: write [\"*\"]" if wildcard else "'*' is not allowed here"
+        reason = (
+            "'*' stands alone: write [\"*\"]" if wildcard is not None else "'*' is not allowed here"
+        )
         raise InvalidAgreement(key, reason)
     if len(set(values)) != len(values):
         twice = next(v for v in values if values.count(v) > 1)

@@ -6,6 +6,7 @@ is never renamed once released: a new one is added instead.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -117,3 +118,56 @@ class AlertType(StrEnum):
 
 # Interpol's four working languages first; any ISO 639-1 code is accepted.
 WORKING_LANGUAGES = ("en", "fr", "es", "ar")
+
+
+# --- protocol versions --------------------------------------------------------------------------
+#
+# A protocol version names a fixed set of kinds (and of crime areas). An agreement's ``"*"``
+# means the set of the version it states, never what the running software happens to know,
+# so that a node that learns a kind does not change the digest of an agreement in force.
+# A version, once released, never changes: a new kind or area goes into a new version.
+
+PROTOCOL_VERSION = 1
+#: What a kind of any version looks like (a newer partner's included): lower-case words.
+KIND_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+"""The newest protocol version this software speaks."""
+
+PROTOCOL_KINDS: dict[int, frozenset[Kind]] = {
+    1: frozenset(
+        {
+            Kind.REQUEST,
+            Kind.REPLY,
+            Kind.INFORMATION,
+            Kind.ALERT,
+            Kind.STRATEGIC_REPORT,
+            Kind.ACTION_PLAN_UPDATE,
+            Kind.PERMISSION_REQUEST,
+            Kind.PERMISSION_GRANT,
+            Kind.ACKNOWLEDGEMENT,
+            Kind.CORRECTION,
+            Kind.DELETION,
+        }
+    ),
+}
+
+PROTOCOL_CRIME_AREAS: dict[int, frozenset[CrimeArea]] = {
+    1: frozenset(
+        {
+            CrimeArea.MARITIME_PIRACY,
+            CrimeArea.COUNTER_TERRORISM,
+            CrimeArea.MAJOR_EVENTS,
+            CrimeArea.CYBER_CRIME,
+            CrimeArea.CHILD_SEXUAL_EXPLOITATION,
+            CrimeArea.DRUG_TRAFFICKING,
+            CrimeArea.HUMAN_TRAFFICKING,
+            CrimeArea.MIGRANT_SMUGGLING,
+            CrimeArea.FIREARMS,
+            CrimeArea.MONEY_LAUNDERING,
+            CrimeArea.FRAUD,
+            CrimeArea.CORRUPTION,
+            CrimeArea.ENVIRONMENTAL_CRIME,
+            CrimeArea.PROPERTY_CRIME,
+            CrimeArea.OTHER,
+        }
+    ),
+}

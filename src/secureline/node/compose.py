@@ -102,6 +102,7 @@ class Node:
             probe_interval_seconds=line.probe_interval_seconds,
             poison_after_failures=line.poison_after_failures,
             require_alert_review=self.config.alerts.require_review,
+            kinds=line.supported_kinds,
         )
         self.db = Database(self.config.store_url(directory), self.config.store.schema_name)
         self.db.migrate()
@@ -125,6 +126,7 @@ class Node:
             self.identity.signing.verify_key(),
             self.layout.agreements,
             self.config.routes,
+            self.layout.capabilities,
         )
         self.accounts = Accounts(self.db, self.audit, clock)
         self.sessions = Sessions(self.db, self.audit, self.accounts, clock)

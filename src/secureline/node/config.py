@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from secureline.domain.addresses import NAME_PATTERN
+from secureline.domain.vocabulary import PROTOCOL_KINDS, PROTOCOL_VERSION, Kind
 from secureline.node.errors import ConfigError
 
 CONFIG_FILE = "node.toml"
@@ -59,6 +60,13 @@ class LineSection(_Section):
     # A transaction the peer fails as a whole (5xx, broken exchange) this many times in a
     # row is split until the envelope failing alone is found and set aside.
     poison_after_failures: Annotated[int, Field(ge=1, le=100)] = 3
+    # The message kinds this node takes part in (stated in its peer file; any other is
+    # refused on arrival with unknown_kind); absent: every kind of its protocol version.
+    kinds: Annotated[tuple[Kind, ...], Field(min_length=1)] | None = None
+
+    @property
+    def supported_kinds(self) -> frozenset[Kind]:
+        return frozenset(self.kinds or PROTOCOL_KINDS[PROTOCOL_VERSION])
 
 
 class AlarmsSection(_Section):

@@ -42,6 +42,8 @@ class InitOptions:
     location: str = ""
     routes: tuple[tuple[str, str], ...] = ()
     require_alert_review: bool = True
+    # The message kinds the node takes part in ([line] kinds); None: every kind it knows.
+    kinds: tuple[str, ...] | None = None
 
 
 def init_node(options: InitOptions) -> NodeLayout:
@@ -84,7 +86,8 @@ def _build(layout: NodeLayout, options: InitOptions) -> None:
             "port": options.line_port,
             "public_url": f"https://{options.hostnames[0]}:{options.line_port}",
             "hostnames": list(options.hostnames),
-        },
+        }
+        | ({"kinds": list(options.kinds)} if options.kinds is not None else {}),
         "api": {"host": options.host, "port": options.api_port},
         "keys": {"passphrase_env": options.passphrase_env} if options.passphrase_env else {},
         "alerts": {"require_review": options.require_alert_review},

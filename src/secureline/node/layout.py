@@ -50,5 +50,13 @@ class NodeLayout:
         return self.agreements / f"{peer}.toml"
 
     @property
+    def capabilities(self) -> Path:
+        """What each pinned peer stated it supports (services/line/capabilities.py)."""
+        return self.root / "peers"
+
+    def peer_capabilities(self, peer: str) -> Path:
+        return self.capabilities / f"{peer}.json"
+
+    @property
     def peer_file(self) -> Path:
         return self.root / "peer.json"

@@ -1,8 +1,14 @@
 """Peering: peer files exchanged between administrators, pinned after an out-of-band check.
 
-A peer file carries the node's name, line URL, CA certificate and public keys. Its
-*fingerprint* (SHA-256 over the CA certificate and both public keys) is what two
-administrators read to each other on the phone before either pins the other.
+A peer file carries the node's name, line URL, CA certificate and public keys, and the
+protocol version and message kinds the node supports. Its *fingerprint* (SHA-256 over the
+name, the CA certificate, both public keys and, when the file states them, the version and
+kinds) is what two administrators read to each other on the phone before either pins the
+other: so what a node says it supports is as authenticated as its keys. A file of an older
+node states neither and keeps its fingerprint; it is read as protocol 1 with its kinds.
+
+The capabilities of a pinned peer are kept next to the agreements, in
+``peers/<name>.json`` of the node directory (services/line/capabilities.py).
 """
 
 from __future__ import annotations
@@ -22,10 +28,17 @@ from secureline.crypto.keys import EncryptionPublicKey, VerifyKey, load_encrypti
 from secureline.domain.addresses import check_name
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
+from secureline.domain.vocabulary import PROTOCOL_VERSION
 from secureline.node.config import NodeConfig
 from secureline.node.errors import NodeError
 from secureline.node.layout import NodeLayout
 from secureline.services.audit import AuditLog
+from secureline.services.line.capabilities import (
+    PROTOCOL_1,
+    Capabilities,
+    parse_capabilities,
+    write_capabilities,
+)
 from secureline.services.line.directory import Directory
 from secureline.store import line as line_store
 from secureline.store import peers as peer_store
@@ -33,6 +46,17 @@ from secureline.store.database import Database
 from secureline.store.errors import AlreadyExists
 
 PEER_FILE_VERSION = 1
+#: The text fields of a peer file, every one required.
+_TEXT_FIELDS = (
+    "node",
+    "organisation",
+    "line_url",
+    "ca_pem",
+    "signing_kid",
+    "signing_key",
+    "encryption_kid",
+    "encryption_key",
+)
 
 
 @dataclass(frozen=True)
@@ -45,29 +69,33 @@ class PeerFile:
     signing_key: str
     encryption_kid: str
     encryption_key: str
+    # None: a file of a node older than protocol versions (read as protocol 1, its kinds)
+    capabilities: Capabilities | None = None
 
     @property
     def fingerprint(self) -> str:
-        digest = (
-            hashlib.sha256(
-                "\n".join(
-                    [
-                        self.node,
-                        self.ca_pem,
-                        self.signing_kid,
-                        self.signing_key,
-                        self.encryption_kid,
-                        self.encryption_key,
-                    ]
-                ).encode()
-            )
-            .hexdigest()
-            .upper()
-        )
+        covered = [
+            self.node,
+            self.ca_pem,
+            self.signing_kid,
+            self.signing_key,
+            self.encryption_kid,
+            self.encryption_key,
+        ]
+        if self.capabilities is not None:  # absent, the fingerprint of an older file is kept
+            covered += [
+                f"protocol={self.capabilities.protocol}",
+                "kinds=" + ",".join(sorted(self.capabilities.kinds)),
+            ]
+        digest = hashlib.sha256("\n".join(covered).encode()).hexdigest().upper()
         return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
 
     def to_json(self) -> bytes:
-        body = {"v": PEER_FILE_VERSION, **self.__dict__, "fingerprint": self.fingerprint}
+        body: dict[str, Any] = {"v": PEER_FILE_VERSION}
+        body |= {name: getattr(self, name) for name in _TEXT_FIELDS}
+        if self.capabilities is not None:
+            body |= self.capabilities.to_json()
+        body["fingerprint"] = self.fingerprint
         return orjson.dumps(body, option=orjson.OPT_INDENT_2)
 
 
@@ -78,11 +106,14 @@ def parse_peer_file(data: bytes, source: str) -> PeerFile:
         raise NodeError(source, f"not a peer file (not JSON: {exc})") from None
     if not isinstance(raw, dict) or raw.get("v") != PEER_FILE_VERSION:
         raise NodeError(source, f"not a version {PEER_FILE_VERSION} peer file")
-    fields = list(PeerFile.__dataclass_fields__)
-    missing = [f for f in fields if not isinstance(raw.get(f), str)]
+    missing = [f for f in _TEXT_FIELDS if not isinstance(raw.get(f), str)]
     if missing:
         raise NodeError(source, f"missing or not text: {', '.join(missing)}")
-    peer = PeerFile(**{f: raw[f] for f in fields})
+    try:
+        capabilities = parse_capabilities(raw)
+    except ValueError as exc:
+        raise NodeError(source, str(exc)) from None
+    peer = PeerFile(**{f: raw[f] for f in _TEXT_FIELDS}, capabilities=capabilities)
     try:
         check_name(peer.node, "node")
         pki.certificate_from_pem(peer.ca_pem.encode())
@@ -138,12 +169,16 @@ class PeerAdmin:
             signing_key=signing.to_text(),
             encryption_kid=encryption.kid,
             encryption_key=encryption.to_text(),
+            capabilities=Capabilities.of(PROTOCOL_VERSION, self._config.line.supported_kinds),
         )
 
     def add(
         self, peer: PeerFile, actor: str, *, direct: bool = True, line_url: str | None = None
     ) -> None:
-        """Pin a peer (a direct link) or a node we only reach through routes (direct=False)."""
+        """Pin a peer (a direct link) or a node we only reach through routes (direct=False).
+
+        A peer already pinned with the same keys and CA may be added again with a new file:
+        only what it states it supports (protocol, kinds) is taken, as after its upgrade."""
         if peer.node == self._node:
             raise NodeError("peer", "a node cannot peer with itself")
         row = peer_store.PeerRow(
@@ -163,21 +198,44 @@ class PeerAdmin:
         try:
             with self._db.transaction() as conn:
                 peer_store.add_peer(conn, row, self._clock())
-                self._audit.record(
-                    conn,
-                    [
-                        AuditEvent(
-                            actor,
-                            AuditAction.PEER_CHANGED,
-                            peer.node,
-                            "pinned",
-                            {"fingerprint": peer.fingerprint, "direct": str(direct)},
-                        )
-                    ],
-                )
+                self._audit.record(conn, [self._pinned(actor, peer, "pinned", direct)])
         except AlreadyExists as exc:
-            raise NodeError("peer", str(exc)) from None
+            if not self._same_pin(row):
+                raise NodeError("peer", f"{exc} with other keys or another CA") from None
+            self._audit.append([self._pinned(actor, peer, "capabilities_changed", direct)])
+        path = self._layout.peer_capabilities(peer.node)
+        if peer.capabilities is None:  # an older node's file: protocol 1, no file needed
+            path.unlink(missing_ok=True)
+        else:
+            write_capabilities(path, peer.capabilities)
         self._directory.reload()
+
+    @staticmethod
+    def _pinned(actor: str, peer: PeerFile, outcome: str, direct: bool) -> AuditEvent:
+        capabilities = peer.capabilities or PROTOCOL_1
+        return AuditEvent(
+            actor,
+            AuditAction.PEER_CHANGED,
+            peer.node,
+            outcome,
+            {
+                "fingerprint": peer.fingerprint,
+                "direct": str(direct),
+                "protocol": str(capabilities.protocol),
+            },
+        )
+
+    def _same_pin(self, row: peer_store.PeerRow) -> bool:
+        pinned = next((p for p in peer_store.list_peers(self._db) if p.name == row.name), None)
+        same = (
+            "direct",
+            "ca_pem",
+            "signing_kid",
+            "signing_key",
+            "encryption_kid",
+            "encryption_key",
+        )
+        return pinned is not None and all(getattr(pinned, f) == getattr(row, f) for f in same)
 
     def link_health(self) -> list[dict[str, Any]]:
         """Each link: its state (up, down, backing off, stalled), failed attempts, queue

@@ -28,6 +28,7 @@ from secureline.services.accounts import Principal
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, InvalidInput, NoRoute, Refused, ServiceError
 from secureline.services.idempotency import Submitted
+from secureline.services.line.capabilities import KIND_NOT_SUPPORTED
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.wire import envelope_payload, sign_message_envelope
@@ -279,6 +280,11 @@ class Submitter:
                     alert_approved=False,  # a new message: nobody has reviewed it yet
                     valid_grant_ids=valid_grants,
                 )
+            # A kind the next hop or the destination did not state it supports (its peer
+            # file): the user learns it now, not from a refusal on arrival (unknown_kind).
+            lacking = self._directory.lacking(header.kind, hop, destination)
+            if lacking:
+                reasons += [Reason(KIND_NOT_SUPPORTED, text) for text in lacking]
             decision = decide(header, context)
             # The four-eyes rule is met by holding the alert for a second officer (approve
             # releases it) rather than by refusing it: the rule decides, the hold carries it out.

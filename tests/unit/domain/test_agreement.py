@@ -16,7 +16,14 @@ from secureline.domain.agreement import (
     parse_agreement,
 )
 from secureline.domain.errors import InvalidAgreement
-from secureline.domain.vocabulary import Classification, CrimeArea, DataSubject, Kind
+from secureline.domain.vocabulary import (
+    PROTOCOL_CRIME_AREAS,
+    PROTOCOL_KINDS,
+    Classification,
+    CrimeArea,
+    DataSubject,
+    Kind,
+)
 
 EXAMPLE = """\
 [agreement]
@@ -214,10 +221,10 @@ def test_documented_example_parses() -> None:
     assert agreement.label == "interpol-europol-2011 v3"
 
 
-def test_wildcards_expand_to_every_value_and_any_purpose() -> None:
+def test_wildcards_expand_to_the_protocol_version_and_any_purpose() -> None:
     agreement = parse_agreement(variant(crime_areas='["*"]', kinds='["*"]', purposes='["*"]'))
-    assert agreement.crime_areas == frozenset(CrimeArea)
-    assert agreement.kinds == frozenset(Kind)
+    assert agreement.crime_areas == PROTOCOL_CRIME_AREAS[1] == frozenset(CrimeArea)
+    assert agreement.kinds == PROTOCOL_KINDS[1] == frozenset(Kind)
     assert agreement.purposes is None
     assert agreement.allows_purpose("anything at all")
 
@@ -270,3 +277,54 @@ def test_written_lists_stay_explicit() -> None:
     assert 'kinds = ["acknowledgement", "action-plan-update", "alert"' in text
     assert 'purposes = ["prevent and combat serious crime"]' in text
     assert 'purposes = ["*"]' in agreement_to_toml(parse_agreement(variant(purposes='["*"]')))
+
+
+# --- protocol versions: "*" is a fixed set, so digests do not move when the software learns --
+
+
+def test_protocol_is_optional_and_one_when_absent() -> None:
+    stated = parse_agreement(EXAMPLE + "protocol = 1\n")
+    assert stated == parse_agreement(EXAMPLE)
+    assert stated.digest() == parse_agreement(EXAMPLE).digest()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2", "protocol version 2 is not known to this node (known: 1)"),
+        ("0", "protocol version 0 is not known"),
+        ('"1"', "must be an integer, got a string"),
+        ("true", "must be an integer, got a boolean"),
+    ],
+)
+def test_an_unknown_protocol_version_is_refused(value: str, expected: str) -> None:
+    refused(EXAMPLE + f"protocol = {value}\n", "protocol", expected)
+
+
+#: Computed with the code before protocol versions existed (main at 952f52d): an upgrade
+#: must never change the digest of an agreement already in force.
+PINNED_DIGESTS = {
+    ("ncb-madrid", "interpol"): "84eee58c5ad454ae407f3a108c9a0a0b975771fbab423fbfaa20fb93ef3bb9ba",
+    ("interpol", "europol"): "b998f467aa621e9bd67a1286199694e3b510d343bc8bf244777066d86c6ab761",
+    ("europol", "enu-spain"): "36d98c87dbc6f2abdc44bbdbd3c818ffdf4a7a8f03b0b891a823befcde38b214",
+}
+
+
+@pytest.mark.parametrize("protocol", ["", "protocol = 1\n"])
+def test_the_demo_agreements_keep_their_digests(protocol: str) -> None:
+    from secureline.cli.demo import LINKS
+    from secureline.cli.federation import agreement_text
+
+    digests = {
+        (link.a, link.b): parse_agreement(agreement_text(link) + protocol).digest()
+        for link in LINKS
+    }
+    assert digests == PINNED_DIGESTS
+
+
+def test_the_documented_example_and_its_wildcards_keep_their_digests() -> None:
+    assert parse_agreement(EXAMPLE).digest() == (
+        "3ac9f91745dfca1c47cfc10e9cb36363203a13cc51f5e76f0023b403c30e52cc"
+    )
+    stars = parse_agreement(variant(crime_areas='["*"]', kinds='["*"]'))
+    assert stars.digest() == "b343e06272f9b508552e73364156c2a7a1ec6e72681a138d21129e57a289d653"

@@ -70,3 +70,16 @@ def test_a_missing_section_and_broken_toml_are_named() -> None:
     broken = refused("[node\n")
     assert broken.field == "node.toml"
     assert broken.reason.startswith("not valid TOML")
+
+
+def test_the_kinds_a_node_takes_default_to_its_protocol_version() -> None:
+    from secureline.domain.vocabulary import PROTOCOL_KINDS, Kind
+
+    assert parse_config(MINIMAL).line.supported_kinds == PROTOCOL_KINDS[1]
+    fewer = parse_config(MINIMAL + 'kinds = ["request", "reply"]\n')
+    assert fewer.line.supported_kinds == {Kind.REQUEST, Kind.REPLY}
+
+
+@pytest.mark.parametrize("value", ['["requests"]', "[]", '"request"'])
+def test_kinds_that_are_not_kinds_are_refused_naming_the_key(value: str) -> None:
+    assert "line.kinds" in refused(MINIMAL + f"kinds = {value}\n").field

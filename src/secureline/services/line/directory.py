@@ -1,4 +1,5 @@
-"""What a node knows of the others: pinned peers, their keys, link agreements and routes.
+"""What a node knows of the others: pinned peers, their keys and capabilities, link
+agreements and routes.
 
 Read from the store and the agreement files at start and after every change an
 administrator makes, so the hot path only looks things up in memory.
@@ -16,8 +17,12 @@ from secureline.crypto.keys import EncryptionPublicKey, VerifyKey
 from secureline.domain.agreement import Agreement, parse_agreement
 from secureline.domain.errors import DomainError
 from secureline.domain.policy import LinkTerms
+from secureline.domain.vocabulary import Kind
+from secureline.services.line.capabilities import PROTOCOL_1, Capabilities, read_capabilities
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
+
+_VERSION_1 = PROTOCOL_1.kinds
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Peer:
     signing: VerifyKey
     encryption: EncryptionPublicKey
     reported_agreement_digest: str | None
+    capabilities: Capabilities = PROTOCOL_1  # what its peer file stated it supports
 
 
 @dataclass(frozen=True)
@@ -47,17 +53,20 @@ class Directory:
         own_signing: VerifyKey,
         agreements_dir: Path,
         routes: Mapping[str, str],
+        capabilities_dir: Path,
     ) -> None:
         self.node = node
         self._db = db
         self._own = own_signing
         self._agreements_dir = agreements_dir
+        self._capabilities_dir = capabilities_dir
         self._routes = dict(routes)
         self._lock = threading.Lock()
         self._peers: dict[str, Peer] = {}
         self._keys: dict[str, VerifyKey] = {}
         self._agreements: dict[str, AgreementState] = {}
         self._terms: dict[str, LinkTerms] = {}
+        self._kinds: dict[str, frozenset[str]] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -78,15 +87,17 @@ class Directory:
                 signing,
                 encryption,
                 row.agreement_digest,
+                read_capabilities(self._capabilities_dir / f"{row.name}.json"),
             )
         keys = {p.signing.kid: p.signing for p in loaded.values()}
         keys[self._own.kid] = self._own
         agreements = {name: self._load_agreement(name) for name, p in loaded.items() if p.direct}
         # Asked for at every crossing: made here, once per change, not per message.
         terms = {name: LinkTerms(name, state.agreement) for name, state in agreements.items()}
+        kinds = {name: p.capabilities.kinds for name, p in loaded.items()}
         with self._lock:
             self._peers, self._keys, self._agreements = loaded, keys, agreements
-            self._terms = terms
+            self._terms, self._kinds = terms, kinds
 
     def _load_agreement(self, peer: str) -> AgreementState:
         path = self._agreements_dir / f"{peer}.toml"
@@ -114,6 +125,25 @@ class Directory:
 
     def peer(self, name: str) -> Peer | None:
         return self._peers.get(name)
+
+    def capabilities(self, node: str) -> Capabilities:
+        """What ``node`` stated it supports; protocol 1 for a node not pinned here (a
+        destination reached only through a route), as for a peer file that states nothing."""
+        peer = self._peers.get(node)
+        return peer.capabilities if peer is not None else PROTOCOL_1
+
+    def lacking(self, kind: Kind, hop: str, destination: str) -> list[str]:
+        """Why the next hop, or the destination, is not sent ``kind``: each that did not
+        state it supports it. Asked for every message sent or relayed, so the common answer
+        (both do) costs two look-ups."""
+        kinds = self._kinds
+        if kind in kinds.get(hop, _VERSION_1) and kind in kinds.get(destination, _VERSION_1):
+            return []
+        return [
+            capabilities.lacks(node, kind.value)
+            for node in dict.fromkeys((hop, destination))
+            if not (capabilities := self.capabilities(node)).supports(kind)
+        ]
 
     def peers(self) -> list[Peer]:
         return sorted(self._peers.values(), key=lambda p: p.name)

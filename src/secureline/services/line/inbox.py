@@ -43,8 +43,10 @@ from secureline.domain.message import (
     unseal,
 )
 from secureline.domain.policy import PolicyContext, Stage, decide
+from secureline.domain.vocabulary import KIND_NAME
 from secureline.services.audit import AuditLog
 from secureline.services.line import controls, custody
+from secureline.services.line.capabilities import KIND_NOT_SUPPORTED, UNKNOWN_KIND, Capabilities
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
@@ -170,6 +172,8 @@ class LineInbox:
         self._specialist_units: frozenset[str] = frozenset()
         self._skew = timedelta(seconds=settings.clock_skew_seconds)
         self._max_age = timedelta(days=settings.max_envelope_age_days)
+        self._capabilities = Capabilities.of(settings.protocol, settings.kinds)
+        self._kinds = self._capabilities.kinds
 
     def refresh_units(self) -> None:
         self._units = {u.name: u.specialist for u in account_store.list_units(self._db)}
@@ -307,7 +311,13 @@ class LineInbox:
 
     def _read_header(self, crossing: _Crossing, envelope: _InFlight) -> None:
         assert envelope.opened is not None
-        envelope.header = parse_header(envelope.opened.header_json)
+        header_json = envelope.opened.header_json
+        kind = header_json.get("kind")
+        if isinstance(kind, str) and kind not in self._kinds and KIND_NAME.fullmatch(kind):
+            # A well-formed kind this node does not take: a partner of a newer version (or
+            # one that ignored the peer file). Its own code, so the origin learns which.
+            raise Refusal(UNKNOWN_KIND, self._capabilities.lacks(self._identity.name, kind))
+        envelope.header = parse_header(header_json)
 
     def _route(self, crossing: _Crossing, envelope: _InFlight) -> None:
         opened, header = envelope.opened, envelope.header
@@ -372,6 +382,9 @@ class LineInbox:
                 raise Refusal("no_route", f"{me} has no route to {destination}")
             if next_hop in path:
                 raise Refusal("loop", f"the route to {destination} leads back to {next_hop}")
+            lacking = self._directory.lacking(header.kind, next_hop, destination)
+            if lacking:  # as the origin's submit would have: not queued for a certain refusal
+                raise Refusal(KIND_NOT_SUPPORTED, "; ".join(lacking))
         context = crossing.contexts.get((next_hop, valid_grants))
         if context is None:
             context = crossing.contexts[(next_hop, valid_grants)] = self._context(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from secureline.domain.vocabulary import PROTOCOL_KINDS, PROTOCOL_VERSION, Kind
+
 
 @dataclass(frozen=True)
 class LineSettings:
@@ -21,6 +23,11 @@ class LineSettings:
     # split, halves then halves again; an envelope that then fails alone is set aside.
     poison_after_failures: int = 3
     require_alert_review: bool = True
+    # What this node speaks: the protocol version and the kinds it takes in (node.toml's
+    # [line] kinds, all of the version's when absent). A kind outside them is refused on
+    # arrival with unknown_kind; the peer file tells partners, so that they do not send it.
+    protocol: int = PROTOCOL_VERSION
+    kinds: frozenset[Kind] = PROTOCOL_KINDS[PROTOCOL_VERSION]
 
 
 class LineError(Exception):
