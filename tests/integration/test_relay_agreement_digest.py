@@ -1,6 +1,6 @@
 """The agreement digest rule reached through the line (issue 13, section 1 item 4).
 
-``domain/policy.py`` refuses with ``agreement_mismatch`` when a link's peer reports another
+``domain/policy/`` refuses with ``agreement_mismatch`` when a link's peer reports another
 text of the agreement, but the service never passed a peer's digest in, so the rule was
 never reached. A direct link already stops whole transactions on a mismatch (409, held
 until fixed: test_agreements.py); at a relay the outgoing link is the one that matters:

@@ -1,6 +1,6 @@
 """Every refusal code the documentation names is reached by an end-to-end test (issue #13,
 section 1 item 4): each code in docs/protocol.md's refusal tables and in the reason table of
-``domain/policy.py``'s docstring appears, as a quoted string, in a test under
+``domain/policy/__init__.py``'s docstring appears, as a quoted string, in a test under
 tests/integration/ (which reach the code through the line or the API of real nodes; the
 policy's unit tests use its constants and do not count).
 
