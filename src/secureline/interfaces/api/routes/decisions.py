@@ -12,7 +12,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from secureline.interfaces.api.app import MessageId, ReasonIn, Services, User
+from secureline.interfaces.api.deps import MessageId, ReasonIn, Services, User
 
 
 class HeldAlertOut(BaseModel):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from secureline.domain.message import Draft
-from secureline.interfaces.api.app import KEY_BOUNDS, Services, SubmittedOut, User
+from secureline.interfaces.api.deps import KEY_BOUNDS, Services, SubmittedOut, User
 from secureline.interfaces.api.errors import ErrorDetail, error_body
 from secureline.services.errors import InvalidInput
 from secureline.services.messaging import Outcome

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.limits import NAME_MAX_CHARS
-from secureline.interfaces.api.app import Services, User
+from secureline.interfaces.api.deps import Services, User
 from secureline.services.accounts import Principal, Role
 from secureline.services.errors import Forbidden
 

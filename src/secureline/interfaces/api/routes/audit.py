@@ -1,0 +1,60 @@
+"""``/api/v1/audit``: the chain verified, who read a message, and the export, for the data
+protection officer only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query
+from fastapi.responses import StreamingResponse
+
+from secureline.interfaces.api.deps import AuditObject, Services, User
+from secureline.services.accounts import Principal, Role
+from secureline.services.errors import Forbidden
+
+
+def add_audit_routes(app: FastAPI, services: Services) -> None:
+    @app.get("/api/v1/audit/verify")
+    def audit_verify(user: User) -> dict[str, Any]:
+        """GET /api/v1/audit/verify: check the whole chain (data protection officer only)."""
+        _dpo(user)
+        result: dict[str, Any] = services.audit(user, "verify")
+        return result
+
+    @app.get("/api/v1/audit/who-read/{message_id}")
+    def who_read(message_id: AuditObject, user: User) -> list[dict[str, Any]]:
+        """GET /api/v1/audit/who-read/{id}: every opening of a message (DPO only)."""
+        _dpo(user)
+        result: list[dict[str, Any]] = services.audit(user, "who-read", message_id)
+        return result
+
+    @app.get(
+        "/api/v1/audit/export",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "One JSON record per line, or RFC 4180 CSV with a header.",
+                "content": {"application/x-ndjson": {}, "text/csv": {}},
+            }
+        },
+    )
+    def audit_export(
+        user: User,
+        start: Annotated[datetime | None, Query(alias="from")] = None,
+        end: Annotated[datetime | None, Query(alias="to")] = None,
+        fmt: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl",
+    ) -> StreamingResponse:
+        """GET /api/v1/audit/export?from=&to=&format=jsonl|csv: records with from <= at < to
+        (ISO times, UTC if no zone), streamed (DPO only). The export is itself recorded."""
+        _dpo(user)
+        if services.audit_log is None:
+            raise Forbidden("this node does not serve audit exports")
+        lines = services.audit_log.export(start, end, fmt, actor=user.username)
+        media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
+        return StreamingResponse(lines, media_type=f"{media}; charset=utf-8")
+
+
+def _dpo(user: Principal) -> None:
+    if user.role is not Role.DPO:
+        raise Forbidden("only the data protection officer reads the audit chain")

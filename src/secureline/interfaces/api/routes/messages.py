@@ -1,0 +1,108 @@
+"""``/api/v1/messages``: submit one draft (or a batch, :mod:`.batch`), open a message, its
+status, and the second person's approval of a held alert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from secureline.domain.message import Draft, Header
+from secureline.interfaces.api.deps import (
+    IdempotencyKey,
+    MessageId,
+    Services,
+    SubmittedOut,
+    User,
+    submitted,
+)
+from secureline.interfaces.api.routes.batch import add_batch_routes
+from secureline.services.accounts import Principal
+from secureline.services.group_commit import GroupCommit
+from secureline.services.idempotency import Submitted
+
+
+class MessageOut(BaseModel):
+    id: str
+    header: Header
+    content: dict[str, Any] | None
+    conditions_to_acknowledge: str | None = None
+
+
+class DeliveryOut(BaseModel):
+    destination: str
+    state: str
+    next_hop: str
+    reason_code: str | None
+    reason_text: str | None
+    refused_by: str | None
+    updated_at: datetime
+
+
+class EvidenceOut(BaseModel):
+    kind: str
+    issuer: str
+    destination: str | None
+    reason_code: str | None
+    reason_text: str | None
+    issued_at: datetime
+
+
+class StatusOut(BaseModel):
+    id: str
+    deliveries: list[DeliveryOut]
+    evidence: list[EvidenceOut]
+
+
+def add_message_routes(app: FastAPI, services: Services) -> None:
+    # Concurrent submissions are committed together (see services.group_commit); two with
+    # the same idempotency key never share a transaction, so the second replays the first.
+    submissions: GroupCommit[tuple[Draft, str | None], Submitted] = GroupCommit(
+        lambda user, items: services.messaging.submit_many(
+            cast(Principal, user), [d for d, _ in items], keys=[k for _, k in items]
+        ),
+        conflicts=lambda a, b: a[1] is not None and a[1] == b[1],
+    )
+
+    @app.post("/api/v1/messages", status_code=201, response_model=SubmittedOut)
+    def submit(draft: Draft, user: User, key: IdempotencyKey = None) -> SubmittedOut:
+        """POST /api/v1/messages: validate, apply the rules of sharing, queue. A refusal is
+        403 with every reason; nothing is stored. With ``Idempotency-Key``, a retry returns
+        the first result (409 ``idempotency_key_reused`` for another request)."""
+        done = submissions.submit(user, (draft, key))
+        return submitted(done)
+
+    add_batch_routes(app, services)  # before GET .../{message_id}, which would take "batch"
+
+    @app.get("/api/v1/messages/{message_id}", response_model=MessageOut)
+    def read(message_id: MessageId, user: User, acknowledge_conditions: bool = False) -> MessageOut:
+        """GET /api/v1/messages/{id}: open a message; the first opening sends a read receipt.
+        H3 content needs ``acknowledge_conditions=true``."""
+        opened = services.messaging.open(
+            user, message_id, acknowledge_conditions=acknowledge_conditions
+        )
+        header = opened.header
+        pending = opened.header.handling_conditions if opened.content is None else None
+        return MessageOut(
+            id=message_id, header=header, content=opened.content, conditions_to_acknowledge=pending
+        )
+
+    @app.get("/api/v1/messages/{message_id}/status", response_model=StatusOut)
+    def status(message_id: MessageId, user: User) -> StatusOut:
+        """GET /api/v1/messages/{id}/status: where the message is, with the evidence."""
+        found = services.messaging.status(user, message_id)
+        return StatusOut(
+            id=message_id,
+            deliveries=[DeliveryOut(**d.__dict__) for d in found.deliveries],
+            evidence=[
+                EvidenceOut(**{k: v for k, v in e.__dict__.items() if k != "token_id"})
+                for e in found.evidence
+            ],
+        )
+
+    @app.post("/api/v1/messages/{message_id}/approve", status_code=204)
+    def approve(message_id: MessageId, user: User) -> None:
+        """POST /api/v1/messages/{id}/approve: the second pair of eyes releases an alert."""
+        services.messaging.approve_alert(user, message_id)
