@@ -103,6 +103,7 @@ class Decision:
 
 
 def in_terms(agreement: Agreement, link: LinkTerms) -> str:
+    """How a reason names the agreement it applies: a relay has two, one per link."""
     return f"agreement {agreement.label} (link with {link.peer})"
 
 
@@ -128,6 +129,7 @@ def grant_is_valid(
 def nodes_without_onward_grant(
     header: Header, forwarded: Forwarded, context: PolicyContext
 ) -> list[str]:
+    """The destination nodes no valid onward-transfer grant of the forwarded message names."""
     return [
         node
         for node in header.destination_nodes
