@@ -1,0 +1,226 @@
+"""The desk (issue 15, first step) against a running pair of nodes, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from secureline.interfaces.desk.security import CSP
+from tests.integration.support import Federation, officer, sample, wait_state
+from tests.support.desk import PASSWORD, client, close_clients, csrf_of, desk_user, sign_in
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    close_clients()
+
+
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def _assert_headers(response: httpx.Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, (response.url, name)
+    assert "max-age=" in response.headers["strict-transport-security"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in CSP and "unsafe-eval" not in CSP
+
+
+def _signed_in(pair: Federation, node: str = "interpol", unit: str = "cc") -> httpx.Client:
+    name = f"{unit}-desk"
+    key = desk_user(pair[node], unit, name)
+    browser = client(pair[node])
+    done = sign_in(browser, name, key)
+    assert done.status_code == 303 and done.headers["location"] == "/desk/inbox", done.text
+    return browser
+
+
+def test_security_headers_on_every_page(pair: Federation) -> None:
+    anonymous = client(pair["interpol"])
+    for path in ("/desk/sign-in", "/desk/nowhere", "/desk/static/desk.css", "/desk/inbox"):
+        _assert_headers(anonymous.get(path))
+    browser = _signed_in(pair)
+    for path in ("/desk/inbox", "/desk/sent", "/desk/compose", "/desk/messages/nope"):
+        response = browser.get(path)
+        _assert_headers(response)
+        assert "<script>" not in response.text  # no inline script, only src=
+        assert "style=" not in response.text
+
+
+def test_sign_in_with_password_and_totp_sets_a_strict_cookie(pair: Federation) -> None:
+    node = pair["interpol"]
+    key = desk_user(node, "cc", "cc-alice")
+    browser = client(node)
+    done = sign_in(browser, "cc-alice", key)
+    assert done.status_code == 303
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/desk" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback (docs/desk.md)
+    inbox = browser.get("/desk/inbox")
+    assert inbox.status_code == 200 and "Inbox of cc@interpol" in inbox.text
+
+
+def test_the_cookie_is_secure_for_any_other_host(pair: Federation) -> None:
+    browser = client(pair["interpol"], headers={"host": "desk.interpol.example"})
+    page = browser.get("/desk/sign-in")
+    assert "Secure" in page.headers["set-cookie"]
+
+
+def test_the_cookie_is_rotated_at_sign_in(pair: Federation) -> None:
+    node = pair["interpol"]
+    key = desk_user(node, "cc", "cc-rotate")
+    browser = client(node)
+    page = browser.get("/desk/sign-in")
+    browser.post(
+        "/desk/sign-in", data={"csrf": csrf_of(page), "username": "cc-rotate", "password": PASSWORD}
+    )
+    half = browser.cookies["sl_desk"]
+    import pyotp
+
+    second = browser.get("/desk/second-factor")
+    browser.post(
+        "/desk/second-factor", data={"csrf": csrf_of(second), "code": pyotp.TOTP(key).now()}
+    )
+    assert browser.cookies["sl_desk"] != half
+    stale = client(node, cookies={"sl_desk": half})
+    assert stale.get("/desk/inbox").status_code == 303
+
+
+def test_a_wrong_totp_code_is_refused(pair: Federation) -> None:
+    node = pair["interpol"]
+    key = desk_user(node, "cc", "cc-bob")
+    browser = client(node)
+    refused = sign_in(browser, "cc-bob", key, code="000000" if key else "")
+    assert refused.status_code == 401
+    assert "the code is wrong" in refused.text
+    assert browser.get("/desk/inbox").status_code == 303  # not signed in
+
+
+def test_a_half_session_is_good_only_for_the_second_factor(pair: Federation) -> None:
+    node = pair["interpol"]
+    desk_user(node, "cc", "cc-half")
+    browser = client(node)
+    page = browser.get("/desk/sign-in")
+    browser.post(
+        "/desk/sign-in", data={"csrf": csrf_of(page), "username": "cc-half", "password": PASSWORD}
+    )
+    assert browser.get("/desk/inbox").headers["location"].startswith("/desk/sign-in")
+
+
+def test_a_post_without_its_csrf_token_is_refused(pair: Federation) -> None:
+    browser = _signed_in(pair)
+    missing = browser.post("/desk/compose", data={"to": "ops@europol", "subject": "x"})
+    assert missing.status_code == 403 and "csrf_missing" in missing.text
+    wrong = browser.post("/desk/compose", data={"csrf": "forged", "subject": "x"})
+    assert wrong.status_code == 403 and "csrf_invalid" in wrong.text
+    anonymous = client(pair["interpol"])
+    login = anonymous.post("/desk/sign-in", data={"username": "x", "password": "y"})
+    assert login.status_code == 403 and "csrf_missing" in login.text
+
+
+def test_sign_out_ends_the_session_on_the_server(pair: Federation) -> None:
+    browser = _signed_in(pair)
+    old = browser.cookies["sl_desk"]
+    inbox = browser.get("/desk/inbox")
+    out = browser.post("/desk/sign-out", data={"csrf": csrf_of(inbox)})
+    assert out.status_code == 303
+    replayed = client(pair["interpol"], cookies={"sl_desk": old}).get("/desk/inbox")
+    assert replayed.status_code == 303
+    assert replayed.headers["location"] == "/desk/sign-in?why=session_ended"
+
+
+def test_ten_failures_lock_the_sign_in(pair: Federation) -> None:
+    node = pair["interpol"]
+    key = desk_user(node, "cc", "cc-locked")
+    browser = client(node)
+    for _ in range(10):
+        page = browser.get("/desk/sign-in")
+        wrong = browser.post(
+            "/desk/sign-in",
+            data={"csrf": csrf_of(page), "username": "cc-locked", "password": "wrong password!"},
+        )
+        assert wrong.status_code == 401
+    page = browser.get("/desk/sign-in")
+    locked = browser.post(
+        "/desk/sign-in",
+        data={"csrf": csrf_of(page), "username": "cc-locked", "password": PASSWORD},
+    )
+    assert locked.status_code == 429 and "too many failed sign-ins" in locked.text
+    assert key
+
+
+def test_a_user_of_another_unit_cannot_open_a_message_by_url(pair: Federation) -> None:
+    node = pair["interpol"]
+    sent = node.messaging.submit(officer(node), sample("ops@europol"))
+    node.accounts.add_unit("test", "other")
+    browser = _signed_in(pair, unit="other")
+    refused = browser.get(f"/desk/messages/{sent.id}")
+    assert refused.status_code == 404 and "not_found" in refused.text
+    mine = _signed_in(pair, unit="cc")
+    assert mine.get(f"/desk/messages/{sent.id}").status_code == 200
+
+
+@pytest.mark.parametrize("field", ["subject", "body", "entity"])
+def test_script_in_a_message_is_shown_as_text(pair: Federation, field: str) -> None:
+    attack = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+    draft = sample("ops@europol")
+    if field == "entity":
+        draft["entities"][0]["properties"]["name"] = [attack]
+    else:
+        draft[field] = attack
+    interpol = pair["interpol"]
+    sent = interpol.messaging.submit(officer(interpol), draft)
+    wait_state(interpol, sent.id, "europol", ["delivered", "read"])
+    browser = _signed_in(pair, node="europol", unit="ops")
+    page = browser.get(f"/desk/messages/{sent.id}")
+    assert page.status_code == 200
+    assert attack not in page.text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page.text
+    if field == "subject":
+        assert "&lt;script&gt;" in browser.get("/desk/inbox").text
+
+
+def test_an_h3_message_shows_its_content_only_once_acknowledged(pair: Federation) -> None:
+    interpol = pair["interpol"]
+    draft = sample("ops@europol", handling="H3", handling_conditions="Only for case 17.")
+    draft["body"] = "the gated body"
+    sent = interpol.messaging.submit(officer(interpol), draft)
+    wait_state(interpol, sent.id, "europol", ["delivered", "read"])
+    browser = _signed_in(pair, node="europol", unit="ops")
+    gated = browser.get(f"/desk/messages/{sent.id}")
+    assert "Only for case 17." in gated.text and "the gated body" not in gated.text
+    shown = browser.post(f"/desk/messages/{sent.id}", data={"csrf": csrf_of(gated)})
+    assert shown.status_code == 200 and "the gated body" in shown.text
+
+
+def test_compose_sends_and_a_refusal_shows_every_reason(pair: Federation) -> None:
+    browser = _signed_in(pair)
+    form = browser.get("/desk/compose")
+    fields = {
+        "csrf": csrf_of(form),
+        "to": "ops@europol",
+        "kind": "information",
+        "crime_area": "cyber-crime",
+        "subject": "Botnet C2 seen",
+        "handling": "H0",
+        "reliability": "B",
+        "accuracy": "2",
+        "purpose": "prevent and combat serious crime",
+        "priority": "normal",
+        "classification": "basic",
+        "body": "details",
+    }
+    done = browser.post("/desk/compose", data=fields)
+    assert done.status_code == 303 and done.headers["location"].startswith("/desk/messages/")
+    assert "Botnet C2 seen" in browser.get("/desk/sent").text
+    refused = browser.post("/desk/compose", data={**fields, "crime_area": "firearms"})
+    assert refused.status_code == 422, refused.text
+    assert "The rules of sharing refuse this message" in refused.text
+    assert "area_not_agreed" in refused.text or "<code>" in refused.text
