@@ -30,7 +30,8 @@ def _assert_headers(response: httpx.Response) -> None:
         assert response.headers.get(name) == value, (response.url, name)
     assert "max-age=" in response.headers["strict-transport-security"]
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    assert "unsafe-inline" not in CSP and "unsafe-eval" not in CSP
+    assert "unsafe-inline" not in CSP
+    assert "unsafe-eval" not in CSP
 
 
 def _signed_in(pair: Federation, node: str = "interpol", unit: str = "cc") -> httpx.Client:
@@ -61,10 +62,13 @@ def test_sign_in_with_password_and_totp_sets_a_strict_cookie(pair: Federation) -
     done = sign_in(browser, "cc-alice", key)
     assert done.status_code == 303
     cookie = done.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/desk" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/desk" in cookie
     assert "Secure" not in cookie  # plain HTTP on loopback (docs/desk.md)
     inbox = browser.get("/desk/inbox")
-    assert inbox.status_code == 200 and "Inbox of cc@interpol" in inbox.text
+    assert inbox.status_code == 200
+    assert "Inbox of cc@interpol" in inbox.text
 
 
 def test_the_cookie_is_secure_for_any_other_host(pair: Federation) -> None:
@@ -117,12 +121,15 @@ def test_a_half_session_is_good_only_for_the_second_factor(pair: Federation) -> 
 def test_a_post_without_its_csrf_token_is_refused(pair: Federation) -> None:
     browser = _signed_in(pair)
     missing = browser.post("/desk/compose", data={"to": "ops@europol", "subject": "x"})
-    assert missing.status_code == 403 and "csrf_missing" in missing.text
+    assert missing.status_code == 403
+    assert "csrf_missing" in missing.text
     wrong = browser.post("/desk/compose", data={"csrf": "forged", "subject": "x"})
-    assert wrong.status_code == 403 and "csrf_invalid" in wrong.text
+    assert wrong.status_code == 403
+    assert "csrf_invalid" in wrong.text
     anonymous = client(pair["interpol"])
     login = anonymous.post("/desk/sign-in", data={"username": "x", "password": "y"})
-    assert login.status_code == 403 and "csrf_missing" in login.text
+    assert login.status_code == 403
+    assert "csrf_missing" in login.text
 
 
 def test_sign_out_ends_the_session_on_the_server(pair: Federation) -> None:
@@ -152,7 +159,8 @@ def test_ten_failures_lock_the_sign_in(pair: Federation) -> None:
         "/desk/sign-in",
         data={"csrf": csrf_of(page), "username": "cc-locked", "password": PASSWORD},
     )
-    assert locked.status_code == 429 and "too many failed sign-ins" in locked.text
+    assert locked.status_code == 429
+    assert "too many failed sign-ins" in locked.text
     assert key
 
 
@@ -162,7 +170,8 @@ def test_a_user_of_another_unit_cannot_open_a_message_by_url(pair: Federation) -
     node.accounts.add_unit("test", "other")
     browser = _signed_in(pair, unit="other")
     refused = browser.get(f"/desk/messages/{sent.id}")
-    assert refused.status_code == 404 and "not_found" in refused.text
+    assert refused.status_code == 404
+    assert "not_found" in refused.text
     mine = _signed_in(pair, unit="cc")
     assert mine.get(f"/desk/messages/{sent.id}").status_code == 200
 
@@ -195,9 +204,11 @@ def test_an_h3_message_shows_its_content_only_once_acknowledged(pair: Federation
     wait_state(interpol, sent.id, "europol", ["delivered", "read"])
     browser = _signed_in(pair, node="europol", unit="ops")
     gated = browser.get(f"/desk/messages/{sent.id}")
-    assert "Only for case 17." in gated.text and "the gated body" not in gated.text
+    assert "Only for case 17." in gated.text
+    assert "the gated body" not in gated.text
     shown = browser.post(f"/desk/messages/{sent.id}", data={"csrf": csrf_of(gated)})
-    assert shown.status_code == 200 and "the gated body" in shown.text
+    assert shown.status_code == 200
+    assert "the gated body" in shown.text
 
 
 def test_compose_sends_and_a_refusal_shows_every_reason(pair: Federation) -> None:
@@ -218,7 +229,8 @@ def test_compose_sends_and_a_refusal_shows_every_reason(pair: Federation) -> Non
         "body": "details",
     }
     done = browser.post("/desk/compose", data=fields)
-    assert done.status_code == 303 and done.headers["location"].startswith("/desk/messages/")
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/desk/messages/")
     assert "Botnet C2 seen" in browser.get("/desk/sent").text
     refused = browser.post("/desk/compose", data={**fields, "crime_area": "firearms"})
     assert refused.status_code == 422, refused.text
