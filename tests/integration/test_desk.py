@@ -39,7 +39,8 @@ def _signed_in(pair: Federation, node: str = "interpol", unit: str = "cc") -> ht
     key = desk_user(pair[node], unit, name)
     browser = client(pair[node])
     done = sign_in(browser, name, key)
-    assert done.status_code == 303 and done.headers["location"] == "/desk/inbox", done.text
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == "/desk/inbox"
     return browser
 
 

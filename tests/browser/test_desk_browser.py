@@ -1,0 +1,88 @@
+"""The desk in a real browser (Debian's chromium driven by Playwright): sign in with TOTP,
+compose and send to the peer node, see it in sent and delivered, read it at the peer; no
+console error and no CSP violation on any page. Saves the README's screenshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from tests.integration.support import Federation, wait_state
+from tests.support.desk import PASSWORD, desk_user
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make setup installs chromium"),
+    pytest.mark.skipif(
+        bool(os.environ.get("SECURELINE_TEST_DATABASE_URL")),
+        reason="the browser drives the same pages on either store: run once, on SQLite",
+    ),
+]
+
+
+def test_sign_in_compose_send_and_read_across_the_pair(pair: Federation) -> None:
+    from playwright.sync_api import sync_playwright
+
+    interpol, europol = pair["interpol"], pair["europol"]
+    sender_key = desk_user(interpol, "cc", "cc-browser")
+    reader_key = desk_user(europol, "ops", "ops-browser")
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console {m.type}: {m.text}")
+                    if m.type in ("error", "warning")
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+            def sign_in(port: int, user: str, key: str) -> None:
+                page.goto(f"http://127.0.0.1:{port}/desk/")
+                page.fill("#username", user)
+                page.fill("#password", PASSWORD)
+                page.click("button[type=submit]")
+                page.fill("#code", pyotp.TOTP(key).now())
+                page.click("button[type=submit]")
+                page.wait_for_url("**/desk/inbox")
+
+            sign_in(interpol.api_port, "cc-browser", sender_key)
+            page.click("nav >> text=Compose")
+            page.wait_for_url("**/desk/compose")
+            page.fill("#to", "ops@europol")
+            page.select_option("#kind", "information")
+            page.select_option("#crime_area", "cyber-crime")
+            page.fill("#subject", "Ransomware payments traced")
+            page.fill("#purpose", "prevent and combat serious crime")
+            page.fill("#body", "Wallets and an exchange account, see the attached analysis.")
+            page.click("#send")
+            page.wait_for_url("**/desk/messages/**")
+            message_id = page.url.split("/desk/messages/")[1].split("?")[0]
+            wait_state(interpol, message_id, "europol", ["delivered", "read"])
+            page.click("nav >> text=Sent")
+            page.wait_for_url("**/desk/sent")
+            assert "Ransomware payments traced" in page.content()
+            page.click("form.inline button")  # sign out
+            page.wait_for_url("**/desk/sign-in**")
+
+            sign_in(europol.api_port, "ops-browser", reader_key)
+            assert "Ransomware payments traced" in page.content()
+            page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
+            page.click("text=Ransomware payments traced")
+            page.wait_for_url("**/desk/messages/**")
+            assert "Wallets and an exchange account" in page.inner_text("#body")
+            page.screenshot(path=str(SCREENSHOTS / "message.png"), full_page=True)
+        finally:
+            browser.close()
+    csp = [p for p in problems if "Content Security Policy" in p or "Content-Security" in p]
+    assert not csp, csp
+    assert not problems, problems
