@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pyotp
 import pytest
 
 from secureline.interfaces.desk.security import CSP
+from secureline.services.desk_auth import IDLE_TIMEOUT, DeskAuth
+from secureline.services.errors import NotAuthenticated
 from tests.integration.support import Federation, officer, sample, wait_state
 from tests.support.desk import PASSWORD, client, close_clients, csrf_of, desk_user, sign_in
 
@@ -87,8 +92,6 @@ def test_the_cookie_is_rotated_at_sign_in(pair: Federation) -> None:
         "/desk/sign-in", data={"csrf": csrf_of(page), "username": "cc-rotate", "password": PASSWORD}
     )
     half = browser.cookies["sl_desk"]
-    import pyotp
-
     second = browser.get("/desk/second-factor")
     browser.post(
         "/desk/second-factor", data={"csrf": csrf_of(second), "code": pyotp.TOTP(key).now()}
@@ -102,8 +105,10 @@ def test_a_wrong_totp_code_is_refused(pair: Federation) -> None:
     node = pair["interpol"]
     key = desk_user(node, "cc", "cc-bob")
     browser = client(node)
-    refused = sign_in(browser, "cc-bob", key, code="000000" if key else "")
+    wrong = f"{(int(pyotp.TOTP(key).now()) + 1) % 1_000_000:06d}"
+    refused = sign_in(browser, "cc-bob", key, code=wrong)
     assert refused.status_code == 401
+    assert "wrong_code" in refused.text
     assert "the code is wrong" in refused.text
     assert browser.get("/desk/inbox").status_code == 303  # not signed in
 
@@ -161,6 +166,7 @@ def test_ten_failures_lock_the_sign_in(pair: Federation) -> None:
         data={"csrf": csrf_of(page), "username": "cc-locked", "password": PASSWORD},
     )
     assert locked.status_code == 429
+    assert "sign_in_locked" in locked.text
     assert "too many failed sign-ins" in locked.text
     assert key
 
@@ -237,3 +243,75 @@ def test_compose_sends_and_a_refusal_shows_every_reason(pair: Federation) -> Non
     assert refused.status_code == 422, refused.text
     assert "The rules of sharing refuse this message" in refused.text
     assert "area_not_agreed" in refused.text or "<code>" in refused.text
+
+
+def _password_step(browser: httpx.Client, username: str) -> httpx.Response:
+    page = browser.get("/desk/sign-in")
+    return browser.post(
+        "/desk/sign-in", data={"csrf": csrf_of(page), "username": username, "password": PASSWORD}
+    )
+
+
+def test_enrolment_shows_a_qr_code_then_recovery_codes_sign_in_once(pair: Federation) -> None:
+    node = pair["interpol"]
+    node.accounts.add_user("test", "cc-new", "cc", "officer", PASSWORD)
+    browser = client(node)
+    first = _password_step(browser, "cc-new")
+    assert first.headers["location"] == "/desk/enrol"
+    enrol = browser.get("/desk/enrol")
+    assert enrol.status_code == 200
+    assert "<svg" in enrol.text  # the QR code, inline: no data: URL, no request for it
+    _assert_headers(enrol)
+    key = re.search(r'<code id="totp-key">([A-Z2-7]+)</code>', enrol.text)
+    assert key
+    wrong = browser.post("/desk/enrol", data={"csrf": csrf_of(enrol), "code": "123456x"})
+    assert wrong.status_code == 400
+    assert "wrong_code" in wrong.text
+    done = browser.post(
+        "/desk/enrol", data={"csrf": csrf_of(enrol), "code": pyotp.TOTP(key.group(1)).now()}
+    )
+    assert done.status_code == 200
+    codes = re.findall(r"<li><code>([0-9a-f]{20})</code></li>", done.text)
+    assert len(codes) == 10
+    assert browser.get("/desk/inbox").status_code == 200  # signed in by the enrolment
+
+    again = client(node)
+    _password_step(again, "cc-new")
+    second = again.get("/desk/second-factor")
+    used = again.post("/desk/second-factor", data={"csrf": csrf_of(second), "code": codes[0]})
+    assert used.status_code == 303  # a recovery code instead of the authenticator
+    third = client(node)
+    _password_step(third, "cc-new")
+    page = third.get("/desk/second-factor")
+    spent = third.post("/desk/second-factor", data={"csrf": csrf_of(page), "code": codes[0]})
+    assert spent.status_code == 401
+    assert "wrong_code" in spent.text  # each recovery code works once
+
+
+def test_a_totp_code_is_good_only_once(pair: Federation) -> None:
+    node = pair["interpol"]
+    key = desk_user(node, "cc", "cc-replay")
+    code = pyotp.TOTP(key).now()
+    assert sign_in(client(node), "cc-replay", key, code=code).status_code == 303
+    replayed = sign_in(client(node), "cc-replay", key, code=code)
+    assert replayed.status_code == 401
+    assert "wrong_code" in replayed.text
+
+
+def test_a_form_past_the_bound_is_refused(pair: Federation) -> None:
+    browser = _signed_in(pair)
+    page = browser.get("/desk/compose")
+    huge = browser.post("/desk/compose", data={"csrf": csrf_of(page), "body": "x" * 300_000})
+    assert huge.status_code == 413
+    assert "form_too_large" in huge.text
+
+
+def test_an_idle_session_times_out(pair: Federation) -> None:
+    node = pair["interpol"]
+    browser = _signed_in(pair)
+    secret = browser.cookies["sl_desk"]
+    later = datetime.now(UTC) + IDLE_TIMEOUT + timedelta(seconds=1)
+    idle = DeskAuth(node.db, node.audit, node.accounts, lambda: later)
+    with pytest.raises(NotAuthenticated, match="timed out") as refused:
+        idle.authenticate(secret)
+    assert refused.value.code == "session_expired"

@@ -152,6 +152,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:  # noqa: PLR0915
                 exc.status,
                 csrf=token,
                 error=exc.message,
+                code=exc.code,
                 username=username,
             )
             response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **cookie_options(request))
@@ -194,6 +195,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:  # noqa: PLR0915
                 exc.status,
                 username=half.principal.username,
                 error=exc.message,
+                code=exc.code,
             )
         response = RedirectResponse("/desk/inbox", 303)
         response.set_cookie(SESSION_COOKIE, full_secret, **cookie_options(request))
@@ -208,7 +210,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:  # noqa: PLR0915
             uri = await run_in_threadpool(auth.enrolment, secret)
         except NotAuthenticated:
             return RedirectResponse("/desk/second-factor", 303)
-        error = None
+        error = code = None
         if request.method == "POST":
             try:
                 form = await read_form(request)
@@ -222,7 +224,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:  # noqa: PLR0915
                     auth.enrol, secret, form.get("code", [""])[0], source(request)
                 )
             except NotAuthenticated as exc:
-                error = exc.message
+                error, code = exc.message, exc.code
             else:
                 response = render(
                     request,
@@ -245,6 +247,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:  # noqa: PLR0915
             qr=qr,
             key=key,
             error=error,
+            code=code,
         )
 
     @signed_in
