@@ -1,6 +1,8 @@
 """The desk in a real browser (Debian's chromium driven by Playwright): sign in with TOTP,
 compose and send to the peer node, see it in sent and delivered, read it at the peer; no
-console error and no CSP violation on any page. Saves the README's screenshots."""
+console error and no CSP violation on any page. With ``SECURELINE_DESK_SCREENSHOTS=1`` it
+saves the README's screenshots to docs/screenshots/ (otherwise to the test's own directory,
+so that a test run leaves the repository as it was)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.integration.support import Federation, wait_state
+from tests.integration.support import Federation, officer, sample, wait_state
 from tests.support.desk import PASSWORD, desk_user
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,10 +27,19 @@ pytestmark = [
 ]
 
 
-def test_sign_in_compose_send_and_read_across_the_pair(pair: Federation) -> None:
+def test_sign_in_compose_send_and_read_across_the_pair(pair: Federation, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
+    shots = SCREENSHOTS if os.environ.get("SECURELINE_DESK_SCREENSHOTS") else tmp_path
     interpol, europol = pair["interpol"], pair["europol"]
+    extras = []
+    for seed, handling in ((7, "H2"), (8, "H3")):  # the inbox holds more than our message
+        extra = sample("ops@europol", seed=seed, handling=handling, kind="request")
+        if handling == "H3":
+            extra["handling_conditions"] = "Not to be shown to the suspect's employer."
+        done = interpol.messaging.submit(officer(interpol), extra)
+        wait_state(interpol, done.id, "europol", ["delivered"])
+        extras.append(done.id)
     sender_key = desk_user(interpol, "cc", "cc-browser")
     reader_key = desk_user(europol, "ops", "ops-browser")
     problems: list[str] = []
@@ -76,11 +87,13 @@ def test_sign_in_compose_send_and_read_across_the_pair(pair: Federation) -> None
 
             sign_in(europol.api_port, "ops-browser", reader_key)
             assert "Ransomware payments traced" in page.content()
-            page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
+            page.screenshot(path=str(shots / "inbox.png"))
             page.click("text=Ransomware payments traced")
             page.wait_for_url("**/desk/messages/**")
             assert "Wallets and an exchange account" in page.inner_text("#body")
-            page.screenshot(path=str(SCREENSHOTS / "message.png"), full_page=True)
+            page.goto(f"http://127.0.0.1:{europol.api_port}/desk/messages/{extras[0]}")
+            assert page.locator("article.entity").count() >= 1  # entities as cards
+            page.screenshot(path=str(shots / "message.png"), full_page=True)
         finally:
             browser.close()
     csp = [p for p in problems if "Content Security Policy" in p or "Content-Security" in p]

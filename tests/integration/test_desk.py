@@ -315,3 +315,22 @@ def test_an_idle_session_times_out(pair: Federation) -> None:
     with pytest.raises(NotAuthenticated, match="timed out") as refused:
         idle.authenticate(secret)
     assert refused.value.code == "session_expired"
+
+
+def test_the_desk_sign_in_and_sign_out_are_audited_once_each(pair: Federation) -> None:
+    node = pair["interpol"]
+    key = desk_user(node, "cc", "cc-audited")
+    mark = max((r.seq for r in node.audit.records()), default=0)
+    browser = client(node)
+    assert sign_in(browser, "cc-audited", key).status_code == 303
+    browser.post("/desk/sign-out", data={"csrf": csrf_of(browser.get("/desk/inbox"))})
+    records = [r for r in node.audit.records() if r.seq > mark]
+    seen = [(r.action, r.actor, r.object, r.outcome) for r in records]
+    assert seen.count(("login.success", "cc-audited", "cc-audited", "ok")) == 1  # the password
+    assert seen.count(("login.success", "cc-audited", "cc-audited", "second-factor")) == 1
+    assert seen.count(("session.ended", "cc-audited", "cc-audited", "desk-sign-out")) == 1
+    failed = client(node)
+    sign_in(failed, "cc-audited", key, code="999999x")
+    refusals = [r for r in node.audit.records() if r.seq > mark and r.action == "login.failure"]
+    assert len(refusals) == 1
+    assert refusals[0].detail["factor"] == "second-factor"
