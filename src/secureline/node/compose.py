@@ -22,7 +22,7 @@ import uvicorn
 from secureline.crypto import keys, pki
 from secureline.crypto.errors import CryptoError
 from secureline.interfaces.api.app import Services, create_app
-from secureline.interfaces.desk.views import DeskServices, create_desk_app
+from secureline.interfaces.desk.app import DeskServices, create_desk_app
 from secureline.interfaces.line.client import HttpLineTransport
 from secureline.interfaces.line.server import PeerCertificateProtocol, line_app
 from secureline.node.changes import record_changes
