@@ -7,22 +7,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from secureline.domain import vocabulary as vocab
 from secureline.domain.message import MESSAGE_ID
-from secureline.domain.vocabulary import (
-    Classification,
-    CrimeArea,
-    DataSubject,
-    HandlingCode,
-    Kind,
-    Priority,
-)
 from secureline.interfaces.desk import explain
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
 from secureline.services.errors import NotFoundError, ServiceError
 
 #: the kinds a person composes by hand (the others are the node's own: grants, corrections)
-COMPOSED_KINDS = (Kind.REQUEST, Kind.INFORMATION, Kind.REPLY)
+COMPOSED_KINDS = (vocab.Kind.REQUEST, vocab.Kind.INFORMATION, vocab.Kind.REPLY)
 
 
 class Pages:
@@ -103,9 +96,9 @@ class Pages:
             error=error,
             reasons=getattr(error, "reasons", ()),
             kinds=COMPOSED_KINDS,
-            areas=list(CrimeArea),
-            handlings=list(HandlingCode),
-            subjects=list(DataSubject),
-            priorities=list(Priority),
-            classifications=list(Classification),
+            areas=list(vocab.CrimeArea),
+            handlings=list(vocab.HandlingCode),
+            subjects=list(vocab.DataSubject),
+            priorities=list(vocab.Priority),
+            classifications=list(vocab.Classification),
         )
