@@ -87,6 +87,7 @@ def test_sign_in_compose_send_and_read_across_the_pair(pair: Federation, tmp_pat
 
             sign_in(europol.api_port, "ops-browser", reader_key)
             assert "Ransomware payments traced" in page.content()
+            assert "in 6 d 23 h" in page.content()  # the requests' deadline, counting down
             page.screenshot(path=str(shots / "inbox.png"))
             page.click("text=Ransomware payments traced")
             page.wait_for_url("**/desk/messages/**")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -41,7 +43,16 @@ class Pages:
     async def inbox(self, request: Request, session: DeskSession) -> Response:
         """GET /desk/inbox: the unit's newest messages and its unread count."""
         items, unread = await run_in_threadpool(self.messaging.latest, session.principal)
-        return self.desk.render(request, "inbox.html", session=session, items=items, unread=unread)
+        now = datetime.now(UTC)
+        # what is overdue comes first, the most overdue at the top; then the newest first
+        overdue = sorted(
+            (i for i in items if i.header.deadline and i.header.deadline < now),
+            key=lambda i: i.header.deadline,
+        )
+        rest = [i for i in items if i not in overdue]
+        return self.desk.render(
+            request, "inbox.html", session=session, items=overdue + rest, unread=unread, now=now
+        )
 
     async def sent(self, request: Request, session: DeskSession) -> Response:
         """GET /desk/sent: what the unit sent, with each destination's delivery state."""

@@ -51,7 +51,19 @@ def templates() -> Environment:
     )
     env.globals["explain"] = explain
     env.filters["when"] = _when
+    env.globals["due"] = due
     return env
+
+
+def due(deadline: datetime | None, now: datetime) -> tuple[str, bool]:
+    """A deadline in words, in days and hours from ``now``, and whether it has passed."""
+    if deadline is None:
+        return "", False
+    seconds = int((deadline - now).total_seconds())
+    hours = abs(seconds) // 3600
+    days, hours = divmod(hours, 24)
+    span = f"{days} d {hours} h" if days else f"{hours} h" if hours else "under an hour"
+    return (f"overdue by {span}", True) if seconds < 0 else (f"in {span}", False)
 
 
 def _when(value: datetime | None) -> str:
