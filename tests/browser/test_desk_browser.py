@@ -30,6 +30,8 @@ pytestmark = [
 def test_sign_in_compose_send_and_read_across_the_pair(pair: Federation, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
+    vendor = Path(__file__).resolve().parents[2] / "src/secureline/interfaces/desk/static/vendor"
+    assert (vendor / "htmx.min.js").exists(), "run make setup: it installs the desk's assets"
     shots = SCREENSHOTS if os.environ.get("SECURELINE_DESK_SCREENSHOTS") else tmp_path
     interpol, europol = pair["interpol"], pair["europol"]
     extras = []

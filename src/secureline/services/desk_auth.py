@@ -201,10 +201,11 @@ class DeskAuth:
             raise NotAuthenticated("the session timed out: sign in again", code="session_expired")
         principal = Principal(row.user_id, row.username, row.unit, Role(row.role))
         enrolled = True
-        with self._db.transaction() as conn:
-            if stage == "full":
+        if stage == "full":
+            with self._db.transaction() as conn:
                 store.touch_session(conn, row.id, now)
-            else:
+        else:
+            with self._db.read() as conn:
                 enrolled = store.second_factor(conn, row.user_id) is not None
         return DeskSession(row.id, principal, row.stage, row.expires_at, enrolled)
 
