@@ -334,3 +334,12 @@ def test_the_desk_sign_in_and_sign_out_are_audited_once_each(pair: Federation) -
     refusals = [r for r in node.audit.records() if r.seq > mark and r.action == "login.failure"]
     assert len(refusals) == 1
     assert refusals[0].detail["factor"] == "second-factor"
+
+
+def test_disabling_a_user_ends_their_desk_session_at_once(pair: Federation) -> None:
+    node = pair["interpol"]
+    browser = _signed_in(pair, unit="cc")
+    node.accounts.disable_user("test", "cc-desk")
+    refused = browser.get("/desk/inbox")
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/desk/sign-in?why=user_disabled"
