@@ -3,11 +3,25 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The desk's browser assets: npm ci into node_modules, then copied where the node serves them.
+ASSETS := src/secureline/interfaces/desk/static/vendor
+ASSET_STAMP := node_modules/.installed
 PG_URL ?= postgresql://127.0.0.1/test
 
 .PHONY: setup demo test lint unit-sqlite unit-postgres bench openapi clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(ASSET_STAMP) /usr/bin/chromium
+
+# Like the venv: npm ci runs again only when the lock changed.
+$(ASSET_STAMP): package-lock.json package.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p $(ASSETS)
+	cp node_modules/htmx.org/dist/htmx.min.js $(ASSETS)/htmx.min.js
+	touch $(ASSET_STAMP)
+
+# The browser tests drive Debian's chromium (Playwright's own browser download is not used).
+/usr/bin/chromium:
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 # Re-installs only when the lock or the project metadata changed, so a second run takes seconds.
 $(STAMP): requirements.lock pyproject.toml

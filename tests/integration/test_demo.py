@@ -107,7 +107,15 @@ def test_the_running_demo_writes_demo_json_and_stops_every_node_on_sigterm(
             roles = {c["role"] for c in node["credentials"]}
             assert roles == {"officer", "admin", "dpo", "system"}
             for credential in node["credentials"]:
-                assert set(credential) == {"user", "unit", "role", "token", "password"}
+                assert set(credential) == {
+                    "user",
+                    "unit",
+                    "role",
+                    "token",
+                    "password",
+                    "totp_secret",
+                }
+            assert node["desk"] == node["api"] + "/desk/"
             ports += [int(node["line"].rsplit(":", 1)[1]), int(node["api"].rsplit(":", 1)[1])]
         officer = next(c for c in nodes["europol"]["credentials"] if c["role"] == "officer")
         answer = httpx.get(
@@ -116,12 +124,14 @@ def test_the_running_demo_writes_demo_json_and_stops_every_node_on_sigterm(
             timeout=10,
         )
         assert answer.status_code == 200, answer.text  # the token in the file works
+        assert httpx.get(nodes["europol"]["desk"], timeout=10).status_code in (200, 303)
 
         seen = []
         while not seen or "press Ctrl-C to stop" not in seen[-1]:
             seen.append(process.stdout.readline() if process.stdout else "")
             assert seen[-1], "the demo ended before it was stopped"
         assert officer["user"] in "".join(seen)  # the same credentials, printed as a table
+        assert f"desk of europol: {nodes['europol']['desk']}" in "".join(seen)
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
         assert process.returncode == 0, output[-3000:]

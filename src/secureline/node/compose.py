@@ -22,6 +22,7 @@ import uvicorn
 from secureline.crypto import keys, pki
 from secureline.crypto.errors import CryptoError
 from secureline.interfaces.api.app import Services, create_app
+from secureline.interfaces.desk.app import DeskServices, create_desk_app
 from secureline.interfaces.line.client import HttpLineTransport
 from secureline.interfaces.line.server import PeerCertificateProtocol, line_app
 from secureline.node.changes import record_changes
@@ -31,6 +32,7 @@ from secureline.node.layout import NodeLayout
 from secureline.node.peering import PeerAdmin
 from secureline.services.accounts import Accounts, Principal
 from secureline.services.audit import AuditChainBroken, AuditLog
+from secureline.services.desk_auth import DeskAuth
 from secureline.services.exports import Exports
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
@@ -130,6 +132,7 @@ class Node:
         )
         self.accounts = Accounts(self.db, self.audit, clock)
         self.sessions = Sessions(self.db, self.audit, self.accounts, clock)
+        self.desk_auth = DeskAuth(self.db, self.audit, self.accounts, clock)
         self.transport: LineTransport = transport or HttpLineTransport(
             self.layout.tls_certificate, self.layout.tls_key, passphrase
         )
@@ -229,7 +232,7 @@ class Node:
         line_server.config.ssl = ssl_context
         api_server = uvicorn.Server(
             uvicorn.Config(
-                create_app(self.api_services()),
+                self.api_port_app(),
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -371,6 +374,27 @@ class Node:
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )
+
+    def api_port_app(self) -> Any:
+        """The API port's application: the desk under ``/desk``, the API everywhere else.
+
+        The desk is its own application beside the API's, not behind its edge: the edge
+        demands a Bearer token on every path and the desk must never accept one, while the
+        API must never accept a desk cookie. Two apps, each with one way in, keep the
+        credentials apart by construction (no path list in the edge to keep in step)."""
+        api = create_app(self.api_services())
+        desk = create_desk_app(DeskServices(self.name, self.desk_auth, self.messaging))
+
+        async def faces(scope: Any, receive: Any, send: Any) -> None:
+            path = scope.get("path", "")
+            if scope["type"] == "http" and (path == "/desk" or path.startswith("/desk/")):
+                await desk(
+                    {**scope, "root_path": scope.get("root_path", "") + "/desk"}, receive, send
+                )
+                return
+            await api(scope, receive, send)
+
+        return faces
 
     def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:
         if what == "verify":

@@ -54,6 +54,15 @@ class Opened:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A message in a list a person looks at: its header and where it stands."""
+
+    header: Header
+    read_at: datetime | None  # received: when it was first opened here
+    states: tuple[str, ...] = ()  # sent: one delivery state per destination
+
+
+@dataclass(frozen=True)
 class Status:
     header: Header
     deliveries: list[message_store.DeliveryState]
@@ -266,6 +275,26 @@ class Messaging:
             raise InvalidInput("limit", "must be between 1 and 500")
         page = message_store.mailbox_page(self._db, principal.unit, after, limit)
         return [(seq, parse_header(orjson.loads(row.header_json))) for seq, row in page]
+
+    def latest(self, principal: Principal, limit: int = 100) -> tuple[list[Listed], int]:
+        """The unit's newest received messages, newest first, and how many are unread."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput("limit", "must be between 1 and 500")
+        rows = message_store.mailbox_latest(self._db, principal.unit, limit)
+        unread = message_store.unread_count(self._db, principal.unit)
+        return [Listed(parse_header(orjson.loads(r.header_json)), r.read_at) for r in rows], unread
+
+    def sent(self, principal: Principal, limit: int = 100) -> list[Listed]:
+        """The newest messages the unit sent from this node, with their delivery states."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput("limit", "must be between 1 and 500")
+        sender = f"{principal.unit}@{self._identity.name}"
+        rows = message_store.sent_latest(self._db, sender, limit)
+        states = message_store.delivery_states_of(self._db, [r.id for r in rows])
+        return [
+            Listed(parse_header(orjson.loads(r.header_json)), None, tuple(states.get(r.id, ())))
+            for r in rows
+        ]
 
     def open(
         self, principal: Principal, message_id: str, *, acknowledge_conditions: bool = False

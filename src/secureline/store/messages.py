@@ -191,3 +191,54 @@ def count_messages(db: Database, direction: str) -> int:
         return int(
             conn.execute(select(func.count()).where(messages.c.direction == direction)).scalar_one()
         )
+
+
+def mailbox_latest(db: Database, unit: str, limit: int) -> list[MessageRow]:
+    """A unit's newest ``limit`` messages, newest first (what a person sees at a glance)."""
+    query = (
+        select(messages)
+        .join(mailbox, messages.c.id == mailbox.c.message_id)
+        .where(mailbox.c.unit == unit)
+        .order_by(mailbox.c.seq.desc())
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return [MessageRow(**r._mapping) for r in conn.execute(query).all()]
+
+
+def unread_count(db: Database, unit: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(mailbox.join(messages, messages.c.id == mailbox.c.message_id))
+        .where(mailbox.c.unit == unit, messages.c.read_at.is_(None))
+    )
+    with db.read() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def sent_latest(db: Database, sender: str, limit: int) -> list[MessageRow]:
+    """The newest messages composed here by ``sender`` (``unit@node``), newest first."""
+    query = (
+        select(messages)
+        .where(messages.c.direction == "out", messages.c.sender == sender)
+        .order_by(messages.c.created_at.desc(), messages.c.id)
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return [MessageRow(**r._mapping) for r in conn.execute(query).all()]
+
+
+def delivery_states_of(db: Database, message_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each message's delivery states, one per destination (for a list: no reasons)."""
+    if not message_ids:
+        return {}
+    query = (
+        select(deliveries.c.message_id, deliveries.c.state)
+        .where(deliveries.c.message_id.in_(list(message_ids)))
+        .order_by(deliveries.c.message_id, deliveries.c.destination)
+    )
+    found: dict[str, list[str]] = {}
+    with db.read() as conn:
+        for message_id, state in conn.execute(query).all():
+            found.setdefault(message_id, []).append(state)
+    return found

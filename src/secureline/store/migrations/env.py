@@ -7,6 +7,7 @@ from alembic import context
 # imported for their side effect: they register their tables on metadata
 import secureline.store.accounts
 import secureline.store.audit
+import secureline.store.desk_auth
 import secureline.store.grants
 import secureline.store.held_controls
 import secureline.store.idempotency
