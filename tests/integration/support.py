@@ -30,13 +30,13 @@ from secureline.domain.message import compose, content_digest, parse_draft
 from secureline.node.compose import Node
 from secureline.node.config import load_config
 from secureline.node.layout import NodeLayout
-from secureline.services.accounts import Principal, Role
 from secureline.services.line.wire import (
     EvidenceItem,
     envelope_payload,
     open_evidence,
     sign_message_envelope,
 )
+from secureline.services.roles import Principal, Role
 from secureline.services.submission import new_message_id
 from secureline.store import tables
 from secureline.store.database import Database

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from secureline.domain.audit import AuditAction
-from secureline.services.accounts import Principal, Role
 from secureline.services.errors import Conflict, Forbidden
+from secureline.services.roles import Principal, Role
 from secureline.store import tables
 from tests.integration.support import (
     ADMIN,

@@ -17,8 +17,8 @@ from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
-from secureline.services.accounts import Principal, Role
 from secureline.services.errors import Forbidden
+from secureline.services.roles import Principal, Role
 from secureline.store import retention as retention_store
 from secureline.store.audit import audit_records
 from tests.conftest import StoreFor

@@ -17,11 +17,11 @@ from secureline.crypto.envelope import sign_envelope
 from secureline.crypto.keys import generate_signing_key
 from secureline.domain.audit import AuditAction, AuditRecord, checkpoint_payload
 from secureline.node.compose import Node
-from secureline.services.accounts import Principal, Role
 from secureline.services.audit import CHECKPOINT_TYP
 from secureline.services.errors import NotAuthenticated, Refused
 from secureline.services.line import custody
 from secureline.services.line.wire import EvidenceDocument
+from secureline.services.roles import Principal, Role
 from secureline.store import line as line_store
 from secureline.store import tables
 from tests.integration.support import (

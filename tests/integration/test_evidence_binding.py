@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
-from secureline.services.accounts import Principal, Role
 from secureline.services.line.directory import Peer
 from secureline.services.line.outbox import LinkSender
 from secureline.services.line.transport import PushAnswer
@@ -27,6 +26,7 @@ from secureline.services.line.wire import (
     claimed_identity,
     sign_evidence,
 )
+from secureline.services.roles import Principal, Role
 from secureline.store.tables import deliveries
 from tests.integration.support import PAIR, Federation
 

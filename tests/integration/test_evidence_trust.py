@@ -25,7 +25,6 @@ from secureline.cli.samples import draft
 from secureline.crypto.envelope import sign_envelope
 from secureline.domain.audit import AuditAction, AuditEvent, checkpoint_payload
 from secureline.node.compose import Node
-from secureline.services.accounts import Principal, Role
 from secureline.services.audit import CHECKPOINT_TYP
 from secureline.services.line import custody
 from secureline.services.line.directory import Peer
@@ -38,6 +37,7 @@ from secureline.services.line.wire import (
     envelope_digest,
     sign_evidence,
 )
+from secureline.services.roles import Principal, Role
 from secureline.store import line as line_store
 from secureline.store import tables
 from secureline.store.audit import audit_records

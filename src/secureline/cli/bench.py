@@ -40,9 +40,9 @@ from secureline.domain.message import compose as compose_message
 from secureline.domain.message import parse_draft
 from secureline.node import compose
 from secureline.node.compose import Node
-from secureline.services.accounts import Principal, Role
 from secureline.services.audit import UnsafeNoAudit, UnsafeNoAuditWarning
 from secureline.services.line.wire import envelope_payload, sign_message_envelope
+from secureline.services.roles import Principal, Role
 from secureline.services.submission import new_message_id
 from secureline.store.tables import deliveries, envelopes
 

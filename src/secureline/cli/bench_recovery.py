@@ -35,7 +35,7 @@ from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
 from secureline.node.config import load_config
-from secureline.services.accounts import Principal, Role
+from secureline.services.roles import Principal, Role
 from secureline.store.tables import deliveries, peers
 
 #: how often the clock looks at the store while the queue drains (coarse: it costs the

@@ -23,8 +23,8 @@ from secureline.cli import demo_access
 from secureline.cli.federation import FIVE_AREAS, LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
-from secureline.services.accounts import Principal, Role
 from secureline.services.errors import Refused
+from secureline.services.roles import Principal, Role
 
 NODES = [
     NodeSpec("ncb-madrid", "NCB Madrid", "Madrid", [("ncb", False, None)]),

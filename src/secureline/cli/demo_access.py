@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from secureline.node.compose import Node
-from secureline.services.accounts import Role
+from secureline.services.roles import Role
 
 FILE_NAME = "demo.json"
 

@@ -30,7 +30,7 @@ from secureline.node.config import NodeConfig, load_config
 from secureline.node.errors import NodeError
 from secureline.node.layout import NodeLayout
 from secureline.node.peering import PeerAdmin
-from secureline.services.accounts import Accounts, Principal
+from secureline.services.accounts import Accounts
 from secureline.services.audit import AuditChainBroken, AuditLog
 from secureline.services.desk_auth import DeskAuth
 from secureline.services.exports import Exports
@@ -43,6 +43,7 @@ from secureline.services.line.transport import LineTransport
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
+from secureline.services.roles import Principal
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
 from secureline.store import line as line_store

@@ -11,9 +11,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
@@ -24,6 +22,7 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, InvalidInput, NotAuthenticated, NotFoundError
+from secureline.services.roles import Principal, Role
 from secureline.store import accounts as store
 from secureline.store.database import Database
 from secureline.store.errors import AlreadyExists, NotFound
@@ -47,23 +46,6 @@ class TooManyFailures(NotAuthenticated):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class Role(StrEnum):
-    OFFICER = "officer"  # reads and sends for their unit
-    ADMIN = "admin"  # manages units, users and peers
-    DPO = "dpo"  # data protection officer: reads the audit chain
-    SYSTEM = "system"  # a national system connected through the API
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated user, handed to services by the interfaces."""
-
-    user_id: str
-    username: str
-    unit: str
-    role: Role
 
 
 class Accounts:

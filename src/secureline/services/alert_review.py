@@ -22,9 +22,10 @@ import orjson
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.message import Header, parse_header
 from secureline.domain.vocabulary import Kind
-from secureline.services.accounts import Principal, Role
+from secureline.services import roles
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, Forbidden, InvalidInput, NotFoundError
+from secureline.services.roles import Principal
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
@@ -37,8 +38,6 @@ ALERT_REVIEW_NOT_PERMITTED = "alert_review_not_permitted"
 OWN_ALERT = "own_alert"
 #: 409: approved or rejected already, or never held
 ALERT_NOT_HELD = "alert_not_held"
-
-_REVIEWERS = (Role.OFFICER, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -164,11 +163,12 @@ class AlertReview:
 
 
 def _may_review(principal: Principal) -> None:
-    if principal.role not in _REVIEWERS:
-        raise Forbidden(
-            f"role {principal.role} does not review alerts: officers and administrators do",
-            code=ALERT_REVIEW_NOT_PERMITTED,
-        )
+    roles.require(
+        principal,
+        roles.Action.REVIEW_ALERT,
+        f"role {principal.role} does not review alerts: officers and administrators do",
+        code=ALERT_REVIEW_NOT_PERMITTED,
+    )
 
 
 def _not_held(message_id: str) -> Conflict:

@@ -34,10 +34,11 @@ import pyotp
 from sqlalchemy import Connection
 
 from secureline.domain.audit import AuditAction, AuditEvent
-from secureline.services.accounts import AUTH_FAILURE_WINDOW, Accounts, Principal, Role
+from secureline.services.accounts import AUTH_FAILURE_WINDOW, Accounts
 from secureline.services.accounts import token_hash as digest
 from secureline.services.audit import AuditLog
 from secureline.services.errors import InvalidInput, NotAuthenticated
+from secureline.services.roles import Principal, Role
 from secureline.store import accounts as account_store
 from secureline.store import desk_auth as store
 from secureline.store.database import Database

@@ -19,11 +19,11 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.message import GrantScope, parse_header
 from secureline.domain.policy import Reason
 from secureline.domain.vocabulary import HandlingCode
-from secureline.services.accounts import Principal
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, InvalidInput, NotFoundError, Refused
 from secureline.services.line.directory import Directory
 from secureline.services.permissions import GrantError, parse_grant, verify_grant
+from secureline.services.roles import Principal
 from secureline.store import messages as message_store
 from secureline.store.database import Database
 from secureline.store.grants import list_grants

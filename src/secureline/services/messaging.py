@@ -19,12 +19,11 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.domain.message import Draft, Header, parse_draft, parse_header
 from secureline.domain.vocabulary import HandlingCode
-from secureline.services.accounts import Principal, Role
+from secureline.services import roles
 from secureline.services.alert_review import AlertReview, HeldAlert
 from secureline.services.audit import AuditLog
 from secureline.services.errors import (
     Conflict,
-    Forbidden,
     InvalidInput,
     NotFoundError,
     ServiceError,
@@ -35,6 +34,7 @@ from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.wire import EvidenceItem, EvidenceKind, envelope_digest
+from secureline.services.roles import Principal
 from secureline.services.submission import Also, Submitter
 from secureline.store import idempotency as key_store
 from secureline.store import line as line_store
@@ -242,8 +242,7 @@ class Messaging:
         return [outcomes[i] for i in range(len(drafts))]
 
     def check_may_send(self, principal: Principal) -> None:
-        if principal.role not in (Role.OFFICER, Role.SYSTEM, Role.ADMIN):
-            raise Forbidden(f"role {principal.role} cannot send messages")
+        roles.require(principal, roles.Action.SEND, f"role {principal.role} cannot send messages")
 
     @staticmethod
     def _read_draft(data: dict[str, Any] | Draft, where: str = "") -> Draft:
@@ -355,7 +354,7 @@ class Messaging:
         if row is None or row.direction != "out":
             raise NotFoundError(f"no outgoing message {message_id}")
         header = parse_header(orjson.loads(row.header_json))
-        if principal.role not in (Role.ADMIN, Role.DPO) and header.sender.unit != principal.unit:
+        if not roles.oversees(principal, header.sender.unit):
             raise NotFoundError(f"no outgoing message {message_id}")
         return Status(
             header,

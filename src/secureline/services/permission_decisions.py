@@ -21,8 +21,9 @@ import orjson
 
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.message import MESSAGE_ID, GrantScope, Header
-from secureline.services.accounts import Principal, Role
-from secureline.services.errors import Conflict, Forbidden, InvalidInput
+from secureline.services import roles
+from secureline.services.errors import Conflict, InvalidInput
+from secureline.services.roles import Principal
 from secureline.store.grants import GrantRow
 
 #: 403: the role never decides on permission requests (officers and administrators do)
@@ -30,7 +31,6 @@ PERMISSION_DECISION_NOT_PERMITTED = "permission_decision_not_permitted"
 #: 409: the request was granted or refused already
 PERMISSION_DECIDED = "permission_decided"
 
-_DECIDERS = (Role.OFFICER, Role.ADMIN)
 _NODE_NAME = re.compile(NAME_PATTERN)
 _STATES = {"issued": "granted", "received": "granted", "refused": "refused"}
 
@@ -54,12 +54,13 @@ class PermissionItem:
 
 
 def may_decide(principal: Principal) -> None:
-    if principal.role not in _DECIDERS:
-        raise Forbidden(
-            f"role {principal.role} does not decide on permission requests: officers and "
-            "administrators do",
-            code=PERMISSION_DECISION_NOT_PERMITTED,
-        )
+    roles.require(
+        principal,
+        roles.Action.DECIDE_PERMISSION,
+        f"role {principal.role} does not decide on permission requests: officers and "
+        "administrators do",
+        code=PERMISSION_DECISION_NOT_PERMITTED,
+    )
 
 
 def stated(reason: str) -> str:

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from secureline.domain.audit import AuditAction, AuditEvent
-from secureline.services.accounts import Principal, Role
+from secureline.services import roles
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Forbidden, InvalidInput, NotFoundError
+from secureline.services.roles import Principal
 from secureline.store import accounts as accounts_store
 from secureline.store import retention as retention_store
 from secureline.store.database import Database
@@ -100,7 +101,7 @@ class Retention:
         sees only the items their unit holds."""
         self._may_review(principal, None)
         items = retention_store.review_items(self._db)
-        if principal.role is Role.DPO:
+        if roles.oversees_every_unit(principal):
             return items
         with self._db.read() as conn:
             held = accounts_store.units_holding(conn, [i.message_id for i in items])
@@ -159,15 +160,13 @@ class Retention:
 
     def _may_review(self, principal: Principal, message_id: str | None) -> None:
         """Refuse (audited) unless ``principal`` may review ``message_id`` (None: the queue)."""
-        if principal.role is Role.DPO:
-            return
-        if principal.role is not Role.OFFICER:
+        if not roles.may(principal, roles.Action.REVIEW_RETENTION):
             self._refuse(principal, message_id, REVIEW_NOT_PERMITTED, "the role never reviews")
             raise Forbidden(
                 "only the holding unit's officers and the DPO review retention",
                 code=REVIEW_NOT_PERMITTED,
             )
-        if message_id is None:
+        if message_id is None or roles.oversees_every_unit(principal):  # the DPO: every unit
             return
         with self._db.read() as conn:
             held = accounts_store.units_holding(conn, [message_id])[message_id]

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from secureline.domain.audit import AuditAction, AuditEvent
-from secureline.services.accounts import Accounts, Principal, Role, token_hash
+from secureline.services.accounts import Accounts, token_hash
 from secureline.services.audit import AuditLog
 from secureline.services.errors import InvalidInput, NotAuthenticated
+from secureline.services.roles import Principal, Role
 from secureline.store import sessions as store
 from secureline.store.database import Database
 

@@ -29,11 +29,10 @@ from secureline.domain.message import (
 )
 from secureline.domain.vocabulary import Kind
 from secureline.services import permission_decisions as decisions
-from secureline.services.accounts import Principal, Role
+from secureline.services import roles
 from secureline.services.audit import AuditLog
 from secureline.services.errors import (
     Conflict,
-    Forbidden,
     InvalidInput,
     NotFoundError,
 )
@@ -43,6 +42,7 @@ from secureline.services.line.identity import NodeIdentity
 from secureline.services.messaging import Messaging
 from secureline.services.permission_decisions import PermissionItem
 from secureline.services.permissions import grant_json, grant_row, sign_grant
+from secureline.services.roles import Principal
 from secureline.store import grants as grant_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
@@ -226,7 +226,7 @@ class Sharing:
                 f"{self._identity.name}, so there is nothing to grant on"
             )
         original = parse_header(orjson.loads(row.header_json))
-        if principal.role is not Role.ADMIN and original.sender.unit != principal.unit:
+        if not roles.acts_for(principal, original.sender.unit):
             raise NotFoundError(f"grant for message {message_id}: {principal.unit} did not send it")
         grantee_name = grantee or asked.get("grantee")
         if not grantee_name:
@@ -326,8 +326,11 @@ class Sharing:
 
     def permissions(self, principal: Principal) -> list[grant_store.GrantRow]:
         """The grants this node issued and received, and the requests it refused."""
-        if principal.role not in (Role.OFFICER, Role.ADMIN, Role.DPO, Role.SYSTEM):
-            raise Forbidden(f"role {principal.role} cannot list permissions")
+        roles.require(
+            principal,
+            roles.Action.LIST_PERMISSIONS,
+            f"role {principal.role} cannot list permissions",
+        )
         return grant_store.list_grants(self._db)
 
     def permission_items(self, principal: Principal) -> list[PermissionItem]:
@@ -366,7 +369,7 @@ class Sharing:
             row is None
             or row.direction != "in"
             or (
-                principal.role is not Role.ADMIN
+                not roles.acts_for_every_unit(principal)
                 and not message_store.in_mailbox(self._db, principal.unit, request_id)
             )
         ):
@@ -431,7 +434,7 @@ class Sharing:
         if row is None or row.direction != "out":
             raise NotFoundError(f"no message {message_id} was sent from {self._identity.name}")
         header = parse_header(orjson.loads(row.header_json))
-        if principal.role is not Role.ADMIN and header.sender.unit != principal.unit:
+        if not roles.acts_for(principal, header.sender.unit):
             raise NotFoundError(f"no message {message_id} was sent by {principal.unit}")
         if header.kind in (Kind.DELETION, Kind.CORRECTION):
             raise InvalidInput("message_id", f"{message_id} is itself a {header.kind.value}")

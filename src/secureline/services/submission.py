@@ -24,7 +24,6 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.domain.message import Draft, Message, compose
 from secureline.domain.policy import ALERT_NEEDS_REVIEW, PolicyContext, Reason, Stage, decide
-from secureline.services.accounts import Principal
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, InvalidInput, NoRoute, Refused, ServiceError
 from secureline.services.idempotency import Submitted
@@ -33,6 +32,7 @@ from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.wire import envelope_payload, sign_message_envelope
 from secureline.services.permissions import check_grants
+from secureline.services.roles import Principal
 from secureline.store import idempotency as key_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from secureline.interfaces.api.edge import Edge, check_attachment_name, check_json
-from secureline.services.accounts import Principal, Role
 from secureline.services.errors import NotAuthenticated
+from secureline.services.roles import Principal, Role
 
 
 class _Accounts:

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from secureline.domain.message import MESSAGE_ID
 from secureline.interfaces.api.edge import DEFAULT_MAX_BODY_BYTES
-from secureline.services.accounts import Accounts, Principal
+from secureline.services.accounts import Accounts
 from secureline.services.errors import NotAuthenticated
 from secureline.services.messaging import DEFAULT_MAX_BATCH
+from secureline.services.roles import Principal
 
 #: a message id in a path: what the domain's ids look like (anything else is a 422)
 MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]

@@ -10,8 +10,9 @@ from fastapi import FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from secureline.interfaces.api.deps import AuditObject, Services, User
-from secureline.services.accounts import Principal, Role
+from secureline.services import roles
 from secureline.services.errors import Forbidden
+from secureline.services.roles import Principal
 
 
 def add_audit_routes(app: FastAPI, services: Services) -> None:
@@ -56,5 +57,6 @@ def add_audit_routes(app: FastAPI, services: Services) -> None:
 
 
 def _dpo(user: Principal) -> None:
-    if user.role is not Role.DPO:
-        raise Forbidden("only the data protection officer reads the audit chain")
+    roles.require(
+        user, roles.Action.READ_AUDIT, "only the data protection officer reads the audit chain"
+    )

@@ -19,9 +19,9 @@ from secureline.interfaces.api.deps import (
     submitted,
 )
 from secureline.interfaces.api.routes.batch import add_batch_routes
-from secureline.services.accounts import Principal
 from secureline.services.group_commit import GroupCommit
 from secureline.services.idempotency import Submitted
+from secureline.services.roles import Principal
 
 
 class MessageOut(BaseModel):

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.limits import NAME_MAX_CHARS
 from secureline.interfaces.api.deps import Services, User
-from secureline.services.accounts import Principal, Role
-from secureline.services.errors import Forbidden
+from secureline.services import roles
+from secureline.services.roles import Principal
 
 #: a user name in a path: what ``check_name`` accepts (anything else is a 422)
 Username = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", max_length=NAME_MAX_CHARS)]
@@ -52,5 +52,6 @@ def add_people_routes(app: FastAPI, services: Services) -> None:
 
 
 def _admin(user: Principal) -> None:
-    if user.role is not Role.ADMIN:
-        raise Forbidden("only administrators manage users", code="admin_only")
+    roles.require(
+        user, roles.Action.MANAGE_USERS, "only administrators manage users", code="admin_only"
+    )

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from secureline.interfaces.api.deps import In, MessageId, Reason, ReasonIn, Services, User
-from secureline.services.accounts import Role
+from secureline.services import roles
 from secureline.services.errors import Forbidden
 
 
@@ -58,8 +58,7 @@ def add_review_routes(app: FastAPI, services: Services) -> None:
     @app.post("/api/v1/review/run")
     def review_run(user: User) -> RetentionRunOut:
         """POST /api/v1/review/run: run the retention job now (administrators)."""
-        if user.role is not Role.ADMIN:
-            raise Forbidden("only administrators run the retention job")
+        roles.require(user, roles.Action.RUN_RETENTION, "only administrators run the retention job")
         result = _retention(services).run()
         return RetentionRunOut(queued=result.queued, purged=result.purged)
 
