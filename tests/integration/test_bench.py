@@ -51,6 +51,9 @@ def test_bench_line_delivers_every_message_and_reports_its_ratio(tmp_path: Path)
         result["msgs_per_s"] / result["baseline_msgs_per_s"], abs=0.002
     )
     assert 2_000 < result["envelope_bytes"] < 8_000  # about 2 KiB of content, signed
+    # each side's own CPU time per message: an Ed25519 signature or check at the least
+    assert 30 < result["sender_cpu_us_per_msg"] < 100_000
+    assert 30 < result["receiver_cpu_us_per_msg"] < 100_000
 
 
 def _numbers(value: object) -> bool:

@@ -15,6 +15,7 @@ measured: compare ``msgs_per_s`` with and without. It is the only user of that c
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import sqlite3
@@ -108,6 +109,12 @@ def baseline(messages: int, batch: int, payload: bytes, directory: Path) -> floa
     for conn in dbs:
         conn.close()
     return messages / elapsed
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far (Linux ``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_port(port: int, seconds: float) -> None:
@@ -204,9 +211,11 @@ def run_line_bench(
                 if _send_and_wait(sender, principal, prefill, batch, 0) < stored:
                     raise RuntimeError(f"the {stored} messages sent first were not all answered")
             timed_from = datetime.now(UTC)
+            cpu_before = (time.process_time(), _cpu_seconds(receiver.pid))
             start = time.perf_counter()
             done = _send_and_wait(sender, principal, drafts, batch, stored)
             seconds = time.perf_counter() - start
+            cpu_after = (time.process_time(), _cpu_seconds(receiver.pid))
             with sender.db.read() as conn:
                 rows = conn.execute(
                     select(
@@ -245,6 +254,10 @@ def run_line_bench(
         "baseline_msgs_per_s": round(base, 1),
         "baseline_before_after": [round(base_before, 1), round(base_after, 1)],
         "ratio": round(rate / base, 3),
+        # The processes' own CPU time over the timed window, per message: unlike the rate, it
+        # hardly moves when other work shares the machine ("not slower" on a shared machine).
+        "sender_cpu_us_per_msg": round((cpu_after[0] - cpu_before[0]) / max(1, done) * 1e6, 1),
+        "receiver_cpu_us_per_msg": round((cpu_after[1] - cpu_before[1]) / max(1, done) * 1e6, 1),
         "store": "sqlite",
         "stored_before": stored,
         **({} if audit else {"audit": "off (UnsafeNoAudit)"}),

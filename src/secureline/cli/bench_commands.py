@@ -13,7 +13,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks on loopback.")
 
 @bench_app.command("line")
 def bench_line(
-    messages: Annotated[int, typer.Option(help="How many messages.")] = 5000,
+    messages: Annotated[int, typer.Option(help="How many messages.")] = 20_000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     batch: Annotated[int, typer.Option(help="Messages per submission.")] = 200,
     stored: Annotated[
