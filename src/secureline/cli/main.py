@@ -164,6 +164,9 @@ def run(directory: Dir) -> None:
 
     Example: secureline run --dir ./interpol
     """
+    from secureline.cli.diagnostics import trace_memory_from_env
+
+    trace_memory_from_env()  # diagnostic, off unless SECURELINE_TRACEMALLOC is set
     node = common.node_at(directory)
     node.start()
     common.settle_memory()
