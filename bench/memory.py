@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import signal
 import sys
 import tempfile
@@ -49,12 +48,10 @@ from secureline.cli.bench_api import (
 )
 from secureline.cli.diagnostics import TRACEMALLOC_ENV
 from secureline.cli.federation import LinkSpec, NodeSpec, build
-from secureline.cli.samples import draft
+from secureline.cli.samples import BENCH_POOL, bench_drafts
 from secureline.store import dialect
 
 CHECKPOINTS = (10_000, 50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 1_000_000)
-#: distinct drafts, sent again in turn: the node gives each submission its own id
-POOL = 2_000
 JSON_HEADERS = {"content-type": "application/json"}
 
 
@@ -67,20 +64,7 @@ class Client:
     """Batches on one kept-alive connection, singles from ``clients`` threads (each its own)."""
 
     def __init__(self, url: str, token: str, clients: int) -> None:
-        rng = random.Random(7)
-        self._pool = [
-            json.dumps(
-                draft(
-                    rng,
-                    "ops@europol",
-                    "cyber-crime",
-                    f"m{i}",
-                    n_entities=rng.randint(3, 5),
-                    body_bytes=1100,
-                )
-            ).encode()
-            for i in range(POOL)
-        ]
+        self._pool = [json.dumps(d).encode() for d in bench_drafts(BENCH_POOL, 7, "m")]
         self._next = 0
         self._url, self._token = url, token
         self._batches = self._session()
@@ -94,8 +78,8 @@ class Client:
         )
 
     def _take(self, n: int) -> list[bytes]:
-        taken = [self._pool[(self._next + i) % POOL] for i in range(n)]
-        self._next = (self._next + n) % POOL
+        taken = [self._pool[(self._next + i) % BENCH_POOL] for i in range(n)]
+        self._next = (self._next + n) % BENCH_POOL
         return taken
 
     def batch(self, size: int) -> int:

@@ -123,7 +123,7 @@ def _line_rate(
     sender: Node, principal: Principal, drafts: list[dict[str, Any]], batch: int, before: int
 ) -> float:
     start = time.perf_counter()
-    done = _send_and_wait(sender, principal, drafts, batch, before)
+    done = _send_and_wait(sender, principal, drafts, len(drafts), batch, before)
     return done / (time.perf_counter() - start)
 
 
