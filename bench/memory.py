@@ -187,8 +187,9 @@ def _measure(
     marks = [c for c in CHECKPOINTS if c < args.messages] + [args.messages]
     singles_per_batch = round(args.batch * args.single_share / (1 - args.single_share))
     sender, receiver = nodes[SENDER], nodes[RECEIVER]
-    receiver.wait_ready(60)
-    sender.wait_ready(60)
+    ready_s = 600 if args.tracemalloc else 60  # tracing makes start-up many times slower
+    receiver.wait_ready(ready_s)
+    sender.wait_ready(ready_s)
     client = Client(sender.api_url, token, args.clients)
     sent, start = 0, time.monotonic()
     for mark in marks:
