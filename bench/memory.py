@@ -208,6 +208,12 @@ def _measure(
             "sender_rss_mb": sender.rss_mb(),
             "receiver_rss_mb": receiver.rss_mb(),
         }
+        if args.trim:  # what the allocator held free: RSS after glibc's malloc_trim
+            for node in nodes.values():
+                os.kill(node.pid, signal.SIGUSR2)
+            time.sleep(2)
+            point["sender_trimmed_mb"] = sender.rss_mb()
+            point["receiver_trimmed_mb"] = receiver.rss_mb()
         result["checkpoints"].append(point)
         note(json.dumps(point))
         if args.tracemalloc:
@@ -234,6 +240,7 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent single clients")
     parser.add_argument("--backlog", type=int, default=5_000, help="most messages on their way")
+    parser.add_argument("--trim", action="store_true", help="RSS after malloc_trim too")
     parser.add_argument("--tracemalloc", action="store_true", help="snapshots at checkpoints")
     args = parser.parse_args()
     if not 0 <= args.single_share <= 0.9:
