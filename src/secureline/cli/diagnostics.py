@@ -9,13 +9,13 @@ checkpoint and prints what grew between the first and the last.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+
+from secureline.node.memory import release_free_memory
 
 TRACEMALLOC_ENV = "SECURELINE_TRACEMALLOC"
 #: frames kept per allocation: enough to name the caller of a library's allocation
@@ -23,20 +23,9 @@ TRACE_FRAMES = 8
 
 
 def trim_on_sigusr2() -> None:
-    """Answer SIGUSR2 with glibc's ``malloc_trim(0)``: what RSS falls by is memory the
-    allocator held free (``bench/memory.py --trim`` measures it). Nothing elsewhere."""
-    trim = _malloc_trim()
-    if trim is not None:
-        signal.signal(signal.SIGUSR2, lambda _signum, _frame: trim(0))
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        function = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-    function.argtypes, function.restype = [ctypes.c_size_t], ctypes.c_int
-    return function
+    """Answer SIGUSR2 with glibc's ``malloc_trim(0)`` at once: what RSS falls by is memory the
+    allocator held free (``bench/memory.py --trim`` measures it)."""
+    signal.signal(signal.SIGUSR2, lambda _signum, _frame: release_free_memory())
 
 
 def trace_memory_from_env() -> Path | None:
