@@ -19,7 +19,7 @@ from secureline.node.memory import release_free_memory
 
 TRACEMALLOC_ENV = "SECURELINE_TRACEMALLOC"
 #: frames kept per allocation: enough to name the caller of a library's allocation
-TRACE_FRAMES = 8
+TRACE_FRAMES = 4
 
 
 def trim_on_sigusr2() -> None:
