@@ -25,3 +25,13 @@ def test_freed_memory_between_live_blocks_goes_back_to_the_system() -> None:
     assert memory.release_free_memory()
     assert before - _rss_kib() > 20_000, "less than 20 MiB of the ~60 MiB freed came back"
     assert len(kept) == 1_000
+
+
+@pytest.mark.skipif(memory._TRIM is None, reason="mallopt's M_ARENA_MAX is glibc's")
+def test_the_arena_cap_is_set_unless_the_operator_chose_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert memory.limit_arenas()
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert not memory.limit_arenas()
