@@ -9,9 +9,10 @@ from the top of the main heap. Measured with ``bench/memory.py --trim``: of a se
 takes milliseconds to tens of them (it holds each arena's lock meanwhile), so a running
 node calls it every :data:`TRIM_SECONDS`. It gives back what the allocator held only when the
 process has few arenas: with glibc's default (8 per core, one per API thread) the RSS after a
-trim still grew, 179 -> 241 MB from 10,000 to 50,000 messages; with 2 arenas it stayed flat,
-199 -> 186 MB. ``secureline run`` therefore caps the arenas at :data:`ARENAS` before it starts
-any thread (:func:`limit_arenas`).
+trim still grew, 179 -> 241 MB from 10,000 to 50,000 messages; with 2 arenas it was 199, 186,
+263 and 211 MB at 10,000, 50,000, 100,000 and 200,000 (docs/performance.md, one run each).
+``secureline run`` therefore caps the arenas at :data:`ARENAS` before it starts any thread
+(:func:`limit_arenas`).
 
 Elsewhere than glibc (musl, macOS) there is no ``malloc_trim`` and this does nothing.
 """
