@@ -113,9 +113,13 @@ class NodeProcess:
             self._process.kill()
             self._process.wait(timeout=10)
 
-    def rss_mb(self) -> float:
+    @property
+    def pid(self) -> int:
         assert self._process is not None
-        status = Path(f"/proc/{self._process.pid}/status").read_text(encoding="ascii")
+        return self._process.pid
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii")
         kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
         return round(int(kib) / 1024, 1)
 
@@ -167,7 +171,7 @@ class ClientProcess:
         return result
 
 
-def _stores(url: str) -> tuple[Callable[[str], tuple[str, str | None]], list[str]]:
+def store_for(url: str) -> tuple[Callable[[str], tuple[str, str | None]], list[str]]:
     """The ``store`` argument of ``build``, and the PostgreSQL schemas it hands out."""
     if url.startswith("sqlite"):
         return (lambda name: ("sqlite:///store.db", None)), []
@@ -180,7 +184,7 @@ def _stores(url: str) -> tuple[Callable[[str], tuple[str, str | None]], list[str
     return store, schemas
 
 
-def _system_token(directory: Path) -> str:
+def system_token(directory: Path) -> str:
     """A national system's user and API token on the sender, as ``user add`` and ``user
     token`` make them."""
     node = Node(directory)
@@ -262,7 +266,7 @@ def _per_message(before: tuple[int, int], after: tuple[int, int]) -> int | None:
 
 def run_api_bench(opts: ApiBenchOptions) -> dict[str, Any]:
     """The API benchmark; the one JSON object of issue 20."""
-    store, schemas = _stores(opts.store)
+    store, schemas = store_for(opts.store)
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="secureline-bench-api-") as tmp:
         root = Path(tmp)
@@ -277,7 +281,7 @@ def run_api_bench(opts: ApiBenchOptions) -> dict[str, Any]:
                 store=store,
             )
             result["store"] = "postgresql" if schemas else "sqlite"
-            token = _system_token(dirs[SENDER])
+            token = system_token(dirs[SENDER])
             sender, receiver = (
                 NodeProcess(SENDER, dirs[SENDER]),
                 NodeProcess(RECEIVER, dirs[RECEIVER]),

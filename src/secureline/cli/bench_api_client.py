@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import sys
 import threading
 import time
@@ -22,28 +21,21 @@ from typing import Any
 
 import httpx
 
-from secureline.cli.samples import draft
+from secureline.cli.samples import BENCH_POOL, bench_drafts
 
-TO, AREA = "ops@europol", "cyber-crime"
 JSON_HEADERS = {"content-type": "application/json"}
 #: A request that takes longer than this is abandoned: the benchmark reports, it never hangs.
 REQUEST_TIMEOUT_S = 30.0
-#: Distinct bodies made before the clock starts; a longer run sends them again in turn (the
-#: node gives every submission its own id), so that a million messages fit in memory.
-POOL = 5_000
 
 
 def drafts(count: int, seed: int) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    return [
-        draft(rng, TO, AREA, f"a{seed}-{i}", n_entities=rng.randint(3, 5), body_bytes=1100)
-        for i in range(count)
-    ]
+    return bench_drafts(count, seed, f"a{seed}-")
 
 
 def bodies(count: int, seed: int) -> list[bytes]:
-    """``count`` request bodies, drawn in turn from at most :data:`POOL` distinct ones."""
-    pool = [json.dumps(d).encode() for d in drafts(min(count, POOL), seed)]
+    """``count`` request bodies, drawn in turn from at most
+    :data:`~secureline.cli.samples.BENCH_POOL` distinct ones."""
+    pool = [json.dumps(d).encode() for d in drafts(min(count, BENCH_POOL), seed)]
     return [pool[i % len(pool)] for i in range(count)]
 
 

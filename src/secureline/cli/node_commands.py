@@ -84,6 +84,12 @@ def run(directory: Dir) -> None:
 
     Example: secureline run --dir ./interpol
     """
+    from secureline.cli.diagnostics import trace_memory_from_env, trim_on_sigusr2
+    from secureline.node.memory import limit_arenas
+
+    limit_arenas()  # before any thread: docs/architecture.md, "Memory"
+    trace_memory_from_env()  # diagnostic, off unless SECURELINE_TRACEMALLOC is set
+    trim_on_sigusr2()
     node = common.node_at(directory)
     node.start()
     common.settle_memory()

@@ -29,6 +29,7 @@ from secureline.node.changes import record_changes
 from secureline.node.config import NodeConfig, load_config
 from secureline.node.errors import NodeError
 from secureline.node.layout import NodeLayout
+from secureline.node.memory import TRIM_SECONDS, release_free_memory
 from secureline.node.peering import PeerAdmin
 from secureline.services.accounts import Accounts
 from secureline.services.audit import AuditChainBroken, AuditLog
@@ -295,6 +296,9 @@ class Node:
                 seconds / 4,
                 self.audit.checkpoint_if_due,
                 first_after=seconds / 4,
+            ),
+            Periodic(  # RSS that follows the objects alive, not the busiest moment so far
+                f"trim-{self.name}", TRIM_SECONDS, release_free_memory, first_after=TRIM_SECONDS
             ),
         ]
         for timer in self._timers:

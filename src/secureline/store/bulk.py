@@ -48,6 +48,9 @@ def update_many(
 
 #: Keys per look-up statement: far below SQLite's and PostgreSQL's limits on parameters.
 SELECT_CHUNK = 500
+#: the (table, columns) pairs whose checks and time positions are kept: the store's code
+#: names a few dozen; a bound all the same, so that no cache in a node grows without one
+COLUMN_SETS = 256
 
 
 def select_in(
@@ -73,7 +76,7 @@ def select_in(
     return found
 
 
-@functools.cache
+@functools.lru_cache(maxsize=COLUMN_SETS)
 def _check_text_columns(table: str, columns: tuple[str, ...]) -> None:
     described = metadata.tables[table].c
     others = [c for c in columns if not isinstance(described[c].type, String)]
@@ -97,7 +100,7 @@ def _params(
     return list(zip(*by_column, strict=True))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=COLUMN_SETS)
 def _time_positions(table: str, columns: tuple[str, ...]) -> tuple[int, ...]:
     """Where in a row of ``columns`` the dates and times are, from the table's definition."""
     described = metadata.tables[table].c
