@@ -39,9 +39,7 @@ def per_object(node: Node) -> dict[str, int]:
     dialect.checkpoint(url)
     if dialect.is_sqlite(url):
         with node.db.read() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"
-            ).all()
+            rows = conn.exec_driver_sql("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").all()
         return {name: int(size) for name, size in rows}
     engine = create_engine(dialect.normalise_url(url), poolclass=NullPool)
     with engine.connect() as conn:
@@ -66,6 +64,21 @@ def envelope_size(node: Node) -> float:
         return float(
             conn.exec_driver_sql("SELECT avg(length(envelope)) FROM envelopes").scalar_one() or 0
         )
+
+
+def column_sizes(node: Node) -> dict[str, int]:
+    """The mean length of each large column of ``messages``, and how many rows the tables
+    of audit, evidence and answers hold."""
+    names = ("header_json", "content_json", "content_jwe", "envelope")
+    with node.db.read() as conn:
+        means = conn.exec_driver_sql(
+            "SELECT " + ", ".join(f"avg(length({n}))" for n in names) + " FROM messages"
+        ).one()
+        sizes = {n: round(float(m or 0)) for n, m in zip(names, means, strict=True)}
+        for table in ("audit_records", "evidence_tokens", "inbound_transactions"):
+            rows = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            sizes[f"{table} rows"] = int(rows)
+    return sizes
 
 
 def wait_delivered(sender: Node, count: int, seconds: float) -> None:
@@ -104,8 +117,14 @@ def main() -> None:
         try:
             principal = Principal("bench", "bench", "cc", Role.SYSTEM)
             drafts = [
-                draft(rng, "ops@europol", "cyber-crime", f"b{i}", n_entities=rng.randint(3, 5),
-                      body_bytes=1100)
+                draft(
+                    rng,
+                    "ops@europol",
+                    "cyber-crime",
+                    f"b{i}",
+                    n_entities=rng.randint(3, 5),
+                    body_bytes=1100,
+                )
                 for i in range(args.messages)
             ]
             before = {SENDER: per_object(sender), RECEIVER: per_object(receiver)}
@@ -113,8 +132,10 @@ def main() -> None:
                 sender.messaging.submit_many(principal, drafts[first : first + 200])
             wait_delivered(sender, args.messages, 300)
             time.sleep(1)  # the receiver's last evidence, audit records
-            result: dict[str, Any] = {"store": "postgresql" if schemas else "sqlite",
-                                      "messages": args.messages}
+            result: dict[str, Any] = {
+                "store": "postgresql" if schemas else "sqlite",
+                "messages": args.messages,
+            }
             for name, node in ((SENDER, sender), (RECEIVER, receiver)):
                 after = per_object(node)
                 with node.db.read() as conn:
@@ -127,18 +148,7 @@ def main() -> None:
                 result[name] = {"held": held, "total": sum(grown.values()), "objects": grown}
             result["envelope_bytes"] = round(envelope_size(sender))
             for name, node in ((SENDER, sender), (RECEIVER, receiver)):
-                with node.db.read() as conn:
-                    result[name]["columns"] = dict(zip(
-                        ("header_json", "content_json", "content_jwe", "envelope"),
-                        [round(float(x or 0)) for x in conn.exec_driver_sql(
-                            "SELECT avg(length(header_json)), avg(length(content_json)),"
-                            " avg(length(content_jwe)), avg(length(envelope)) FROM messages"
-                        ).one()],
-                    ))
-                    for table, column in (("audit_records", "*"), ("evidence_tokens", "token"),
-                                          ("inbound_transactions", "response")):
-                        n = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
-                        result[name]["columns"][f"{table} rows"] = n
+                result[name]["columns"] = column_sizes(node)
         finally:
             sender.stop()
             receiver.stop()

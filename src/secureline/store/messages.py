@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection, func, select, update
 
+from secureline.crypto.encoding import b64url_decode
 from secureline.store import bulk
 from secureline.store.database import Database
-from secureline.store.tables import deliveries, evidence, mailbox, messages
+from secureline.store.tables import deliveries, envelopes, evidence, mailbox, messages
 
 
 class MessageRow(NamedTuple):
@@ -23,6 +25,8 @@ class MessageRow(NamedTuple):
     sender: str
     origin_node: str
     header_json: str
+    #: NULL in the store while ``envelope`` carries the content in the clear: each
+    #: envelope's bytes are kept once, and the content is read out of them (``loaded``).
     content_json: str | None
     content_jwe: str | None
     envelope: str | None
@@ -33,6 +37,50 @@ class MessageRow(NamedTuple):
 
 
 _MESSAGE_COLUMNS = MessageRow._fields
+
+
+def content_in_envelope(envelope: str) -> str | None:
+    """The content text a stored envelope carries in the clear (None for a ciphertext).
+
+    The envelope was verified when it arrived and is stored as it came, so its payload is
+    read without verifying again; the content is the exact text the origin signed (a JSON
+    string in the payload, which decodes to those characters and no others)."""
+    payload = envelope.split(".", 2)[1]
+    content = orjson.loads(b64url_decode(payload)).get("content")
+    return content if isinstance(content, str) else None
+
+
+def stored_content(content_json: str | None, envelope: str | None) -> str | None:
+    """A message's content as the store holds it: its own column, else its envelope's
+    (purging and correcting clear the envelope, so a purged message stays without)."""
+    if content_json is None and envelope:
+        return content_in_envelope(envelope)
+    return content_json
+
+
+def loaded(values: Any, conn: Connection | None = None) -> MessageRow:
+    """A messages row as read, its content taken from its envelope where it is kept there:
+    the row's own (received, relayed) or, for a message composed here, one of its signed
+    envelopes in ``envelopes`` (read through ``conn``)."""
+    row = MessageRow(**values)
+    if row.content_json is not None or row.purged_at is not None:
+        return row
+    if row.envelope:
+        return row._replace(content_json=content_in_envelope(row.envelope))
+    if row.direction == "out" and conn is not None:
+        return row._replace(content_json=sent_content(conn, row.id))
+    return row
+
+
+def sent_content(conn: Connection, message_id: str) -> str | None:
+    """The content of a message composed here, from the first of its envelopes that carries
+    it (each carries the same text; a purged delivery's envelope is empty)."""
+    envelope = conn.execute(
+        select(envelopes.c.envelope)
+        .where(envelopes.c.message_id == message_id, envelopes.c.envelope != "")
+        .limit(1)
+    ).scalar()
+    return content_in_envelope(envelope) if envelope else None
 
 
 def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
@@ -68,7 +116,7 @@ def existing_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 def get_message(db: Database, message_id: str) -> MessageRow | None:
     with db.read() as conn:
         row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
-    return MessageRow(**row._mapping) if row else None
+        return loaded(row._mapping, conn) if row else None
 
 
 def mark_read(conn: Connection, message_id: str, now: datetime) -> bool:
@@ -94,7 +142,7 @@ def received_by(db: Database, unit: str, message_id: str) -> MessageRow | None:
                 mailbox.c.unit == unit,
             )
         ).first()
-    return MessageRow(**row._mapping) if row else None
+    return loaded(row._mapping) if row else None
 
 
 def in_mailbox(db: Database, unit: str, message_id: str) -> bool:
@@ -124,7 +172,7 @@ def mailbox_page(
     for row in rows:
         data: dict[str, Any] = dict(row._mapping)
         seq = data.pop("seq")
-        result.append((seq, MessageRow(**data)))
+        result.append((seq, loaded(data)))
     return result
 
 
