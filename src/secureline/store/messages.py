@@ -37,6 +37,8 @@ class MessageRow(NamedTuple):
 
 
 _MESSAGE_COLUMNS = MessageRow._fields
+#: Messages whose envelopes are in ``envelopes`` (composed here, or relayed on), not in the row.
+SENT_FROM_HERE = ("out", "relay")
 
 
 def content_in_envelope(envelope: str) -> str | None:
@@ -60,21 +62,21 @@ def stored_content(content_json: str | None, envelope: str | None) -> str | None
 
 def loaded(values: Any, conn: Connection | None = None) -> MessageRow:
     """A messages row as read, its content taken from its envelope where it is kept there:
-    the row's own (received, relayed) or, for a message composed here, one of its signed
-    envelopes in ``envelopes`` (read through ``conn``)."""
+    the row's own (received here) or, for a message composed or relayed here, one of its
+    signed envelopes in ``envelopes`` (read through ``conn``)."""
     row = MessageRow(**values)
     if row.content_json is not None or row.purged_at is not None:
         return row
     if row.envelope:
         return row._replace(content_json=content_in_envelope(row.envelope))
-    if row.direction == "out" and conn is not None:
+    if row.direction in SENT_FROM_HERE and conn is not None:
         return row._replace(content_json=sent_content(conn, row.id))
     return row
 
 
 def sent_content(conn: Connection, message_id: str) -> str | None:
-    """The content of a message composed here, from the first of its envelopes that carries
-    it (each carries the same text; a purged delivery's envelope is empty)."""
+    """The content of a message this node sent or relays, from the first of its envelopes
+    that carries it (each carries the same text; a purged delivery's envelope is empty)."""
     envelope = conn.execute(
         select(envelopes.c.envelope)
         .where(envelopes.c.message_id == message_id, envelopes.c.envelope != "")

@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from secureline.store import bulk
 from secureline.store.database import Database
-from secureline.store.messages import sent_content, stored_content
+from secureline.store.messages import SENT_FROM_HERE, sent_content, stored_content
 from secureline.store.tables import (
     ID,
     NAME,
@@ -255,7 +255,7 @@ def _replace_content(
 
 def _content(conn: Connection, message_id: str, row: Any) -> str | None:
     """What the tombstone keeps the digest of: the content text, or its ciphertext."""
-    if row.content_json is None and row.envelope is None and row.direction == "out":
+    if row.content_json is None and row.envelope is None and row.direction in SENT_FROM_HERE:
         return sent_content(conn, message_id)
     return stored_content(row.content_json, row.envelope) or row.content_jwe
 

@@ -88,10 +88,11 @@ def test_content_is_kept_once_in_its_envelopes(tmp_path: Path, store_for: StoreF
     database.migrate(to="0007")
     at = datetime(2026, 12, 4, tzinfo=UTC)
     content = '{"body": "caf\\u00e9 \\"quoted\\"", "entities": []}'
-    # id: (direction, messages.envelope, the envelopes of a message composed here)
+    forwarded = _envelope(content)
+    # id: (direction, messages.envelope, the envelopes of a message composed or relayed here)
     rows = {
         "msg-in": ("in", _envelope(content), []),
-        "msg-relay": ("relay", _envelope(content), []),
+        "msg-relay": ("relay", forwarded, [forwarded]),
         "msg-odd": ("in", _envelope('{"body": "other"}'), []),  # says something else
         "msg-out": ("out", None, [_envelope(content), _envelope(content)]),
         "msg-secret": ("out", None, [_envelope(None)]),  # confidential: ciphertext only
@@ -124,7 +125,10 @@ def test_content_is_kept_once_in_its_envelopes(tmp_path: Path, store_for: StoreF
     database.migrate()
     with database.read() as conn:
         stored = dict(conn.execute(text("SELECT id, content_json FROM messages")).all())
+        kept = dict(conn.execute(text("SELECT id, envelope FROM messages")).all())
     read = {m: message_store.get_message(database, m) for m in rows}
     database.dispose()
     assert {m for m, c in stored.items() if c is None} == {"msg-in", "msg-relay", "msg-out"}
     assert {m: r.content_json for m, r in read.items() if r} == dict.fromkeys(rows, content)
+    assert kept["msg-relay"] is None  # forwarded from envelopes, kept there once
+    assert kept["msg-in"] == rows["msg-in"][1]

@@ -699,7 +699,8 @@ class LineInbox:
             if acc.content_in_envelope or acc.content is None
             else acc.content.decode(),
             content_jwe=acc.content_jwe,
-            envelope=acc.token,
+            # a relay keeps the envelope it forwards in envelopes, once
+            envelope=acc.token if acc.next_hop is None else None,
             created_at=header.created_at,
             stored_at=now,
         )

@@ -7,7 +7,8 @@ Create Date: 2026-12-04
 No schema change: ``content_json`` is set to NULL where the message's envelopes carry the
 very same content in the clear, as a node stores them since this revision: a received or
 relayed message's own envelope (``messages.envelope``), or every envelope of a message
-composed here (``envelopes``). Any other row keeps its column as it was.
+composed here (``envelopes``). Any other row keeps its column as it was. A relay's row no
+longer keeps the envelope it forwards either: that is in ``envelopes``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def _sent(conn: sa.Connection, ids: list[str]) -> dict[str, list[str]]:
 
 def upgrade() -> None:
     conn = op.get_bind()
+    _content_once(conn)
+    m, e = _messages.c, _envelopes.c
+    forwarded = sa.exists().where(e.message_id == m.id, e.envelope == m.envelope)
+    conn.execute(
+        sa.update(_messages).where(m.direction == "relay", forwarded).values(envelope=None)
+    )
+
+
+def _content_once(conn: sa.Connection) -> None:
     m = _messages.c
     after = ""
     while True:
