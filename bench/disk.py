@@ -23,10 +23,9 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-from secureline.cli.bench import RECEIVER, SENDER
+from secureline.cli.bench import RECEIVER, SENDER, line_drafts
 from secureline.cli.bench_api import _stores
 from secureline.cli.federation import LinkSpec, NodeSpec, build
-from secureline.cli.samples import draft
 from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
 from secureline.store import dialect
@@ -116,17 +115,7 @@ def main() -> None:
         sender.start()
         try:
             principal = Principal("bench", "bench", "cc", Role.SYSTEM)
-            drafts = [
-                draft(
-                    rng,
-                    "ops@europol",
-                    "cyber-crime",
-                    f"b{i}",
-                    n_entities=rng.randint(3, 5),
-                    body_bytes=1100,
-                )
-                for i in range(args.messages)
-            ]
+            drafts = line_drafts(rng, args.messages)
             before = {SENDER: per_object(sender), RECEIVER: per_object(receiver)}
             for first in range(0, len(drafts), 200):
                 sender.messaging.submit_many(principal, drafts[first : first + 200])

@@ -145,6 +145,21 @@ def _send_and_wait(
     return done
 
 
+def line_drafts(rng: random.Random, messages: int) -> list[dict[str, Any]]:
+    """The drafts the line carries: 3-5 entities and a body of 1,100 bytes each."""
+    return [
+        draft(
+            rng,
+            "ops@europol",
+            "cyber-crime",
+            f"b{i}",
+            n_entities=rng.randint(3, 5),
+            body_bytes=1100,
+        )
+        for i in range(messages)
+    ]
+
+
 def run_line_bench(
     messages: int, batch: int, *, audit: bool = True, stored: int = 0
 ) -> dict[str, Any]:
@@ -163,17 +178,7 @@ def run_line_bench(
             ],
             [LinkSpec(SENDER, RECEIVER)],
         )
-        drafts = [
-            draft(
-                rng,
-                "ops@europol",
-                "cyber-crime",
-                f"b{i}",
-                n_entities=rng.randint(3, 5),
-                body_bytes=1100,
-            )
-            for i in range(messages)
-        ]
+        drafts = line_drafts(rng, messages)
         # The first message's envelope, made again as the line makes it; both runs sign it.
         payload = sample_envelope(drafts[0])
         base_before = baseline(min(messages, 10_000), batch, payload, root)

@@ -42,12 +42,18 @@ def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:
     assert (tmp_path / "node" / "store.db").stat().st_mode & 0o777 == 0o600
 
 
-def test_queued_envelopes_move_to_their_own_table(tmp_path: Path, store_for: StoreFor) -> None:
-    url, schema = store_for("old")
+def _store_at(revision: str, tmp_path: Path, store_for: StoreFor) -> Database:
+    """A store as it was at ``revision``, to migrate from with rows in it."""
+    url, schema = store_for(f"old{revision}")
     if schema is None:
         url = f"sqlite:///{tmp_path / 'old.db'}"
     database = Database(url, schema=schema)
-    database.migrate(to="0003")
+    database.migrate(to=revision)
+    return database
+
+
+def test_queued_envelopes_move_to_their_own_table(tmp_path: Path, store_for: StoreFor) -> None:
+    database = _store_at("0003", tmp_path, store_for)
     at = datetime(2026, 11, 29, tzinfo=UTC)
     with database.transaction() as conn:
         conn.execute(
@@ -81,11 +87,7 @@ def _envelope(content: str | None) -> str:
 def test_content_is_kept_once_in_its_envelopes(tmp_path: Path, store_for: StoreFor) -> None:
     """0008s: a message whose envelopes carry its content in the clear keeps it there only;
     it reads back the same, and anything else is left as it was."""
-    url, schema = store_for("old8s")
-    if schema is None:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    database = Database(url, schema=schema)
-    database.migrate(to="0007")
+    database = _store_at("0007", tmp_path, store_for)
     at = datetime(2026, 12, 4, tzinfo=UTC)
     content = '{"body": "caf\\u00e9 \\"quoted\\"", "entities": []}'
     forwarded = _envelope(content)
