@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from secureline.crypto.encoding import b64url_decode
 from secureline.store import bulk
@@ -161,21 +161,34 @@ def mailbox_page(
     """A page of a unit's inbox in arrival order; ``after`` is the last seq already seen.
     ``header_has``: only messages whose stored header JSON holds this text (a cheap first
     filter, e.g. on a kind, that the caller confirms on the parsed header)."""
-    query = (
-        select(mailbox.c.seq, messages)
-        .join(messages, messages.c.id == mailbox.c.message_id)
-        .where(mailbox.c.unit == unit, mailbox.c.seq > after)
-    )
-    if header_has is not None:
-        query = query.where(messages.c.header_json.contains(header_has, autoescape=True))
+    query = _mailbox(select(mailbox.c.seq, messages), unit, after, limit, header_has)
     with db.read() as conn:
-        rows = conn.execute(query.order_by(mailbox.c.seq).limit(limit)).all()
+        rows = conn.execute(query).all()
     result = []
     for row in rows:
         data: dict[str, Any] = dict(row._mapping)
         seq = data.pop("seq")
         result.append((seq, loaded(data)))
     return result
+
+
+def mailbox_headers(db: Database, unit: str, after: int, limit: int) -> list[tuple[int, str]]:
+    """:func:`mailbox_page` as (seq, header JSON): a listing reads neither the envelopes nor
+    the content out of them."""
+    query = _mailbox(select(mailbox.c.seq, messages.c.header_json), unit, after, limit, None)
+    with db.read() as conn:
+        return [(seq, header) for seq, header in conn.execute(query).all()]
+
+
+def _mailbox(
+    query: Select[Any], unit: str, after: int, limit: int, header_has: str | None
+) -> Select[Any]:
+    query = query.join(messages, messages.c.id == mailbox.c.message_id).where(
+        mailbox.c.unit == unit, mailbox.c.seq > after
+    )
+    if header_has is not None:
+        query = query.where(messages.c.header_json.contains(header_has, autoescape=True))
+    return query.order_by(mailbox.c.seq).limit(limit)
 
 
 @dataclass(frozen=True)
