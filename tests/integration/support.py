@@ -38,6 +38,7 @@ from secureline.services.line.wire import (
 )
 from secureline.services.roles import Principal, Role
 from secureline.services.submission import new_message_id
+from secureline.store import messages as message_store
 from secureline.store import tables
 from secureline.store.database import Database
 
@@ -357,10 +358,9 @@ def stored_counts(node: Node) -> dict[str, int]:
 
 
 def message_row(node: Node, message_id: str) -> Any:
-    with node.db.read() as conn:
-        return conn.execute(
-            select(tables.messages).where(tables.messages.c.id == message_id)
-        ).first()
+    """The message as the store's readers see it (its content read from its envelope where
+    the envelope keeps it)."""
+    return message_store.get_message(node.db, message_id)
 
 
 # --- a hand-made line client ----------------------------------------------------------------

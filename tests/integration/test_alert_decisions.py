@@ -79,6 +79,8 @@ def _never_delivered(fed: Federation, message_id: str) -> None:
     after the link had time to carry anything it would have carried)."""
     interpol, europol = fed["interpol"], fed["europol"]
     assert count_rows(interpol, tables.envelopes, tables.envelopes.c.message_id == message_id) == 0
+    # the content its envelopes carried stays at the origin (issue 20: kept once, moved here)
+    assert interpol.messaging.open(officer(interpol), message_id).content is not None
     # a later message on the same link arrives: the rejected one would have gone before it
     later = interpol.messaging.submit(officer(interpol), sample("ops@europol", seed=99))
     wait_state(interpol, later.id, "europol", ["delivered"])

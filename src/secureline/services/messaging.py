@@ -272,8 +272,8 @@ class Messaging:
     ) -> list[tuple[int, Header]]:
         if not 1 <= limit <= 500:
             raise InvalidInput("limit", "must be between 1 and 500")
-        page = message_store.mailbox_page(self._db, principal.unit, after, limit)
-        return [(seq, parse_header(orjson.loads(row.header_json))) for seq, row in page]
+        page = message_store.mailbox_headers(self._db, principal.unit, after, limit)
+        return [(seq, parse_header(orjson.loads(header))) for seq, header in page]
 
     def latest(self, principal: Principal, limit: int = 100) -> tuple[list[Listed], int]:
         """The unit's newest received messages, newest first, and how many are unread."""

@@ -186,7 +186,10 @@ class Submitter:
                     sender=str(header.sender),
                     origin_node=self._identity.name,
                     header_json=orjson.dumps(r.message.stored_json).decode(),
-                    content_json=r.message.content_bytes.decode(),
+                    # kept once, in its envelopes, when they carry it in the clear
+                    content_json=None
+                    if r.envelopes and not header.confidential
+                    else r.message.content_bytes.decode(),
                     content_jwe=None,
                     envelope=None,
                     created_at=header.created_at,

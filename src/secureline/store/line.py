@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
+from secureline.store.messages import sent_content
 from secureline.store.tables import (
     deliveries,
     envelopes,
@@ -453,6 +454,12 @@ def refuse_held(
     ]
     if not destinations:
         return []
+    # The content may be kept only in these envelopes: it stays in the message's row.
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.content_json.is_(None))
+        .values(content_json=sent_content(conn, message_id))
+    )
     conn.execute(
         update(deliveries)
         .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select, update
+import orjson
+from sqlalchemy import Connection, Select, func, select, update
 
+from secureline.crypto.encoding import b64url_decode
 from secureline.store import bulk
 from secureline.store.database import Database
-from secureline.store.tables import deliveries, evidence, mailbox, messages
+from secureline.store.tables import deliveries, envelopes, evidence, mailbox, messages
 
 
 class MessageRow(NamedTuple):
@@ -23,6 +25,8 @@ class MessageRow(NamedTuple):
     sender: str
     origin_node: str
     header_json: str
+    #: NULL in the store while ``envelope`` carries the content in the clear: each
+    #: envelope's bytes are kept once, and the content is read out of them (``loaded``).
     content_json: str | None
     content_jwe: str | None
     envelope: str | None
@@ -33,6 +37,52 @@ class MessageRow(NamedTuple):
 
 
 _MESSAGE_COLUMNS = MessageRow._fields
+#: Messages whose envelopes are in ``envelopes`` (composed here, or relayed on), not in the row.
+SENT_FROM_HERE = ("out", "relay")
+
+
+def content_in_envelope(envelope: str) -> str | None:
+    """The content text a stored envelope carries in the clear (None for a ciphertext).
+
+    The envelope was verified when it arrived and is stored as it came, so its payload is
+    read without verifying again; the content is the exact text the origin signed (a JSON
+    string in the payload, which decodes to those characters and no others)."""
+    payload = envelope.split(".", 2)[1]
+    content = orjson.loads(b64url_decode(payload)).get("content")
+    return content if isinstance(content, str) else None
+
+
+def stored_content(content_json: str | None, envelope: str | None) -> str | None:
+    """A message's content as the store holds it: its own column, else its envelope's
+    (purging and correcting clear the envelope, so a purged message stays without)."""
+    if content_json is None and envelope:
+        return content_in_envelope(envelope)
+    return content_json
+
+
+def loaded(values: Any, conn: Connection | None = None) -> MessageRow:
+    """A messages row as read, its content taken from its envelope where it is kept there:
+    the row's own (received here) or, for a message composed or relayed here, one of its
+    signed envelopes in ``envelopes`` (read through ``conn``)."""
+    row = MessageRow(**values)
+    if row.content_json is not None or row.purged_at is not None:
+        return row
+    if row.envelope:
+        return row._replace(content_json=content_in_envelope(row.envelope))
+    if row.direction in SENT_FROM_HERE and conn is not None:
+        return row._replace(content_json=sent_content(conn, row.id))
+    return row
+
+
+def sent_content(conn: Connection, message_id: str) -> str | None:
+    """The content of a message this node sent or relays, from the first of its envelopes
+    that carries it (each carries the same text; a purged delivery's envelope is empty)."""
+    envelope = conn.execute(
+        select(envelopes.c.envelope)
+        .where(envelopes.c.message_id == message_id, envelopes.c.envelope != "")
+        .limit(1)
+    ).scalar()
+    return content_in_envelope(envelope) if envelope else None
 
 
 def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
@@ -68,7 +118,7 @@ def existing_ids(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 def get_message(db: Database, message_id: str) -> MessageRow | None:
     with db.read() as conn:
         row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
-    return MessageRow(**row._mapping) if row else None
+        return loaded(row._mapping, conn) if row else None
 
 
 def mark_read(conn: Connection, message_id: str, now: datetime) -> bool:
@@ -94,7 +144,7 @@ def received_by(db: Database, unit: str, message_id: str) -> MessageRow | None:
                 mailbox.c.unit == unit,
             )
         ).first()
-    return MessageRow(**row._mapping) if row else None
+    return loaded(row._mapping) if row else None
 
 
 def in_mailbox(db: Database, unit: str, message_id: str) -> bool:
@@ -111,21 +161,34 @@ def mailbox_page(
     """A page of a unit's inbox in arrival order; ``after`` is the last seq already seen.
     ``header_has``: only messages whose stored header JSON holds this text (a cheap first
     filter, e.g. on a kind, that the caller confirms on the parsed header)."""
-    query = (
-        select(mailbox.c.seq, messages)
-        .join(messages, messages.c.id == mailbox.c.message_id)
-        .where(mailbox.c.unit == unit, mailbox.c.seq > after)
-    )
-    if header_has is not None:
-        query = query.where(messages.c.header_json.contains(header_has, autoescape=True))
+    query = _mailbox(select(mailbox.c.seq, messages), unit, after, limit, header_has)
     with db.read() as conn:
-        rows = conn.execute(query.order_by(mailbox.c.seq).limit(limit)).all()
+        rows = conn.execute(query).all()
     result = []
     for row in rows:
         data: dict[str, Any] = dict(row._mapping)
         seq = data.pop("seq")
-        result.append((seq, MessageRow(**data)))
+        result.append((seq, loaded(data)))
     return result
+
+
+def mailbox_headers(db: Database, unit: str, after: int, limit: int) -> list[tuple[int, str]]:
+    """:func:`mailbox_page` as (seq, header JSON): a listing reads neither the envelopes nor
+    the content out of them."""
+    query = _mailbox(select(mailbox.c.seq, messages.c.header_json), unit, after, limit, None)
+    with db.read() as conn:
+        return [(seq, header) for seq, header in conn.execute(query).all()]
+
+
+def _mailbox(
+    query: Select[Any], unit: str, after: int, limit: int, header_has: str | None
+) -> Select[Any]:
+    query = query.join(messages, messages.c.id == mailbox.c.message_id).where(
+        mailbox.c.unit == unit, mailbox.c.seq > after
+    )
+    if header_has is not None:
+        query = query.where(messages.c.header_json.contains(header_has, autoescape=True))
+    return query.order_by(mailbox.c.seq).limit(limit)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from secureline.store import bulk
 from secureline.store.database import Database
+from secureline.store.messages import SENT_FROM_HERE, sent_content, stored_content
 from secureline.store.tables import (
     ID,
     NAME,
@@ -244,7 +245,7 @@ def _replace_content(
             origin_node=row.origin_node,
             created_at=row.created_at,
             review_date=item.review_date if item else None,
-            content_digest=_digest(row.content_json or row.content_jwe),
+            content_digest=_digest(_content(conn, message_id, row)),
             by_message=by_message,
             recorded_at=now,
         )
@@ -252,13 +253,22 @@ def _replace_content(
     return True, item
 
 
+def _content(conn: Connection, message_id: str, row: Any) -> str | None:
+    """What the tombstone keeps the digest of: the content text, or its ciphertext."""
+    if row.content_json is None and row.envelope is None and row.direction in SENT_FROM_HERE:
+        return sent_content(conn, message_id)
+    return stored_content(row.content_json, row.envelope) or row.content_jwe
+
+
 def _unpurged(conn: Connection, message_id: str) -> Any:
     """The stored message's origin, content and dates, or None if unknown or purged."""
     row = conn.execute(
         select(
             messages.c.origin_node,
+            messages.c.direction,
             messages.c.content_json,
             messages.c.content_jwe,
+            messages.c.envelope,
             messages.c.created_at,
             messages.c.purged_at,
         ).where(messages.c.id == message_id)

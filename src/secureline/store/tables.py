@@ -82,12 +82,14 @@ messages = Table(
     Column("sender", String(130), nullable=False),
     Column("origin_node", NAME, nullable=False),
     Column("header_json", Text, nullable=False),
-    # The content exactly as the origin serialised it; NULL once purged, or at a relay of a
-    # confidential message, which only ever holds the ciphertext.
+    # The content exactly as the origin serialised it, when no envelope of this node carries
+    # it in the clear (a confidential message at its destination, a correction); NULL once
+    # purged, or at a relay of a confidential message, which only ever holds the ciphertext.
     Column("content_json", Text, nullable=True),
     Column("content_jwe", Text, nullable=True),
-    # the origin's signed envelope as received (NULL for messages composed here: their
-    # envelopes, one per destination, are in envelopes)
+    # the origin's signed envelope as received (NULL for messages composed or relayed here:
+    # their envelopes, one per destination, are in envelopes). Content the envelope carries
+    # in the clear is not in content_json too: store/messages.py reads it out of the envelope.
     Column("envelope", Text, nullable=True),
     Column("created_at", TS, nullable=False),
     Column("stored_at", TS, nullable=False),

@@ -195,18 +195,21 @@ def _apply_control(
 ) -> AuditEvent:
     """Purge or correct ``original`` as the stored control message ``control_id`` says
     (its subject is the provider's reason, its content the correction)."""
-    header_json, content = conn.execute(
-        select(tables.messages.c.header_json, tables.messages.c.content_json).where(
-            tables.messages.c.id == control_id
-        )
+    header_json, content_json, envelope = conn.execute(
+        select(
+            tables.messages.c.header_json,
+            tables.messages.c.content_json,
+            tables.messages.c.envelope,
+        ).where(tables.messages.c.id == control_id)
     ).one()
+    content = message_store.stored_content(content_json, envelope)
     reason = orjson.loads(header_json)["subject"]
     if kind is Kind.DELETION:
         done = retention_store.purge(
             conn, original, actor=actor, reason=reason, now=now, by_message=control_id
         )
-    else:
-        done = retention_store.correct(
+    else:  # a correction that was itself purged since has nothing left to put in
+        done = content is not None and retention_store.correct(
             conn, original, content, actor=actor, reason=reason, now=now, by_message=control_id
         )
     return AuditEvent(

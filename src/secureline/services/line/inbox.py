@@ -97,6 +97,9 @@ class _Accepted:
     destination: str
     next_hop: str | None  # None: delivered here
     effect: controls.Effect | None = None  # what a control message does here once committed
+    # the envelope carries the content in the clear (not a ciphertext decrypted here): the
+    # store then keeps it once, in the envelope
+    content_in_envelope: bool = False
 
 
 @dataclass(slots=True)
@@ -355,6 +358,7 @@ class LineInbox:
             envelope.destination,
             envelope.next_hop,
             effect,
+            content_in_envelope=opened.content is not None,
         )
 
     def _check(
@@ -690,9 +694,13 @@ class LineInbox:
             sender=str(header.sender),
             origin_node=header.sender.node,
             header_json=orjson.dumps(acc.header_json).decode(),
-            content_json=acc.content.decode() if acc.content is not None else None,
+            # kept once, in the envelope, when it is there (store/messages.py reads it out)
+            content_json=None
+            if acc.content_in_envelope or acc.content is None
+            else acc.content.decode(),
             content_jwe=acc.content_jwe,
-            envelope=acc.token,
+            # a relay keeps the envelope it forwards in envelopes, once
+            envelope=acc.token if acc.next_hop is None else None,
             created_at=header.created_at,
             stored_at=now,
         )
