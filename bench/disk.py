@@ -22,9 +22,8 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-from secureline.cli.bench import RECEIVER, SENDER
-from secureline.cli.bench_api import _stores
-from secureline.cli.federation import LinkSpec, NodeSpec, build
+from secureline.cli.bench import RECEIVER, SENDER, build_pair
+from secureline.cli.bench_api import store_for
 from secureline.cli.samples import bench_drafts
 from secureline.node.compose import Node
 from secureline.services.accounts import Principal, Role
@@ -98,17 +97,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--store", default="sqlite")
     args = parser.parse_args()
-    store, schemas = _stores(args.store)
+    store, schemas = store_for(args.store)
     with tempfile.TemporaryDirectory(prefix="secureline-disk-") as tmp:
-        dirs = build(
-            Path(tmp),
-            [
-                NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
-                NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
-            ],
-            [LinkSpec(SENDER, RECEIVER)],
-            store=store,
-        )
+        dirs = build_pair(Path(tmp), store=store)
         sender, receiver = Node(dirs[SENDER]), Node(dirs[RECEIVER])
         receiver.start()
         sender.start()

@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from secureline.cli.bench import build_pair
 from secureline.cli.bench_api import (
     IN_FLIGHT,
     RECEIVER,
@@ -47,7 +48,6 @@ from secureline.cli.bench_api import (
     system_token,
 )
 from secureline.cli.diagnostics import TRACEMALLOC_ENV
-from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import BENCH_POOL, bench_drafts
 from secureline.store import dialect
 
@@ -143,15 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="secureline-bench-memory-") as tmp:
         root = Path(tmp)
         try:
-            dirs = build(
-                root,
-                [
-                    NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
-                    NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
-                ],
-                [LinkSpec(SENDER, RECEIVER)],
-                store=store,
-            )
+            dirs = build_pair(root, store=store)
             token = system_token(dirs[SENDER])
             nodes = {name: NodeProcess(name, dirs[name]) for name in (SENDER, RECEIVER)}
             prefixes = {name: root / f"{name}-trace" for name in nodes}

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +65,20 @@ def unsafe_no_audit() -> Iterator[None]:
             yield
     finally:
         setattr(compose, "AuditLog", saved)  # noqa: B010
+
+
+def build_pair(
+    root: Path, store: Callable[[str], tuple[str, str | None]] | None = None
+) -> dict[str, Path]:
+    """The benchmarks' two nodes, made as the CLI makes them: SENDER (unit cc) linked to
+    RECEIVER (unit ops); ``store`` as :func:`~secureline.cli.federation.build` takes it
+    (SQLite in each node's directory when None)."""
+    nodes = [
+        NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
+        NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
+    ]
+    links = [LinkSpec(SENDER, RECEIVER)]
+    return build(root, nodes, links) if store is None else build(root, nodes, links, store=store)
 
 
 def sample_envelope(data: dict[str, Any]) -> bytes:
@@ -168,14 +182,7 @@ def run_line_bench(
     go into stores that already hold them (how the line behaves as its stores fill up)."""
     with tempfile.TemporaryDirectory(prefix="secureline-bench-") as tmp:
         root = Path(tmp)
-        dirs = build(
-            root,
-            [
-                NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
-                NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
-            ],
-            [LinkSpec(SENDER, RECEIVER)],
-        )
+        dirs = build_pair(root)
         # At most BENCH_POOL distinct drafts, sent again in turn: the list of every draft
         # (~2.7 KB each) made up front was most of the sender's growth over a long run. Up to
         # BENCH_POOL messages, the drafts are the same as when each had its own.

@@ -31,14 +31,13 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from secureline.cli.federation import LinkSpec, NodeSpec, build
+from secureline.cli.bench import RECEIVER, SENDER, build_pair
 from secureline.node.compose import Node
 from secureline.node.config import load_config
 from secureline.store import dialect
 from secureline.store.database import Database
 from secureline.store.tables import deliveries, messages
 
-SENDER, RECEIVER = "interpol", "europol"
 #: Deliveries still on their way (the receiver's evidence not yet back at the origin).
 IN_FLIGHT = ("queued", "sent")
 
@@ -271,15 +270,7 @@ def run_api_bench(opts: ApiBenchOptions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="secureline-bench-api-") as tmp:
         root = Path(tmp)
         try:
-            dirs = build(
-                root,
-                [
-                    NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
-                    NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
-                ],
-                [LinkSpec(SENDER, RECEIVER)],
-                store=store,
-            )
+            dirs = build_pair(root, store=store)
             result["store"] = "postgresql" if schemas else "sqlite"
             token = system_token(dirs[SENDER])
             sender, receiver = (

@@ -29,9 +29,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from secureline.cli.bench import RECEIVER, SENDER, _send_and_wait, _wait_port
+from secureline.cli.bench import RECEIVER, SENDER, _send_and_wait, _wait_port, build_pair
 from secureline.cli.common import settle_memory
-from secureline.cli.federation import LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
 from secureline.node.config import load_config
@@ -55,14 +54,7 @@ def run_recovery_bench(
         ]
 
     with tempfile.TemporaryDirectory(prefix="secureline-bench-") as tmp:
-        dirs = build(
-            Path(tmp),
-            [
-                NodeSpec(SENDER, "Interpol", units=[("cc", False, None)]),
-                NodeSpec(RECEIVER, "Europol", units=[("ops", False, None)]),
-            ],
-            [LinkSpec(SENDER, RECEIVER)],
-        )
+        dirs = build_pair(Path(tmp))
         port = load_config(dirs[RECEIVER]).line.port
         receiver = _start(dirs[RECEIVER], port)
         sender = Node(dirs[SENDER])
