@@ -151,12 +151,16 @@ def test_a_silent_link_shows_stalled_with_its_envelopes_in_the_depth(
         )
         wait_for(lambda: _health(interpol)["in_flight"] == 3, what="three envelopes on the wire")
         assert _health(interpol)["queue_depth"] == 3  # in flight counts as undelivered
-        pushed = time.monotonic()
-        wait_for(lambda: _health(interpol)["link_state"] == "stalled", timeout=6, what="stalled")
-        assert time.monotonic() - pushed <= 5.5
+        assert _health(interpol)["link_state"] != "stalled"  # not before the threshold
+        # The threshold (5 s) is counted from the push itself, not from when a loaded
+        # machine gets round to asking: the alarm says how long the push has waited.
+        wait_for(lambda: _health(interpol)["link_state"] == "stalled", timeout=15, what="stalled")
         health = _health(interpol)
         assert not health["connected"]
-        assert any(a.startswith("stalled") for a in health["alarms"])
+        stalled = [a for a in health["alarms"] if a.startswith("stalled")]
+        assert stalled, health["alarms"]
+        waited = int(stalled[0].split("waited ")[1].split(" s")[0])
+        assert 5 <= waited <= 15, stalled
     finally:
         silent.go_on.set()
     wait_for(
