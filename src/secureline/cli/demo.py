@@ -367,7 +367,7 @@ def _run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
 def _report(run: Run, result: dict[str, Any], console: Console, check: bool) -> None:
     for name, node in run.nodes.items():
         console.print(
-            f"{name:11} line https://127.0.0.1:{node.line_port}  API http://127.0.0.1:{node.api_port}"
+            f"{name:11} line https://127.0.0.1:{node.line_port}  API {node.api_url}"
             f"  dir {node.layout.root}",
             soft_wrap=True,
         )

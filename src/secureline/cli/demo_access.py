@@ -55,8 +55,8 @@ def describe(nodes: dict[str, Node], unit_of: dict[str, str]) -> dict[str, Any]:
         "nodes": {
             name: {
                 "line": f"https://127.0.0.1:{node.line_port}",
-                "api": f"http://127.0.0.1:{node.api_port}",
-                "desk": f"http://127.0.0.1:{node.api_port}/desk/",
+                "api": node.api_url,
+                "desk": f"{node.api_url}/desk/",
                 "credentials": credentials(node, unit_of[name]),
             }
             for name, node in nodes.items()

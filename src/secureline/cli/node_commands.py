@@ -95,7 +95,7 @@ def run(directory: Dir) -> None:
     common.settle_memory()
     out.print(
         f"{node.name}: line on https://{node.config.line.host}:{node.line_port}, "
-        f"API on http://{node.config.api.host}:{node.api_port}"
+        f"API on {node.api_url}"
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -406,6 +406,20 @@ def server_ssl_context(
     )
 
 
+def https_server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
+    """The API port's HTTPS (the REST API and the desk): the organisation's own certificate,
+    TLS 1.2 or newer (browsers and national systems, not only peers), no client certificate
+    (users sign in; systems present a token)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_COMPRESSION
+    try:
+        context.load_cert_chain(certfile=cert_path, keyfile=key_path, password=_no_passphrase)
+    except (ssl.SSLError, OSError) as exc:
+        raise KeyFileError(f"cannot load HTTPS identity {cert_path} / {key_path}: {exc}") from None
+    return context
+
+
 def client_ssl_context(
     cert_path: Path, key_path: Path, trusted_ca_pems: Sequence[bytes], passphrase: bytes | None
 ) -> ssl.SSLContext:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -216,9 +217,11 @@ class Node:
     def start(self, *, line_port: int | None = None, api_port: int | None = None) -> Servers:
         """Serve the line and the API in a background thread; ports 0 pick free ones."""
         line_cfg, api_cfg = self.config.line, self.config.api
+        # The TLS identities first: one that cannot be loaded stops the start with no socket
+        # left bound.
+        ssl_context, api_ssl = self._server_ssl(), self._api_ssl()
         line_sock = _bind(line_cfg.host, line_cfg.port if line_port is None else line_port)
         api_sock = _bind(self.config.api.host, api_cfg.port if api_port is None else api_port)
-        ssl_context = self._server_ssl()
         line_server = uvicorn.Server(
             uvicorn.Config(
                 line_app(self.directory, self.inbox, lambda: self.settings.max_batch_bytes),
@@ -226,6 +229,7 @@ class Node:
                 log_level="warning",
                 access_log=False,
                 timeout_keep_alive=60,
+                proxy_headers=False,  # a peer is known by its certificate, never by a header
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 lifespan="off",
             )
@@ -239,8 +243,14 @@ class Node:
                 access_log=False,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 lifespan="off",
+                # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise:
+                # only the configured proxies may name a client's address.
+                proxy_headers=bool(api_cfg.trusted_proxies),
+                forwarded_allow_ips=list(api_cfg.trusted_proxies),
             )
         )
+        api_server.config.load()
+        api_server.config.ssl = api_ssl
         loop = asyncio.new_event_loop()
         started = threading.Event()
 
@@ -313,6 +323,27 @@ class Node:
             )
         except CryptoError as exc:
             raise NodeError("tls", str(exc)) from None
+
+    def _api_ssl(self) -> ssl.SSLContext | None:
+        api = self.config.api
+        if api.tls_certificate is None or api.tls_private_key is None:
+            return None
+        try:
+            return pki.https_server_context(
+                self.layout.root / api.tls_certificate, self.layout.root / api.tls_private_key
+            )
+        except CryptoError as exc:
+            raise NodeError("api.tls_certificate", str(exc)) from None
+
+    @property
+    def api_url(self) -> str:
+        """Where the API and the desk answer (loopback when listening on every address)."""
+        host = self.config.api.host
+        if host in ("0.0.0.0", "::"):  # noqa: S104 -- naming it, not binding
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"{'https' if self.config.api.tls else 'http'}://{host}:{self.api_port}"
 
     @property
     def line_port(self) -> int:

@@ -8,6 +8,7 @@ environment variable that ``keys.passphrase_env`` names.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -90,6 +91,50 @@ class ApiSection(_Section):
     # The most drafts one POST /api/v1/messages/batch takes (a longer batch is refused with
     # 422 batch_too_long); the whole request is still bounded by max_body_bytes.
     max_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
+    # HTTPS on the API port (the REST API and the desk) with the organisation's own
+    # certificate chain and key, PEM; relative paths are inside the node directory. Not the
+    # line's certificate: browsers and national systems trust the organisation's PKI, not
+    # the federation's pins.
+    tls_certificate: str | None = None
+    tls_private_key: str | None = None
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed; from any other address those headers are ignored, so that no client can
+    # name its own address (the desk's lockout counts per address).
+    trusted_proxies: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _https_or_loopback(self) -> ApiSection:
+        if (self.tls_certificate is None) != (self.tls_private_key is None):
+            raise ValueError(
+                "api.tls_certificate and api.tls_private_key: give both (HTTPS) or neither"
+            )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"api.trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
+        if not self.tls and not self.trusted_proxies and not _is_loopback(self.host):
+            raise ValueError(
+                f"api.host {self.host!r} is not a loopback address: plain HTTP is for "
+                "loopback only; set api.tls_certificate and api.tls_private_key (HTTPS on "
+                "the API port) or api.trusted_proxies (TLS ended by a reverse proxy)"
+            )
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certificate is not None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it could resolve anywhere
 
 
 class KeysSection(_Section):

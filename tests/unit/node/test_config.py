@@ -47,6 +47,10 @@ def test_the_retention_section_is_read() -> None:
         ("[api]\nmax_batch = 0", "api.max_batch", "greater than or equal to 1"),
         ("[api]\nmax_batch = 10001", "api.max_batch", "less than or equal to 10000"),
         ("[audit]\ncheckpoint_seconds = 0", "audit.checkpoint_seconds", "equal to 1"),
+        ('[api]\nhost = "0.0.0.0"', "api", "plain HTTP is for loopback only"),
+        ('[api]\nhost = "desk.example"', "api", "not a loopback address"),
+        ('[api]\ntls_certificate = "desk.pem"', "api", "give both (HTTPS) or neither"),
+        ('[api]\ntrusted_proxies = ["the proxy"]', "api", "not an IP address or network"),
         ("[audit]\ncheckpoint_seconds = 7200", "audit.checkpoint_seconds", "equal to 3600"),
     ],
 )
@@ -83,3 +87,17 @@ def test_the_kinds_a_node_takes_default_to_its_protocol_version() -> None:
 @pytest.mark.parametrize("value", ['["requests"]', "[]", '"request"'])
 def test_kinds_that_are_not_kinds_are_refused_naming_the_key(value: str) -> None:
     assert "line.kinds" in refused(MINIMAL + f"kinds = {value}\n").field
+
+
+def test_a_public_api_address_is_allowed_with_https_or_behind_a_proxy() -> None:
+    https = parse_config(
+        MINIMAL
+        + '\n[api]\nhost = "0.0.0.0"\ntls_certificate = "c.pem"\ntls_private_key = "k.pem"\n'
+    )
+    assert https.api.tls
+    proxied = parse_config(
+        MINIMAL + '\n[api]\nhost = "10.0.0.2"\ntrusted_proxies = ["10.0.0.0/24"]\n'
+    )
+    assert not proxied.api.tls
+    assert proxied.api.trusted_proxies == ("10.0.0.0/24",)
+    assert not parse_config(MINIMAL + '\n[api]\nhost = "::1"\n').api.tls
