@@ -26,9 +26,9 @@ from secureline.services import roles
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from secureline.services.roles import Principal
-from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
+from secureline.store.line import held as held_store
 
 #: a held alert's deliveries once a second person rejected it (docs/protocol.md, §7)
 ALERT_REJECTED = "alert_rejected"
@@ -71,7 +71,7 @@ class AlertReview:
         """The alerts waiting for a second person, oldest first."""
         _may_review(principal)
         found = []
-        for row in line_store.held_messages(self._db):
+        for row in held_store.held_messages(self._db):
             header = parse_header(orjson.loads(row.header_json))
             found.append(
                 HeldAlert(
@@ -91,7 +91,7 @@ class AlertReview:
         """Release a held alert: its deliveries are queued and the links woken."""
         author = self._check(principal, message_id, "approved")
         with self._db.transaction() as conn:
-            released = line_store.release_held(conn, message_id, self._clock())
+            released = held_store.release_held(conn, message_id, self._clock())
             if not released:
                 raise _not_held(message_id)
             self._audit.record(
@@ -115,7 +115,7 @@ class AlertReview:
             raise InvalidInput("reason", "state why the alert is rejected")
         author = self._check(principal, message_id, "rejected")
         with self._db.transaction() as conn:
-            refused = line_store.refuse_held(
+            refused = held_store.refuse_held(
                 conn, message_id, ALERT_REJECTED, reason, self._node, self._clock()
             )
             if not refused:

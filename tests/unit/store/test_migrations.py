@@ -17,9 +17,9 @@ import secureline.store.retention
 import secureline.store.sessions  # noqa: F401
 from secureline.crypto.envelope import sign_envelope
 from secureline.crypto.keys import generate_signing_key
-from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
+from secureline.store.line import deliveries as delivery_store
 from secureline.store.tables import metadata
 from tests.conftest import StoreFor
 
@@ -74,7 +74,7 @@ def test_queued_envelopes_move_to_their_own_table(tmp_path: Path, store_for: Sto
             {"at": at},
         )
     database.migrate()
-    claimed = line_store.claim_deliveries(database, "b", at, 10, 1_000_000)
+    claimed = delivery_store.claim_deliveries(database, "b", at, 10, 1_000_000)
     database.dispose()
     assert [(d.message_id, d.envelope) for d in claimed] == [("msg-00000001", "signed-envelope")]
 
