@@ -7,8 +7,10 @@ queued, or rejects it with a reason, and its deliveries are refused for good wit
 ``alert_rejected``: it never leaves the node. Either decision is taken once; a second one, or
 one about a message that is not held, is a 409 ``alert_not_held``.
 
-The author is the actor of the alert's ``message.created`` record: the audit chain is the one
-place that names who composed a message (the header names the unit only).
+The author is the message record's ``author`` (the username that composed it, stored with
+the message; the signed header names the unit only). An outgoing message without one (a store
+from before ``0009a`` whose audit chain had no ``message.created`` record for it) has no known
+author, as before.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class AlertReview:
             found.append(
                 HeldAlert(
                     id=row.message_id,
-                    author=self._author(row.message_id) or "",
+                    author=row.author or "",
                     unit=header.sender.unit,
                     created_at=header.created_at,
                     destinations=row.destinations,
@@ -144,22 +146,12 @@ class AlertReview:
         header: Header = parse_header(orjson.loads(row.header_json))
         if header.kind is not Kind.ALERT:
             raise InvalidInput("message_id", "only alerts are reviewed")
-        author = self._author(message_id)
+        author = row.author
         if author == principal.username:
             raise Forbidden(
                 f"an alert must be {decision} by someone other than its author", code=OWN_ALERT
             )
         return author or ""
-
-    def _author(self, message_id: str) -> str | None:
-        return next(
-            (
-                r.actor
-                for r in self._audit.records_for_object(message_id)
-                if r.action == AuditAction.MESSAGE_CREATED
-            ),
-            None,
-        )
 
 
 def _may_review(principal: Principal) -> None:

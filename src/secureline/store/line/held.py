@@ -76,6 +76,7 @@ def _held_rows(message_id: str, column: Any) -> Select[Any]:
 class HeldMessage(NamedTuple):
     message_id: str
     header_json: str
+    author: str | None  # the username that composed it (messages.author)
     destinations: tuple[str, ...]
 
 
@@ -92,13 +93,15 @@ def held_messages(db: Database, limit: int = 500) -> list[HeldMessage]:
             .subquery()
         )
         rows = conn.execute(
-            select(messages.c.id, messages.c.header_json, deliveries.c.destination)
+            select(
+                messages.c.id, messages.c.header_json, messages.c.author, deliveries.c.destination
+            )
             .join(deliveries, deliveries.c.message_id == messages.c.id)
             .where(messages.c.id.in_(select(ids.c.message_id)), deliveries.c.state == "held")
             .order_by(messages.c.id, deliveries.c.destination)
         ).all()
     found: dict[str, HeldMessage] = {}
-    for message_id, header_json, destination in rows:
-        held = found.get(message_id) or HeldMessage(message_id, header_json, ())
+    for message_id, header_json, author, destination in rows:
+        held = found.get(message_id) or HeldMessage(message_id, header_json, author, ())
         found[message_id] = held._replace(destinations=(*held.destinations, destination))
     return list(found.values())
