@@ -115,3 +115,9 @@ def test_an_envelope_refusal_and_a_line_error_keep_their_named_codes() -> None:
     assert (line.code, line.status, line.message) == ("agreement_mismatch", 409, "digests differ")
     assert WireError("bad", code="").code == "malformed_envelope"
     assert WireError("bad", code="malformed_evidence").code == "malformed_evidence"
+
+
+def test_the_root_imports_nothing_so_every_layer_may_hang_from_it() -> None:
+    source = inspect.getsource(tree)
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["from __future__ import annotations"]
