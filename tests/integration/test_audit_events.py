@@ -22,8 +22,8 @@ from secureline.services.errors import NotAuthenticated, Refused
 from secureline.services.line import custody
 from secureline.services.line.wire import EvidenceDocument
 from secureline.services.roles import Principal, Role
-from secureline.store import line as line_store
 from secureline.store import tables
+from secureline.store.line import evidence as evidence_store
 from tests.integration.support import (
     CHAIN,
     Federation,
@@ -320,7 +320,7 @@ def test_a_forged_partner_checkpoint_is_refused_and_recorded(pair: Federation) -
     assert (refused.actor, refused.object, refused.outcome) == ("europol", "europol", "refused")
     assert refused.detail["evidence"] == "ev-forged-cp"
     assert interpol.audit.partner_checkpoints("europol") == []
-    assert line_store.evidence_token(interpol.db, "ev-forged-cp") == "token-text"
+    assert evidence_store.evidence_token(interpol.db, "ev-forged-cp") == "token-text"
     assert count_rows(
         interpol, tables.evidence_tokens, tables.evidence_tokens.c.id == "ev-forged-cp"
     )

@@ -38,9 +38,9 @@ from secureline.services.line.wire import (
     sign_evidence,
 )
 from secureline.services.roles import Principal, Role
-from secureline.store import line as line_store
 from secureline.store import tables
 from secureline.store.audit import audit_records
+from secureline.store.line import deliveries as delivery_store
 from tests.integration.support import (
     PAIR,
     STAR,
@@ -73,7 +73,7 @@ def _push(fed: Federation, sender: str, receiver: str, evidence: list[Any]) -> h
 def _sent_digest(node: Node, message_id: str, destination: str) -> str:
     """The digest of the envelope ``node`` sent (as if it had leaked to the forger)."""
     with node.db.read() as conn:
-        token = line_store.envelopes_for(conn, [message_id])[(message_id, destination)]
+        token = delivery_store.envelopes_for(conn, [message_id])[(message_id, destination)]
     return envelope_digest(token)
 
 
@@ -169,7 +169,7 @@ def test_a_relay_takes_no_refusal_from_a_node_off_the_route_nor_passes_it_on(
     _taken(_push(star, "enu-spain", "interpol", [forged]))
 
     with interpol.db.read() as conn:  # the relay's own delivery
-        relaying = line_store.current_states(conn, [sent.id])[(sent.id, "europol")]
+        relaying = delivery_store.current_states(conn, [sent.id])[(sent.id, "europol")]
     assert relaying in ("queued", "sent")
     assert _evidence_refusals(interpol, sent.id) == [("enu-spain", "evidence_wrong_issuer")]
     with interpol.db.read() as conn:  # not queued towards the origin

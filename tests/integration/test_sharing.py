@@ -21,10 +21,10 @@ from secureline.services.permissions import grant_json, sign_grant
 from secureline.services.retention import Retention
 from secureline.services.submission import new_message_id
 from secureline.store import grants as grant_store
-from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store import retention as retention_store
 from secureline.store import tables
+from secureline.store.line import deliveries as delivery_store
 from tests.integration.support import (
     ADMIN,
     Federation,
@@ -218,8 +218,8 @@ def _queue_unchecked(origin: Node, draft: dict[str, Any], destination: str) -> s
                 )
             ],
         )
-        line_store.queue_deliveries(
-            conn, [line_store.NewDelivery(header.id, destination, hop, token, "[]")], now
+        delivery_store.queue_deliveries(
+            conn, [delivery_store.NewDelivery(header.id, destination, hop, token, "[]")], now
         )
     origin.wake({hop})
     return header.id

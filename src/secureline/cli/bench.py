@@ -130,7 +130,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _wait_port(port: int, seconds: float) -> None:
+def wait_port(port: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -142,7 +142,7 @@ def _wait_port(port: int, seconds: float) -> None:
     raise RuntimeError(f"the receiver did not open port {port}")
 
 
-def _send_and_wait(
+def send_and_wait(
     sender: Node,
     principal: Principal,
     pool: list[dict[str, Any]],
@@ -208,17 +208,17 @@ def run_line_bench(
         try:
             from secureline.node.config import load_config
 
-            _wait_port(load_config(dirs[RECEIVER]).line.port, 60)
+            wait_port(load_config(dirs[RECEIVER]).line.port, 60)
             sender.start()
             settle_memory()  # as `secureline run` does for the receiver
             principal = Principal("bench", "bench", "cc", Role.SYSTEM)
             # The stores already hold ``stored`` messages, sent over the line untimed.
-            if stored and _send_and_wait(sender, principal, drafts, stored, batch, 0) < stored:
+            if stored and send_and_wait(sender, principal, drafts, stored, batch, 0) < stored:
                 raise RuntimeError(f"the {stored} messages sent first were not all answered")
             timed_from = datetime.now(UTC)
             cpu_before = (time.process_time(), _cpu_seconds(receiver.pid))
             start = time.perf_counter()
-            done = _send_and_wait(sender, principal, drafts, messages, batch, stored)
+            done = send_and_wait(sender, principal, drafts, messages, batch, stored)
             seconds = time.perf_counter() - start
             cpu_after = (time.process_time(), _cpu_seconds(receiver.pid))
             with sender.db.read() as conn:

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from secureline.cli.bench import RECEIVER, SENDER, _send_and_wait, _wait_port, build_pair
+from secureline.cli.bench import RECEIVER, SENDER, build_pair, send_and_wait, wait_port
 from secureline.cli.common import settle_memory
 from secureline.cli.samples import draft
 from secureline.node.compose import Node
@@ -116,7 +116,7 @@ def _line_rate(
     sender: Node, principal: Principal, drafts: list[dict[str, Any]], batch: int, before: int
 ) -> float:
     start = time.perf_counter()
-    done = _send_and_wait(sender, principal, drafts, len(drafts), batch, before)
+    done = send_and_wait(sender, principal, drafts, len(drafts), batch, before)
     return done / (time.perf_counter() - start)
 
 
@@ -126,7 +126,7 @@ def _start(directory: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait_port(port, 60)
+    wait_port(port, 60)
     return process
 
 

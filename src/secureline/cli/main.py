@@ -22,10 +22,7 @@ from secureline.cli.people_commands import unit_app, user_app
 from secureline.cli.session import login, logout, whoami
 from secureline.cli.sharing_commands import correct, permission_app, retract, review_app
 from secureline.cli.vocab_commands import vocab
-from secureline.domain.errors import DomainError
-from secureline.node.errors import NodeError
-from secureline.services.errors import ServiceError
-from secureline.store.errors import StoreError
+from secureline.errors import SecurelineError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -88,7 +85,7 @@ def _root(
 def main() -> None:
     try:
         app()
-    except (NodeError, DomainError, ServiceError, StoreError) as exc:
+    except SecurelineError as exc:  # the project's one tree (secureline/errors.py)
         err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
 

@@ -18,6 +18,8 @@ stable and part of the protocol; the messages are for logs and people.
 
 from __future__ import annotations
 
+from secureline.errors import Refusal
+
 __all__ = [
     "CryptoError",
     "MalformedToken",
@@ -42,14 +44,14 @@ CERTIFICATE_REJECTION_CODES = frozenset(
 )
 
 
-class CryptoError(Exception):
-    """Base of the tree, so a boundary can catch the whole layer with one clause."""
+class CryptoError(Refusal):
+    """Base of the tree, so a boundary can catch the whole layer with one clause (under the
+    project tree's ``Refusal``: each code is a reason to refuse what a peer sent)."""
 
     code: str = "crypto_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
 
 
 class MalformedToken(CryptoError):

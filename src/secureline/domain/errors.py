@@ -8,14 +8,17 @@ raw: pydantic's errors are translated by :func:`secureline.domain.message.parse_
 
 from __future__ import annotations
 
+from secureline.errors import BadInput
 
-class DomainError(ValueError):
-    """A value or message that breaks a rule of the domain.
+
+class DomainError(BadInput, ValueError):
+    """A value or message that breaks a rule of the domain (the project tree's ``BadInput``).
 
     A ValueError so that pydantic validators may raise it and report it as a field error.
     """
 
     code = "invalid"
+    field: str
 
     def __init__(self, field: str, reason: str, *, code: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")

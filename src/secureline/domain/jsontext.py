@@ -17,8 +17,10 @@ from typing import Any
 
 import orjson
 
+from secureline.errors import BadInput
 
-class DuplicateKey(ValueError):
+
+class DuplicateKey(BadInput, ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(f"names the key {key[:64]!r} twice")
         self.key = key

@@ -48,8 +48,8 @@ from secureline.services.retention import Retention
 from secureline.services.roles import Principal
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
-from secureline.store import line as line_store
 from secureline.store.database import Database
+from secureline.store.line import deliveries as delivery_store
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Node:
                 sender.wake()
 
     def start_senders(self) -> None:
-        requeued = line_store.requeue_sent(self.db)
+        requeued = delivery_store.requeue_sent(self.db)
         if requeued:
             log.info(
                 "%s: %d envelopes were on the wire at the last stop; sending again",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from secureline.errors import SecurelineError
 
-class NodeError(Exception):
+
+class NodeError(SecurelineError):
     """A node cannot be created, configured or started as asked."""
 
     code = "node_error"

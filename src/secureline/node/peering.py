@@ -40,10 +40,10 @@ from secureline.services.line.capabilities import (
     write_capabilities,
 )
 from secureline.services.line.directory import Directory
-from secureline.store import line as line_store
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
 from secureline.store.errors import AlreadyExists
+from secureline.store.line import deliveries as delivery_store
 
 PEER_FILE_VERSION = 1
 #: The text fields of a peer file, every one required.
@@ -242,7 +242,7 @@ class PeerAdmin:
         depth (queued and in flight), oldest undelivered, envelopes set aside, agreement,
         alarms (thresholds in node.toml's [line] and [alarms])."""
         now = self._clock()
-        stats = line_store.queue_stats(self._db)
+        stats = delivery_store.queue_stats(self._db)
         rows = {r.name: r for r in peer_store.list_peers(self._db)}
         alarm_after = self._config.line.undelivered_alarm_seconds
         thresholds = self._config.alarms
@@ -326,7 +326,7 @@ class PeerAdmin:
 
     def _failed_envelopes(self, next_hop: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
-            rows = line_store.failed_deliveries(conn, limit=FAILED_SHOWN)
+            rows = delivery_store.failed_deliveries(conn, limit=FAILED_SHOWN)
         return [
             {
                 "message_id": f.message_id,
@@ -347,12 +347,12 @@ class PeerAdmin:
             raise NodeError("decision", f"must be retry or drop, not {decision!r}")
         now = self._clock()
         with self._db.transaction() as conn:
-            failed = line_store.failed_deliveries(conn, message_id)
+            failed = delivery_store.failed_deliveries(conn, message_id)
             if not failed:
                 raise NodeError(
                     "message_id", f"{message_id} has no envelope set aside as failed here"
                 )
-            line_store.resolve_failed(
+            delivery_store.resolve_failed(
                 conn, message_id, "queued" if decision == "retry" else "dropped", now
             )
             self._audit.record(

@@ -7,8 +7,10 @@ queued, or rejects it with a reason, and its deliveries are refused for good wit
 ``alert_rejected``: it never leaves the node. Either decision is taken once; a second one, or
 one about a message that is not held, is a 409 ``alert_not_held``.
 
-The author is the actor of the alert's ``message.created`` record: the audit chain is the one
-place that names who composed a message (the header names the unit only).
+The author is the message record's ``author`` (the username that composed it, stored with
+the message; the signed header names the unit only). An outgoing message without one (a store
+from before ``0009a`` whose audit chain had no ``message.created`` record for it) has no known
+author, as before.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from secureline.services import roles
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from secureline.services.roles import Principal
-from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
+from secureline.store.line import held as held_store
 
 #: a held alert's deliveries once a second person rejected it (docs/protocol.md, §7)
 ALERT_REJECTED = "alert_rejected"
@@ -71,12 +73,12 @@ class AlertReview:
         """The alerts waiting for a second person, oldest first."""
         _may_review(principal)
         found = []
-        for row in line_store.held_messages(self._db):
+        for row in held_store.held_messages(self._db):
             header = parse_header(orjson.loads(row.header_json))
             found.append(
                 HeldAlert(
                     id=row.message_id,
-                    author=self._author(row.message_id) or "",
+                    author=row.author or "",
                     unit=header.sender.unit,
                     created_at=header.created_at,
                     destinations=row.destinations,
@@ -91,7 +93,7 @@ class AlertReview:
         """Release a held alert: its deliveries are queued and the links woken."""
         author = self._check(principal, message_id, "approved")
         with self._db.transaction() as conn:
-            released = line_store.release_held(conn, message_id, self._clock())
+            released = held_store.release_held(conn, message_id, self._clock())
             if not released:
                 raise _not_held(message_id)
             self._audit.record(
@@ -115,7 +117,7 @@ class AlertReview:
             raise InvalidInput("reason", "state why the alert is rejected")
         author = self._check(principal, message_id, "rejected")
         with self._db.transaction() as conn:
-            refused = line_store.refuse_held(
+            refused = held_store.refuse_held(
                 conn, message_id, ALERT_REJECTED, reason, self._node, self._clock()
             )
             if not refused:
@@ -144,22 +146,12 @@ class AlertReview:
         header: Header = parse_header(orjson.loads(row.header_json))
         if header.kind is not Kind.ALERT:
             raise InvalidInput("message_id", "only alerts are reviewed")
-        author = self._author(message_id)
+        author = row.author
         if author == principal.username:
             raise Forbidden(
                 f"an alert must be {decision} by someone other than its author", code=OWN_ALERT
             )
         return author or ""
-
-    def _author(self, message_id: str) -> str | None:
-        return next(
-            (
-                r.actor
-                for r in self._audit.records_for_object(message_id)
-                if r.action == AuditAction.MESSAGE_CREATED
-            ),
-            None,
-        )
 
 
 def _may_review(principal: Principal) -> None:

@@ -38,7 +38,8 @@ from secureline.services.accounts import AUTH_FAILURE_WINDOW, Accounts
 from secureline.services.accounts import token_hash as digest
 from secureline.services.audit import AuditLog
 from secureline.services.errors import InvalidInput, NotAuthenticated
-from secureline.services.roles import Principal, Role
+from secureline.services.roles import Principal
+from secureline.services.session_book import Refusals, SessionBook
 from secureline.store import accounts as account_store
 from secureline.store import desk_auth as store
 from secureline.store.database import Database
@@ -51,6 +52,11 @@ RECOVERY_CODES = 10
 TOTP_DIGITS = 6
 TOTP_STEP = 30
 ISSUER = "secureline"
+_REFUSALS = Refusals(
+    unknown="sign in to the desk",
+    ended="the session was ended: sign in again",
+    expired=lambda _: "the session timed out: sign in again",
+)
 
 
 class SignInLocked(NotAuthenticated):
@@ -77,6 +83,9 @@ class DeskAuth:
         self._audit = audit
         self._accounts = accounts
         self._clock = clock
+        self._book = SessionBook(
+            db, audit, clock, store.desk_sessions, _REFUSALS, idle=IDLE_TIMEOUT
+        )
 
     # --- step 1: the password --------------------------------------------------------------
 
@@ -186,74 +195,31 @@ class DeskAuth:
     def authenticate(self, secret: str, stage: str = "full") -> DeskSession:
         """The live session for a cookie, at ``stage``; refused, with why, otherwise. A full
         session's idle clock restarts at each request."""
-        now = self._clock()
-        with self._db.read() as conn:
-            row = store.session_for(conn, digest(secret))
-        if row is None or row.stage != stage:
-            raise NotAuthenticated("sign in to the desk", code="session_unknown")
-        if row.user_disabled_at is not None:
-            raise NotAuthenticated(
-                f"user {row.username!r} is disabled: ask the node's administrator",
-                code="user_disabled",
-            )
-        if row.ended_at is not None:
-            raise NotAuthenticated("the session was ended: sign in again", code="session_ended")
-        if row.expires_at <= now or (stage == "full" and row.seen_at + IDLE_TIMEOUT <= now):
-            raise NotAuthenticated("the session timed out: sign in again", code="session_expired")
-        principal = Principal(row.user_id, row.username, row.unit, Role(row.role))
+        live = self._book.look_up(secret, stage)
         enrolled = True
-        if stage == "full":
-            with self._db.transaction() as conn:
-                store.touch_session(conn, row.id, now)
-        else:
+        if stage != "full":
             with self._db.read() as conn:
-                enrolled = store.second_factor(conn, row.user_id) is not None
-        return DeskSession(row.id, principal, row.stage, row.expires_at, enrolled)
+                enrolled = store.second_factor(conn, live.row.user_id) is not None
+        return DeskSession(live.row.id, live.principal, stage, live.row.expires_at, enrolled)
 
     def end(self, secret: str) -> bool:
         """Sign out: the session ends in the database, for every worker at once (audited)."""
-        try:
-            session = self.authenticate(secret)
-        except NotAuthenticated:
-            return False
-        with self._db.transaction() as conn:
-            if not store.end_session(conn, session.id, self._clock()):
-                return False
-            user = session.principal.username
-            self._audit.record(
-                conn,
-                [
-                    AuditEvent(
-                        user,
-                        AuditAction.SESSION_ENDED,
-                        user,
-                        "desk-sign-out",
-                        {"session_id": session.id},
-                    )
-                ],
-            )
-        return True
+        return self._book.end(secret, "desk-sign-out") is not None
 
     def _open(
         self, principal: Principal, stage: str, now: datetime, expires_at: datetime
     ) -> tuple[str, DeskSession]:
-        secret = secrets.token_urlsafe(32)
-        session_id = secrets.token_hex(8)
-        with self._db.transaction() as conn:
-            store.add_session(
-                conn, session_id, principal.user_id, digest(secret), stage, now, expires_at
-            )
+        secret, session_id = self._book.issue(principal, now, expires_at, stage)
         return secret, DeskSession(session_id, principal, stage, expires_at)
 
     def _promote(self, half: DeskSession, now: datetime, how: str) -> tuple[str, DeskSession]:
+        """The second step done: the half session ends and a full one begins, with a new
+        secret (the cookie is rotated at sign-in)."""
         user = half.principal
-        with self._db.transaction() as conn:
-            if not store.end_session(conn, half.id, now):
-                raise NotAuthenticated("the session was ended: sign in again", code="session_ended")
-            self._audit.record(
-                conn, [AuditEvent(user.username, AuditAction.LOGIN_SUCCESS, user.username, how)]
-            )
-        return self._open(user, "full", now, now + ABSOLUTE_TIMEOUT)
+        event = AuditEvent(user.username, AuditAction.LOGIN_SUCCESS, user.username, how)
+        expires_at = now + ABSOLUTE_TIMEOUT
+        secret, session_id = self._book.rotate(half.id, user, event, now, expires_at, "full")
+        return secret, DeskSession(session_id, user, "full", expires_at)
 
     # --- failures ------------------------------------------------------------------------
 

@@ -37,9 +37,9 @@ from secureline.services.line.wire import EvidenceItem, EvidenceKind, envelope_d
 from secureline.services.roles import Principal
 from secureline.services.submission import Also, Submitter
 from secureline.store import idempotency as key_store
-from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
+from secureline.store.line import evidence as evidence_store
 
 #: the most drafts one batch submission takes ([api] max_batch)
 DEFAULT_MAX_BATCH = 500
@@ -345,8 +345,8 @@ class Messaging:
         )
         checkpoint = self._audit.evidence_checkpoint()
         for token_id, token, _ in issue(self._identity, [item], now, checkpoint, batch_for=""):
-            line_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
-            line_store.queue_evidence(conn, hop, [token], now)
+            evidence_store.save_evidence(conn, token_id, self._identity.name, token, [], now)
+            evidence_store.queue_evidence(conn, hop, [token], now)
         self._wake({hop})
 
     def status(self, principal: Principal, message_id: str) -> Status:

@@ -30,13 +30,14 @@ from secureline.domain.errors import DomainError
 from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.message import Forwarded, Grant, translate
 from secureline.domain.policy import Reason
+from secureline.errors import Refusal
 from secureline.store.grants import GrantRow
 
 GRANT_TYPE = "secureline-grant+jws"
 INVALID_GRANT = "invalid_grant"
 
 
-class GrantError(Exception):
+class GrantError(Refusal):
     """A grant that does not verify; the text names the grant and the problem."""
 
     code = INVALID_GRANT

@@ -194,6 +194,7 @@ class Submitter:
                     envelope=None,
                     created_at=header.created_at,
                     stored_at=now,
+                    author=principal.username,
                 )
             )
             (held_rows if r.held else queued).extend(

@@ -6,6 +6,10 @@ ends by idle time as well as by age; a CLI session has neither. Every worker rea
 rows, so a sign-out or a disabling holds at once everywhere. Secrets are stored as SHA-256
 digests (the session cookie, the recovery codes); the TOTP key itself must be kept, since
 the node computes the expected codes from it.
+
+The sessions' rows are added, found, touched and ended by the functions of
+``store/sessions.py`` (``table=desk_sessions``): the two tables differ only by the desk's
+``stage`` and ``seen_at``.
 """
 
 from __future__ import annotations
@@ -27,8 +31,7 @@ from sqlalchemy import (
     update,
 )
 
-from secureline.store.dialect import as_utc
-from secureline.store.tables import ID, TS, metadata, users
+from secureline.store.tables import ID, TS, metadata
 
 second_factors = Table(
     "desk_second_factors",
@@ -65,97 +68,9 @@ desk_sessions = Table(
 
 
 @dataclass(frozen=True)
-class DeskSessionRow:
-    id: str
-    user_id: str
-    username: str
-    unit: str
-    role: str
-    stage: str
-    created_at: datetime
-    seen_at: datetime
-    expires_at: datetime
-    ended_at: datetime | None
-    user_disabled_at: datetime | None
-
-
-@dataclass(frozen=True)
 class SecondFactorRow:
     totp_secret: str
     last_step: int
-
-
-def add_session(
-    conn: Connection,
-    session_id: str,
-    user_id: str,
-    token_hash: str,
-    stage: str,
-    now: datetime,
-    expires_at: datetime,
-) -> None:
-    conn.execute(
-        insert(desk_sessions).values(
-            id=session_id,
-            user_id=user_id,
-            token_hash=token_hash,
-            stage=stage,
-            created_at=now,
-            seen_at=now,
-            expires_at=expires_at,
-        )
-    )
-
-
-def session_for(conn: Connection, token_hash: str) -> DeskSessionRow | None:
-    """The session whose cookie has this digest, ended ones included (the caller says why)."""
-    s = desk_sessions
-    r = conn.execute(
-        select(
-            s.c.id,
-            s.c.user_id,
-            users.c.username,
-            users.c.unit,
-            users.c.role,
-            s.c.stage,
-            s.c.created_at,
-            s.c.seen_at,
-            s.c.expires_at,
-            s.c.ended_at,
-            users.c.disabled_at,
-        )
-        .join(users, users.c.id == s.c.user_id)
-        .where(s.c.token_hash == token_hash)
-    ).first()
-    if r is None:
-        return None
-    return DeskSessionRow(
-        r.id,
-        r.user_id,
-        r.username,
-        r.unit,
-        r.role,
-        r.stage,
-        as_utc(r.created_at),
-        as_utc(r.seen_at),
-        as_utc(r.expires_at),
-        as_utc(r.ended_at) if r.ended_at is not None else None,
-        as_utc(r.disabled_at) if r.disabled_at is not None else None,
-    )
-
-
-def touch_session(conn: Connection, session_id: str, now: datetime) -> None:
-    conn.execute(update(desk_sessions).where(desk_sessions.c.id == session_id).values(seen_at=now))
-
-
-def end_session(conn: Connection, session_id: str, now: datetime) -> bool:
-    """End a session; False when it had already ended (another request ended it first)."""
-    changed = conn.execute(
-        update(desk_sessions)
-        .where(desk_sessions.c.id == session_id, desk_sessions.c.ended_at.is_(None))
-        .values(ended_at=now)
-    )
-    return changed.rowcount == 1
 
 
 def second_factor(conn: Connection, user_id: str) -> SecondFactorRow | None:

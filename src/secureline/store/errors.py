@@ -6,9 +6,12 @@ caller are translated here, the rest become :class:`StoreError` with the cause c
 
 from __future__ import annotations
 
+from secureline.errors import Internal
 
-class StoreError(Exception):
-    """The store could not do what was asked; nothing was half-written."""
+
+class StoreError(Internal):
+    """The store could not do what was asked; nothing was half-written (the project tree's
+    ``Internal``: a boundary shows no detail of it)."""
 
     code = "store_error"
 

@@ -34,6 +34,8 @@ class MessageRow(NamedTuple):
     stored_at: datetime
     read_at: datetime | None = None
     purged_at: datetime | None = None
+    #: the username that composed it, for messages composed here (``0009a``)
+    author: str | None = None
 
 
 _MESSAGE_COLUMNS = MessageRow._fields

@@ -95,6 +95,9 @@ messages = Table(
     Column("stored_at", TS, nullable=False),
     Column("read_at", TS, nullable=True),
     Column("purged_at", TS, nullable=True),
+    # who composed it (a username), for messages composed here: the four-eyes review of an
+    # alert reads it. NULL for messages from other nodes (the header names the unit only).
+    Column("author", NAME, nullable=True),
 )
 
 SEQ = BigInteger().with_variant(Integer, "sqlite")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from secureline.store import line as line_store
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
+from secureline.store.line import deliveries as delivery_store
 
 
 @pytest.mark.parametrize(
@@ -16,11 +16,11 @@ from secureline.store.database import Database
     [(0, 500), (2, 500), (3, 250), (4, 125), (10, 1), (60, 1)],
 )
 def test_a_failing_batch_is_halved_then_halved_again(attempts: int, expected: int) -> None:
-    assert line_store.split_limit(500, attempts, split_after=3) == expected
+    assert delivery_store.split_limit(500, attempts, split_after=3) == expected
 
 
 def test_without_a_threshold_the_batch_is_never_split() -> None:
-    assert line_store.split_limit(500, 50, split_after=0) == 500
+    assert delivery_store.split_limit(500, 50, split_after=0) == 500
 
 
 def _peer(database: Database, now: datetime) -> None:

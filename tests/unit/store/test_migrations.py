@@ -17,9 +17,9 @@ import secureline.store.retention
 import secureline.store.sessions  # noqa: F401
 from secureline.crypto.envelope import sign_envelope
 from secureline.crypto.keys import generate_signing_key
-from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
+from secureline.store.line import deliveries as delivery_store
 from secureline.store.tables import metadata
 from tests.conftest import StoreFor
 
@@ -74,7 +74,7 @@ def test_queued_envelopes_move_to_their_own_table(tmp_path: Path, store_for: Sto
             {"at": at},
         )
     database.migrate()
-    claimed = line_store.claim_deliveries(database, "b", at, 10, 1_000_000)
+    claimed = delivery_store.claim_deliveries(database, "b", at, 10, 1_000_000)
     database.dispose()
     assert [(d.message_id, d.envelope) for d in claimed] == [("msg-00000001", "signed-envelope")]
 
@@ -135,3 +135,48 @@ def test_content_is_kept_once_in_its_envelopes(tmp_path: Path, store_for: StoreF
     assert {m: r.content_json for m, r in read.items() if r} == dict.fromkeys(rows, content)
     assert kept["msg-relay"] is None  # forwarded from envelopes, kept there once
     assert kept["msg-in"] == rows["msg-in"][1]
+
+
+def test_the_author_of_each_message_composed_here_is_filled_from_the_audit_chain(
+    tmp_path: Path, store_for: StoreFor
+) -> None:
+    """0009a on a store that already has messages: a message composed here gets the actor
+    of its first ``message.created`` record; one from another node, one without a record
+    and one whose actor cannot be a username keep no author."""
+    database = _store_at("0008s", tmp_path, store_for)
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    messages = {"msg-out": "out", "msg-in": "in", "msg-unrecorded": "out", "msg-long": "out"}
+    records = [  # (object, action, actor), in seq order
+        ("msg-out", "message.created", "alice"),
+        ("msg-out", "message.created", "mallory"),  # a later record is not the author
+        ("msg-out", "alert.approved", "bob"),
+        ("msg-in", "message.created", "carol"),  # never an author: not composed here
+        ("msg-long", "message.created", "x" * 64),
+    ]
+    with database.transaction() as conn:
+        for message_id, direction in messages.items():
+            conn.execute(
+                text(
+                    "INSERT INTO messages (id, direction, sender, origin_node, header_json, "
+                    "content_json, created_at, stored_at) VALUES (:id, :direction, 'cc@a', "
+                    "'a', '{}', '{}', :at, :at)"
+                ),
+                {"id": message_id, "direction": direction, "at": at},
+            )
+        for seq, (obj, action, actor) in enumerate(records, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_records (seq, at, actor, action, object, outcome, "
+                    "detail_json, prev_hash, hash) VALUES (:seq, :at, :actor, :action, :obj, "
+                    "'ok', '{}', :h, :h)"
+                ),
+                {"seq": seq, "at": at, "actor": actor, "action": action, "obj": obj, "h": "0"},
+            )
+    database.migrate()
+    with database.read() as conn:
+        stored = dict(conn.execute(text("SELECT id, author FROM messages")).all())
+    read = message_store.get_message(database, "msg-out")
+    database.dispose()
+    assert stored == {"msg-out": "alice", "msg-in": None, "msg-unrecorded": None, "msg-long": None}
+    assert read is not None
+    assert read.author == "alice"

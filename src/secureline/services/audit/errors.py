@@ -9,17 +9,18 @@ AuditError            "audit_error"          refused input
 
 from __future__ import annotations
 
+from secureline.errors import SecurelineError
+
 __all__ = ["AuditChainBroken", "AuditError", "PartnerCheckpointRefused"]
 
 
-class AuditError(Exception):
+class AuditError(SecurelineError):
     """The audit service refused or could not do what was asked."""
 
     code = "audit_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
 
 
 class PartnerCheckpointRefused(AuditError):

@@ -65,7 +65,8 @@ from secureline.services.line.wire import (
     envelope_digest,
 )
 from secureline.store import bulk
-from secureline.store import line as line_store
+from secureline.store.line import deliveries as delivery_store
+from secureline.store.line import evidence as evidence_store
 
 log = logging.getLogger(__name__)
 #: States after which a delivery already has its ``message.sent`` record.
@@ -131,7 +132,7 @@ class Delivery:
 
 def _deliveries(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], Delivery]:
     """The state and next hop of each of our deliveries of these messages, locked in key order
-    as :func:`line_store.current_states` locks them (the caller moves them on)."""
+    as :func:`delivery_store.current_states` locks them (the caller moves them on)."""
     rows = bulk.select_in(
         conn,
         "deliveries",
@@ -208,10 +209,10 @@ def apply(
     states = {key: d.state for key, d in held.items()}
     digests = sent_digests
     if digests is None:
-        sent = line_store.envelopes_for(conn, ids)
+        sent = delivery_store.envelopes_for(conn, ids)
         # A purged envelope is blank: its evidence can only be matched by id.
         digests = {key: envelope_digest(token) for key, token in sent.items() if token}
-    outcomes: list[line_store.Outcome] = []
+    outcomes: list[delivery_store.Outcome] = []
     forward: dict[str, list[str]] = {}
     for document in documents:
         ours: list[EvidenceItem] = []
@@ -233,7 +234,7 @@ def apply(
                 continue  # late: history only
             states[key] = kind
             outcomes.append(
-                line_store.Outcome(
+                delivery_store.Outcome(
                     item.message_id,
                     item.destination,
                     kind,
@@ -257,7 +258,7 @@ def apply(
                     {"destination": item.destination, "reason": item.reason_code or ""},
                 )
             )
-        line_store.save_evidence(
+        evidence_store.save_evidence(
             conn,
             document.id,
             document.issuer,
@@ -268,9 +269,9 @@ def apply(
         if not refused_here:
             # (Refused: we hold the delivery it lies about; it goes no further to the origin.)
             _route_on(document, node, directory, forward)
-    line_store.record_outcomes(conn, outcomes, now)
+    delivery_store.record_outcomes(conn, outcomes, now)
     for hop, tokens in forward.items():
-        line_store.queue_evidence(conn, hop, tokens, now)
+        evidence_store.queue_evidence(conn, hop, tokens, now)
     return audit
 
 

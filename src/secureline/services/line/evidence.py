@@ -10,7 +10,7 @@ from enum import Enum
 from secureline.services.line.evidence_model import fit_item
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.wire import EvidenceItem, sign_evidence
-from secureline.store.line import NewEvidence
+from secureline.store.line.evidence import NewEvidence
 
 # Forward progress of a delivery (for display and counting; the moves are TRANSITIONS).
 STATE_ORDER = {"queued": 0, "sent": 1, "relayed": 2, "delivered": 3, "read": 4, "refused": 5}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from secureline import errors
 
-class Refusal(Exception):
+
+class Refusal(errors.Refusal):
+    """The project tree's ``Refusal``, for one envelope on the line."""
+
     def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code = code
+        super().__init__(text, code=code)
         self.text = text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from secureline.domain.vocabulary import PROTOCOL_KINDS, PROTOCOL_VERSION, Kind
+from secureline.errors import Refusal
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,10 @@ class LineSettings:
     kinds: frozenset[Kind] = PROTOCOL_KINDS[PROTOCOL_VERSION]
 
 
-class LineError(Exception):
+class LineError(Refusal):
     """A transaction refused as a whole: typed, with the HTTP status the transport answers."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+        super().__init__(f"{code}: {message}", code=code)
         self.status = status
-        self.code = code
         self.message = message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from secureline.errors import SecurelineError
 from secureline.services.line.directory import Peer
 
 
@@ -17,7 +18,7 @@ class PushAnswer:
     peer_agreement: str | None = None
 
 
-class TransportError(Exception):
+class TransportError(SecurelineError):
     """The peer could not be reached or did not answer; the batch is retried later."""
 
 

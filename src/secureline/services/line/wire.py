@@ -34,6 +34,7 @@ from secureline.crypto.keys import SigningKey, VerifyKey
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.message import MESSAGE_ID, Message
+from secureline.errors import Refusal
 
 VERSION = 1
 ENVELOPE_TYPE = "secureline-envelope+jws"
@@ -41,15 +42,13 @@ EVIDENCE_TYPE = "secureline-evidence+jws"
 _NODE = re.compile(NAME_PATTERN)
 
 
-class WireError(Exception):
-    """A wire document that does not have the documented form."""
+class WireError(Refusal):
+    """A wire document that does not have the documented form (a ``Refusal``, named)."""
 
     code = "malformed_envelope"
 
     def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        if code:
-            self.code = code
+        super().__init__(message, code=code or None)
 
 
 class EvidenceKind(StrEnum):

@@ -1,26 +1,18 @@
-"""The line's durable state: deliveries (the outbox), inbound transactions, evidence."""
+"""The delivery outbox: one row per (message, destination) this node sends or relays, with
+its signed envelope, claimed by the link's senders and moved on by the evidence."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from secureline.store import bulk, dialect
 from secureline.store.database import Database
-from secureline.store.messages import sent_content
-from secureline.store.tables import (
-    deliveries,
-    envelopes,
-    evidence_outbox,
-    evidence_tokens,
-    inbound_transactions,
-    messages,
-    peers,
-)
+from secureline.store.tables import deliveries, envelopes
 
 
 # Rows are tuples, as in store/messages.py: several are built per message on the hot path.
@@ -64,19 +56,6 @@ class Outcome(NamedTuple):
     reason_code: str | None = None
     reason_text: str | None = None
     refused_by: str | None = None
-
-
-class NewEvidence(NamedTuple):
-    message_id: str
-    kind: str
-    issuer: str
-    destination: str | None
-    reason_code: str | None
-    reason_text: str | None
-    issued_at: datetime
-
-
-_NEW_EVIDENCE_COLUMNS = NewEvidence._fields
 
 
 def queue_deliveries(
@@ -293,102 +272,6 @@ def queue_stats(db: Database) -> dict[str, QueueStats]:
     return result
 
 
-def stored_transaction(db: Database, origin: str, txn_id: str) -> tuple[str, bytes] | None:
-    with db.read() as conn:
-        row = conn.execute(
-            select(inbound_transactions.c.request_digest, inbound_transactions.c.response).where(
-                inbound_transactions.c.origin == origin, inbound_transactions.c.txn_id == txn_id
-            )
-        ).first()
-    return (row[0], bytes(row[1])) if row else None
-
-
-def save_transaction(
-    conn: Connection, origin: str, txn_id: str, digest: str, response: bytes, now: datetime
-) -> None:
-    conn.execute(
-        insert(inbound_transactions).values(
-            origin=origin, txn_id=txn_id, request_digest=digest, response=response, received_at=now
-        )
-    )
-
-
-def save_evidence(
-    conn: Connection,
-    token_id: str,
-    issuer: str,
-    token: str,
-    items: Sequence[NewEvidence],
-    now: datetime,
-) -> None:
-    exists = conn.execute(
-        select(evidence_tokens.c.id).where(evidence_tokens.c.id == token_id)
-    ).first()
-    if exists:
-        return  # the same signed document again (a replayed or forwarded copy)
-    conn.execute(
-        insert(evidence_tokens).values(id=token_id, issuer=issuer, token=token, stored_at=now)
-    )
-    bulk.insert_many(
-        conn,
-        "evidence",
-        (*_NEW_EVIDENCE_COLUMNS, "token_id"),
-        ((*item, token_id) for item in items),
-    )
-    if items:  # one row per document, not per item: the issuer's newest sign of life
-        newest = max(items, key=lambda item: item.issued_at)
-        conn.execute(
-            update(peers)
-            .where(
-                peers.c.name == issuer,
-                (peers.c.last_evidence_at.is_(None))
-                | (peers.c.last_evidence_at < newest.issued_at),
-            )
-            .values(last_evidence_kind=newest.kind, last_evidence_at=newest.issued_at)
-        )
-
-
-def evidence_token(db: Database, token_id: str) -> str | None:
-    with db.read() as conn:
-        row = conn.execute(
-            select(evidence_tokens.c.token).where(evidence_tokens.c.id == token_id)
-        ).first()
-    return row[0] if row else None
-
-
-def queue_evidence(conn: Connection, next_hop: str, tokens: Sequence[str], now: datetime) -> None:
-    if tokens:
-        conn.execute(
-            insert(evidence_outbox),
-            [
-                {
-                    "next_hop": next_hop,
-                    "token": t,
-                    "attempts": 0,
-                    "not_before": now,
-                    "created_at": now,
-                }
-                for t in tokens
-            ],
-        )
-
-
-def claim_evidence(db: Database, next_hop: str, now: datetime, limit: int) -> list[tuple[int, str]]:
-    with db.read() as conn:
-        rows = conn.execute(
-            select(evidence_outbox.c.seq, evidence_outbox.c.token)
-            .where(evidence_outbox.c.next_hop == next_hop, evidence_outbox.c.not_before <= now)
-            .order_by(evidence_outbox.c.seq)
-            .limit(limit)
-        ).all()
-    return [(int(s), str(t)) for s, t in rows]
-
-
-def forget_evidence(conn: Connection, seqs: Sequence[int]) -> None:
-    if seqs:
-        conn.execute(delete(evidence_outbox).where(evidence_outbox.c.seq.in_(list(seqs))))
-
-
 def mark_sent(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
     bulk.update_many(
         conn, "deliveries", ("state", "updated_at"), ("seq",), (("sent", now, s) for s in seqs)
@@ -429,94 +312,3 @@ def current_states(
         lock_order=("message_id", "destination") if for_update else (),
     )
     return {(m, d): state for m, d, state in rows}
-
-
-def release_held(conn: Connection, message_id: str, now: datetime) -> list[str]:
-    """Queue a message held for review; returns the next hops it now waits for (none: it
-    was not held, or another decision took it first)."""
-    hops = [r.next_hop for r in conn.execute(_held_rows(message_id, deliveries.c.next_hop))]
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
-        .values(state="queued", not_before=now, created_at=now, updated_at=now)
-    )
-    return hops
-
-
-def refuse_held(
-    conn: Connection, message_id: str, code: str, reason: str, refused_by: str, now: datetime
-) -> list[str]:
-    """Refuse, for good, every delivery of a message held for review (a second person
-    rejected it); returns their destinations (none: the message was not held). Its signed
-    envelopes go with it, so that nothing of it can ever be sent."""
-    destinations = [
-        r.destination for r in conn.execute(_held_rows(message_id, deliveries.c.destination))
-    ]
-    if not destinations:
-        return []
-    # The content may be kept only in these envelopes: it stays in the message's row.
-    conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id, messages.c.content_json.is_(None))
-        .values(content_json=sent_content(conn, message_id))
-    )
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
-        .values(
-            state="refused",
-            reason_code=code,
-            reason_text=reason,
-            refused_by=refused_by,
-            updated_at=now,
-        )
-    )
-    conn.execute(
-        delete(envelopes).where(
-            envelopes.c.message_id == message_id, envelopes.c.destination.in_(destinations)
-        )
-    )
-    return destinations
-
-
-def _held_rows(message_id: str, column: Any) -> Select[Any]:
-    """A message's held deliveries, locked until the transaction ends: a second decision
-    taken at the same time (approve and reject, or the same one twice, on two workers) waits
-    for the first, then finds nothing held (PostgreSQL reads the locked rows again; SQLite's
-    write transactions are serialised anyway)."""
-    return (
-        select(column)
-        .where(deliveries.c.message_id == message_id, deliveries.c.state == "held")
-        .with_for_update()
-    )
-
-
-class HeldMessage(NamedTuple):
-    message_id: str
-    header_json: str
-    destinations: tuple[str, ...]
-
-
-def held_messages(db: Database, limit: int = 500) -> list[HeldMessage]:
-    """Messages composed here that wait for review (oldest first, bounded), with the
-    destination nodes each waits for."""
-    with db.read() as conn:
-        ids = (
-            select(deliveries.c.message_id)
-            .where(deliveries.c.state == "held")
-            .group_by(deliveries.c.message_id)
-            .order_by(deliveries.c.message_id)
-            .limit(limit)
-            .subquery()
-        )
-        rows = conn.execute(
-            select(messages.c.id, messages.c.header_json, deliveries.c.destination)
-            .join(deliveries, deliveries.c.message_id == messages.c.id)
-            .where(messages.c.id.in_(select(ids.c.message_id)), deliveries.c.state == "held")
-            .order_by(messages.c.id, deliveries.c.destination)
-        ).all()
-    found: dict[str, HeldMessage] = {}
-    for message_id, header_json, destination in rows:
-        held = found.get(message_id) or HeldMessage(message_id, header_json, ())
-        found[message_id] = held._replace(destinations=(*held.destinations, destination))
-    return list(found.values())
