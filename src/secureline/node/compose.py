@@ -6,14 +6,9 @@ own database, keys, services, senders and servers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import socket
 import ssl
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +27,13 @@ from secureline.node.errors import NodeError
 from secureline.node.layout import NodeLayout
 from secureline.node.memory import TRIM_SECONDS, release_free_memory
 from secureline.node.peering import PeerAdmin
+from secureline.node.servers import (
+    GRACEFUL_SHUTDOWN_SECONDS,
+    Servers,
+    bind,
+    serve_in_thread,
+    stop_servers,
+)
 from secureline.services.accounts import Accounts
 from secureline.services.audit import AuditChainBroken, AuditLog
 from secureline.services.desk_auth import DeskAuth
@@ -53,24 +55,9 @@ from secureline.store.line import deliveries as delivery_store
 
 log = logging.getLogger(__name__)
 
-# How long a stopping server lets open connections finish before it cuts them. A peer that
-# holds an idle keep-alive TLS connection never answers the close_notify that a graceful
-# close waits for (asyncio waits up to 30 s for it), so the wait must be bounded.
-GRACEFUL_SHUTDOWN_SECONDS = 2
-IDLE_GRACE_SECONDS = 0.3  # how long requests under way may finish before idle links are cut
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class Servers:
-    thread: threading.Thread
-    loop: asyncio.AbstractEventLoop
-    servers: list[uvicorn.Server]
-    line_port: int
-    api_port: int
 
 
 class Node:
@@ -220,8 +207,8 @@ class Node:
         # The TLS identities first: one that cannot be loaded stops the start with no socket
         # left bound.
         ssl_context, api_ssl = self._server_ssl(), self._api_ssl()
-        line_sock = _bind(line_cfg.host, line_cfg.port if line_port is None else line_port)
-        api_sock = _bind(self.config.api.host, api_cfg.port if api_port is None else api_port)
+        line_sock = bind(line_cfg.host, line_cfg.port if line_port is None else line_port)
+        api_sock = bind(self.config.api.host, api_cfg.port if api_port is None else api_port)
         line_server = uvicorn.Server(
             uvicorn.Config(
                 line_app(self.directory, self.inbox, lambda: self.settings.max_batch_bytes),
@@ -251,44 +238,7 @@ class Node:
         )
         api_server.config.load()
         api_server.config.ssl = api_ssl
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        async def serve() -> None:
-            tasks = [
-                asyncio.create_task(line_server.serve(sockets=[line_sock])),
-                asyncio.create_task(api_server.serve(sockets=[api_sock])),
-            ]
-            started.set()
-            try:
-                await asyncio.gather(*tasks)
-            finally:
-                # Connections still open after the graceful shutdown (a peer that never
-                # answered close_notify) are cut, so that the loop closes with no transport.
-                for server in (line_server, api_server):
-                    _abort_connections(server)
-                await asyncio.sleep(0.05)
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(serve())
-            loop.close()
-
-        thread = threading.Thread(target=run, name=f"servers-{self.name}", daemon=True)
-        thread.start()
-        started.wait(10)
-        for server in (line_server, api_server):
-            for _ in range(200):
-                if server.started:
-                    break
-                threading.Event().wait(0.01)
-        self._servers = Servers(
-            thread,
-            loop,
-            [line_server, api_server],
-            line_sock.getsockname()[1],
-            api_sock.getsockname()[1],
-        )
+        self._servers = serve_in_thread(self.name, (line_server, line_sock), (api_server, api_sock))
         self._running = True
         self.start_senders()
         seconds = self.config.audit.checkpoint_seconds
@@ -382,7 +332,7 @@ class Node:
         servers, self._servers = self._servers, None
         if servers is not None:
             try:
-                _stop_servers(servers)
+                stop_servers(servers)
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
         self._running = False
@@ -444,66 +394,3 @@ class Node:
             {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "detail": r.detail}
             for r in self.audit.who_read(arg)
         ]
-
-
-def _stop_servers(servers: Servers) -> None:
-    for server in servers.servers:
-        server.should_exit = True
-    # A peer's idle keep-alive connection would hold the stop for the whole graceful timeout:
-    # closing a TLS transport waits for the peer's close_notify. Requests under way get a
-    # moment to finish; then the idle connections are cut (a peer reconnects when it needs to).
-    servers.thread.join(timeout=IDLE_GRACE_SECONDS)
-    if servers.thread.is_alive() and not servers.loop.is_closed():
-
-        def cut_idle() -> None:
-            for server in servers.servers:
-                _abort_connections(server, idle_only=True)
-
-        with contextlib.suppress(RuntimeError):  # the loop closed in the meantime
-            servers.loop.call_soon_threadsafe(cut_idle)
-    servers.thread.join(timeout=GRACEFUL_SHUTDOWN_SECONDS + 3)
-    if servers.thread.is_alive() and not servers.loop.is_closed():
-        # Should not happen (uvicorn gives up on connections after the graceful timeout);
-        # if it does, force the exit and cut the connections from the loop's own thread.
-        def force() -> None:
-            for server in servers.servers:
-                server.force_exit = True
-                _abort_connections(server)
-
-        with contextlib.suppress(RuntimeError):  # the loop closed in the meantime
-            servers.loop.call_soon_threadsafe(force)
-        servers.thread.join(timeout=5)
-    if servers.thread.is_alive():
-        log.warning("%s: the server thread did not stop", servers.thread.name)
-
-
-def _abort_connections(server: uvicorn.Server, *, idle_only: bool = False) -> None:
-    for connection in list(server.server_state.connections):
-        cycle = getattr(connection, "cycle", None)
-        if idle_only and cycle is not None and not cycle.response_complete:
-            continue  # a request under way: the graceful timeout is its limit
-        transport = getattr(connection, "transport", None)
-        if transport is not None:  # abort, even while closing: it does not wait for the peer
-            transport.abort()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    # IPPROTO_TCP spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) on every
-    # connection it accepts, but recognises a TCP socket by its protocol number, which a bare
-    # socket(AF_INET, SOCK_STREAM) leaves at 0 (and accepted sockets inherit). With Nagle on,
-    # uvicorn's response (head and body written apart) waited for the client's delayed
-    # acknowledgement, ~40 ms per request on a kept-alive connection (tests/integration/
-    # test_keepalive.py). TCP_NODELAY on the listener too: Linux copies it to accepted sockets.
-    sock = socket.socket(
-        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-    )
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise NodeError("listen", f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
