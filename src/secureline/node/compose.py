@@ -47,6 +47,7 @@ from secureline.services.retention import Retention
 from secureline.services.roles import Principal
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
+from secureline.services.threads import Threads
 from secureline.store import line as line_store
 from secureline.store.database import Database
 
@@ -388,7 +389,16 @@ class Node:
         API must never accept a desk cookie. Two apps, each with one way in, keep the
         credentials apart by construction (no path list in the edge to keep in step)."""
         api = create_app(self.api_services())
-        desk = create_desk_app(DeskServices(self.name, self.desk_auth, self.messaging))
+        desk = create_desk_app(
+            DeskServices(
+                self.name,
+                self.desk_auth,
+                self.messaging,
+                sharing=self.sharing,
+                retention=self.retention,
+                threads=Threads(self.name, self.db),
+            )
+        )
 
         async def faces(scope: Any, receive: Any, send: Any) -> None:
             path = scope.get("path", "")

@@ -10,14 +10,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from secureline.domain import vocabulary as vocab
-from secureline.domain.message import MESSAGE_ID
 from secureline.interfaces.desk import explain
+from secureline.interfaces.desk.views.message import MessageViews
+from secureline.interfaces.desk.views.thread import ThreadViews
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
-from secureline.services.errors import NotFoundError, ServiceError
+from secureline.services.errors import ServiceError
 
 #: the kinds a person composes by hand (the others are the node's own: grants, corrections)
-COMPOSED_KINDS = (vocab.Kind.REQUEST, vocab.Kind.INFORMATION, vocab.Kind.REPLY)
+COMPOSED_KINDS = (vocab.Kind.REQUEST, vocab.Kind.INFORMATION, vocab.Kind.REPLY, vocab.Kind.ALERT)
+#: what a link may fill in on the compose form (a reply's "Reply" link)
+PREFILLED = ("to", "kind", "reply_to", "crime_area", "subject", "purpose", "case_ref")
 
 
 class Pages:
@@ -33,7 +36,8 @@ class Pages:
             Route("/inbox", guard(self.inbox)),
             Route("/sent", guard(self.sent)),
             Route("/compose", guard(self.compose), methods=["GET", "POST"]),
-            Route("/messages/{message_id}", guard(self.message), methods=["GET", "POST"]),
+            *MessageViews(self.desk).routes(),
+            *ThreadViews(self.desk).routes(),
         ]
 
     async def home(self, request: Request) -> Response:
@@ -59,35 +63,11 @@ class Pages:
         items = await run_in_threadpool(self.messaging.sent, session.principal)
         return self.desk.render(request, "sent.html", session=session, items=items)
 
-    async def message(self, request: Request, session: DeskSession) -> Response:
-        """GET /desk/messages/{id}; POST acknowledges an H3 message's conditions (audited by
-        ``Messaging.open``) and shows its content."""
-        message_id = request.path_params["message_id"]
-        if not MESSAGE_ID.fullmatch(message_id):
-            raise NotFoundError("no such message")
-        acknowledge = request.method == "POST"
-        opened = await run_in_threadpool(
-            lambda: self.messaging.open(
-                session.principal, message_id, acknowledge_conditions=acknowledge
-            )
-        )
-        sender = opened.header.sender
-        mine = sender.node == self.node and sender.unit == session.principal.unit
-        trail = None
-        if mine:
-            trail = await run_in_threadpool(self.messaging.status, session.principal, message_id)
-        return self.desk.render(
-            request,
-            "message.html",
-            session=session,
-            header=opened.header,
-            content=opened.content,
-            trail=trail,
-        )
-
     async def compose(self, request: Request, session: DeskSession) -> Response:
         """GET, POST /desk/compose: a refusal shows every reason on the form, kept filled."""
-        values: dict[str, list[str]] = {}
+        values: dict[str, list[str]] = {
+            k: [v] for k, v in request.query_params.items() if k in PREFILLED
+        }
         error: ServiceError | None = None
         if request.method == "POST":
             values = request.state.form
@@ -111,5 +91,6 @@ class Pages:
             handlings=list(vocab.HandlingCode),
             subjects=list(vocab.DataSubject),
             priorities=list(vocab.Priority),
+            alerts=list(vocab.AlertType),
             classifications=list(vocab.Classification),
         )

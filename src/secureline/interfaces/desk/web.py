@@ -27,7 +27,7 @@ from secureline.interfaces.desk.security import (
     read_form,
 )
 from secureline.services.desk_auth import DeskAuth, DeskSession, csrf_token
-from secureline.services.errors import NotAuthenticated, NotFoundError
+from secureline.services.errors import NotAuthenticated, NotFoundError, ServiceError
 
 Page = Callable[[Request], Awaitable[Response]]
 SignedInPage = Callable[[Request, DeskSession], Awaitable[Response]]
@@ -40,6 +40,9 @@ class DeskServices:
     node: str
     auth: DeskAuth
     messaging: Any
+    sharing: Any = None  # services/sharing.py: forward, permissions, retract, correct
+    retention: Any = None  # services/retention.py: the review queue
+    threads: Any = None  # services/threads.py: a message and what answers it
 
 
 def templates() -> Environment:
@@ -133,5 +136,7 @@ class Desk:
                 return await page(request, session)
             except NotFoundError:
                 return self.refused(request, 404, "not_found", "no such message in your unit")
+            except ServiceError as exc:  # the services' refusal, in its own words
+                return self.refused(request, exc.status, exc.code, exc.message)
 
         return guarded

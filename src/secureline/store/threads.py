@@ -1,0 +1,62 @@
+"""Threads: the messages that answer, correct or retract others (``reply_to`` in their
+header), as far as one unit may see them.
+
+``reply_to`` lives in the stored header JSON (orjson, compact), not in a column of its own:
+the first filter is on the exact text ``"reply_to":"<id>"`` (ids never hold a quote), which
+the caller confirms on the parsed header. What a unit may see is said here in SQL, as
+``Messaging.open`` says it: composed here by the unit, or delivered into its mailbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from secureline.store.database import Database
+from secureline.store.tables import mailbox, messages
+
+#: the columns a thread shows: never the content or the envelopes
+_COLUMNS = (
+    messages.c.id,
+    messages.c.direction,
+    messages.c.header_json,
+    messages.c.created_at,
+    messages.c.read_at,
+    messages.c.purged_at,
+)
+
+
+def _visible(unit: str, sender: str) -> ColumnElement[bool]:
+    in_mailbox = select(mailbox.c.message_id).where(mailbox.c.unit == unit)
+    return or_(
+        and_(messages.c.direction == "out", messages.c.sender == sender),
+        and_(messages.c.direction == "in", messages.c.id.in_(in_mailbox)),
+    )
+
+
+def visible(db: Database, unit: str, sender: str, ids: Sequence[str]) -> list[Any]:
+    """Those of ``ids`` that ``unit`` (which sends as ``sender``, unit@node) may open."""
+    if not ids:
+        return []
+    query = select(*_COLUMNS).where(messages.c.id.in_(list(ids)), _visible(unit, sender))
+    with db.read() as conn:
+        return list(conn.execute(query).all())
+
+
+def replies(db: Database, unit: str, sender: str, ids: Sequence[str], limit: int) -> list[Any]:
+    """Messages ``unit`` may open whose header replies to one of ``ids``."""
+    if not ids:
+        return []
+    mentions = or_(
+        *(messages.c.header_json.contains(f'"reply_to":"{i}"', autoescape=True) for i in ids)
+    )
+    query = (
+        select(*_COLUMNS)
+        .where(mentions, _visible(unit, sender))
+        .order_by(messages.c.created_at, messages.c.id)
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return list(conn.execute(query).all())
