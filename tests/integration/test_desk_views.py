@@ -203,3 +203,185 @@ def test_acknowledging_h3_conditions_is_audited_with_the_acknowledgement(
         ("ops-views", "True")
     ]
     assert not grant_store.list_grants(europol.db)
+
+
+def _compose_fields(page: httpx.Response, **fields: str) -> dict[str, str]:
+    return {
+        "csrf": csrf_of(page),
+        "kind": "information",
+        "crime_area": "cyber-crime",
+        "handling": "H0",
+        "reliability": "B",
+        "accuracy": "2",
+        "purpose": "prevent and combat serious crime",
+        "priority": "normal",
+        "classification": "basic",
+        "body": "details",
+        **fields,
+    }
+
+
+def test_an_alert_to_several_units_waits_for_a_second_officer_of_the_unit(
+    pair: Federation,
+) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    europol.accounts.add_unit("test", "other")
+    interpol.accounts.add_unit("test", "elsewhere")
+    author = _signed_in(pair, "interpol", "cc", "cc-author")
+    form = author.get("/desk/compose")
+    composed = author.post(
+        "/desk/compose",
+        data=_compose_fields(
+            form,
+            to="ops@europol, other@europol",
+            kind="alert",
+            alert="blue",
+            crime_area="counter-terrorism",
+            subject="Missing person " + ATTACK,
+        ),
+    )
+    assert composed.status_code == 303, composed.text
+    mid = composed.headers["location"].rsplit("/", 1)[1]
+    held = author.get(f"/desk/messages/{mid}")
+    assert '<span class="state state-held">held</span>' in held.text  # per recipient node
+
+    # the author is not the second pair of eyes: refused on the queue, in words
+    queue = author.get("/desk/alerts")
+    assert ESCAPED in queue.text
+    assert ATTACK not in queue.text
+    own = author.post(f"/desk/alerts/{mid}/approve", data={"csrf": csrf_of(queue)})
+    assert own.status_code == 403
+    assert "own_alert" in own.text
+    # nor is an officer of another unit: it is not in their queue, nor found by URL
+    stranger = _signed_in(pair, "interpol", "elsewhere")
+    assert mid not in stranger.get("/desk/alerts").text
+    assert _post(stranger, f"/desk/alerts/{mid}/approve", "/desk/alerts").status_code == 404
+    # a rejection needs its reason; without the token nothing is decided
+    reviewer = _signed_in(pair, "interpol", "cc", "cc-reviewer")
+    assert reviewer.post(f"/desk/alerts/{mid}/approve", data={}).status_code == 403
+    empty = _post(reviewer, f"/desk/alerts/{mid}/reject", "/desk/alerts", reason=" ")
+    assert empty.status_code == 422
+    assert "state why the alert is rejected" in empty.text
+
+    approved = _post(reviewer, f"/desk/alerts/{mid}/approve", "/desk/alerts")
+    assert approved.status_code == 303
+    wait_state(interpol, mid, "europol", ["delivered", "read"])
+    assert mid not in reviewer.get("/desk/alerts").text
+    evidence = author.get(f"/desk/messages/{mid}")
+    assert '<span class="state state-delivered">delivered</span> by europol' in evidence.text
+    for unit in ("ops", "other"):
+        inbox = europol.messaging.latest(officer(europol, unit))[0]
+        assert [i.header.id for i in inbox] == [mid]
+
+
+def test_a_rejected_alert_never_leaves(pair: Federation) -> None:
+    author = _signed_in(pair, "interpol", "cc", "cc-author")
+    form = author.get("/desk/compose")
+    composed = author.post(
+        "/desk/compose",
+        data=_compose_fields(
+            form,
+            to="ops@europol",
+            kind="alert",
+            alert="red",
+            crime_area="counter-terrorism",
+            subject="Wanted",
+            handling="H3",
+            handling_conditions="Named recipients only.",
+        ),
+    )
+    assert composed.status_code == 303, composed.text
+    mid = composed.headers["location"].rsplit("/", 1)[1]
+    reviewer = _signed_in(pair, "interpol", "cc", "cc-reviewer")
+    rejected = _post(reviewer, f"/desk/alerts/{mid}/reject", "/desk/alerts", reason="no basis")
+    assert rejected.status_code == 303
+    page = author.get(f"/desk/messages/{mid}")
+    assert "alert_rejected" in page.text
+    assert "no basis" in page.text
+
+
+def _request_permission(reader: httpx.Client, mid: str, reason: str) -> None:
+    asked = _post(
+        reader,
+        f"/desk/messages/{mid}/permission-request",
+        f"/desk/messages/{mid}",
+        scope="onward-transfer",
+        grantee="interpol",
+        reason=reason,
+    )
+    assert asked.status_code == 303, asked.text
+
+
+def test_a_permission_request_is_granted_with_a_scope_and_the_requester_sees_it(
+    pair: Federation,
+) -> None:
+    interpol, europol = pair["interpol"], pair["europol"]
+    granted_h2, refused_h2 = (
+        _delivered(pair, 65, handling="H2"),
+        _delivered(pair, 66, handling="H2"),
+    )
+    reader = _signed_in(pair, "europol", "ops")
+    _request_permission(reader, granted_h2, "joint investigation team")
+    _request_permission(reader, refused_h2, ATTACK)
+    sent = reader.get("/desk/permissions")
+    assert sent.text.count('<span class="state state-pending">pending</span>') == 2
+    requests = wait_for(
+        lambda: (
+            [h.id for h, _ in interpol.sharing.permission_requests(officer(interpol))]
+            if len(interpol.sharing.permission_requests(officer(interpol))) == 2
+            else None
+        )
+    )
+
+    provider = _signed_in(pair, "interpol", "cc")
+    received = provider.get("/desk/permissions")
+    assert "joint investigation team" in received.text
+    assert ESCAPED in received.text
+    assert ATTACK not in received.text
+    by_message = {
+        body["message_id"]: h.id
+        for h, body in interpol.sharing.permission_requests(officer(interpol))
+    }
+    assert set(by_message.values()) == set(requests)
+    # another unit of the provider's node cannot decide by URL; a post without token is refused
+    interpol.accounts.add_unit("test", "elsewhere")
+    stranger = _signed_in(pair, "interpol", "elsewhere")
+    request_id = by_message[granted_h2]
+    grant_path = f"/desk/permissions/{request_id}/grant"
+    assert (
+        _post(stranger, grant_path, "/desk/permissions", scope="onward-transfer").status_code == 404
+    )
+    assert request_id not in stranger.get("/desk/permissions").text
+    assert provider.post(grant_path, data={"scope": "onward-transfer"}).status_code == 403
+    bad_date = _post(provider, grant_path, "/desk/permissions", until="next week")
+    assert bad_date.status_code == 422
+    assert "is not a date" in bad_date.text
+
+    done = _post(
+        provider, grant_path, "/desk/permissions", scope="onward-transfer", until="2027-06-30"
+    )
+    assert done.status_code == 303, done.text
+    refused = _post(
+        provider,
+        f"/desk/permissions/{by_message[refused_h2]}/refuse",
+        "/desk/permissions",
+        reason="not for this case",
+    )
+    assert refused.status_code == 303, refused.text
+    decided = provider.get("/desk/permissions")
+    assert '<span class="state state-granted">granted</span>' in decided.text
+    assert "Refused because: not for this case" in decided.text
+    assert f'action="{grant_path}"' not in decided.text  # decided: no form to decide again
+
+    # the grant travels back; the requester's page says granted, and the forward now passes
+    wait_for(lambda: grant_store.list_grants(europol.db, direction="received"), what="the grant")
+    mine = reader.get("/desk/permissions")
+    assert '<span class="state state-granted">granted</span>' in mine.text
+    assert "2027-06-30 23:59 UTC" in mine.text
+    forwarded = _post(
+        reader,
+        f"/desk/messages/{granted_h2}/forward",
+        f"/desk/messages/{granted_h2}",
+        to="cc@interpol",
+    )
+    assert forwarded.status_code == 303, forwarded.text

@@ -48,6 +48,7 @@ from secureline.services.roles import Principal
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
 from secureline.services.threads import Threads
+from secureline.services.unit_permissions import UnitPermissions
 from secureline.store import line as line_store
 from secureline.store.database import Database
 
@@ -397,6 +398,7 @@ class Node:
                 sharing=self.sharing,
                 retention=self.retention,
                 threads=Threads(self.name, self.db),
+                permissions=UnitPermissions(self.name, self.db, self.sharing, self.messaging),
             )
         )
 

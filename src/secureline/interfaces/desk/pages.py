@@ -11,7 +11,9 @@ from starlette.routing import Route
 
 from secureline.domain import vocabulary as vocab
 from secureline.interfaces.desk import explain
+from secureline.interfaces.desk.views.alerts import AlertViews
 from secureline.interfaces.desk.views.message import MessageViews
+from secureline.interfaces.desk.views.permissions import PermissionViews
 from secureline.interfaces.desk.views.thread import ThreadViews
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
@@ -38,6 +40,8 @@ class Pages:
             Route("/compose", guard(self.compose), methods=["GET", "POST"]),
             *MessageViews(self.desk).routes(),
             *ThreadViews(self.desk).routes(),
+            *AlertViews(self.desk).routes(),
+            *PermissionViews(self.desk).routes(),
         ]
 
     async def home(self, request: Request) -> Response:

@@ -43,6 +43,7 @@ class DeskServices:
     sharing: Any = None  # services/sharing.py: forward, permissions, retract, correct
     retention: Any = None  # services/retention.py: the review queue
     threads: Any = None  # services/threads.py: a message and what answers it
+    permissions: Any = None  # services/unit_permissions.py: a unit's requests
 
 
 def templates() -> Environment:
