@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from secureline.store import grants as grant_store
-from tests.integration.support import Federation, message_row, officer, sample, wait_for, wait_state
+from tests.integration.support import (
+    Federation,
+    message_row,
+    officer,
+    sample,
+    seed_with_a_person,
+    wait_for,
+    wait_state,
+)
 from tests.support.desk import client, close_clients, csrf_of, desk_user, sign_in
 
 ATTACK = "<script>alert('x')</script>"
@@ -385,3 +394,62 @@ def test_a_permission_request_is_granted_with_a_scope_and_the_requester_sees_it(
         to="cc@interpol",
     )
     assert forwarded.status_code == 303, forwarded.text
+
+
+def test_the_retention_queue_of_the_unit_keeps_with_a_date_or_purges(pair: Federation) -> None:
+    europol = pair["europol"]
+    seed = seed_with_a_person()
+    kept = _delivered(pair, seed, subject="Kept " + ATTACK)
+    purged = _delivered(pair, seed, subject="Purged")
+    review = europol.messaging.open(officer(europol), kept).header.review_date
+    assert review is not None
+    soon = datetime.combine(review - timedelta(days=10), datetime.min.time(), UTC)
+    assert sorted(europol.retention.run(soon).queued) == sorted([kept, purged])
+
+    officer_page = _signed_in(pair, "europol", "ops")
+    queue = officer_page.get("/desk/retention")
+    assert queue.status_code == 200
+    assert "a tombstone (id, dates, reason) remains" in queue.text  # what purging does
+    assert "Kept " + ESCAPED in queue.text
+    assert ATTACK not in queue.text
+    europol.accounts.add_unit("test", "other")
+    stranger = _signed_in(pair, "europol", "other")
+    assert kept not in stranger.get("/desk/retention").text
+    refused = _post(stranger, f"/desk/retention/{kept}/purge", "/desk/retention", reason="x")
+    assert refused.status_code == 403
+    assert "not_holding_unit" in refused.text
+    assert (
+        officer_page.post(f"/desk/retention/{kept}/purge", data={"reason": "x"}).status_code == 403
+    )
+    assert message_row(europol, kept).purged_at is None
+
+    until = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
+    done = _post(
+        officer_page,
+        f"/desk/retention/{kept}/keep",
+        "/desk/retention",
+        until=until,
+        reason="investigation still open",
+    )
+    assert done.status_code == 303, done.text
+    late = _post(
+        officer_page,
+        f"/desk/retention/{purged}/keep",
+        "/desk/retention",
+        until="2001-01-01",
+        reason="r",
+    )
+    assert late.status_code == 422
+    assert "is not in the future" in late.text
+    gone = _post(
+        officer_page,
+        f"/desk/retention/{purged}/purge",
+        "/desk/retention",
+        reason="no longer needed",
+    )
+    assert gone.status_code == 303
+    assert message_row(europol, purged).purged_at is not None
+    assert message_row(europol, kept).purged_at is None
+    assert "Nothing of your unit is due for review" in officer_page.get("/desk/retention").text
+    tomb = officer_page.get(f"/desk/messages/{purged}")
+    assert "no longer needed" in tomb.text  # the tombstone, on the message's page

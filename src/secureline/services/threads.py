@@ -80,6 +80,13 @@ class Threads:
             for r in rows
         ]
 
+    def headers(self, principal: Principal, ids: list[str]) -> dict[str, Header]:
+        """The headers of those of ``ids`` the principal's unit may open (for a page that
+        lists ids, such as the retention queue, without opening, and so auditing, each)."""
+        sender = f"{principal.unit}@{self._node}"
+        rows = thread_store.visible(self._db, principal.unit, sender, ids)
+        return {r.id: _header(r) for r in rows}
+
 
 def _header(row: Any) -> Header:
     return parse_header(orjson.loads(row.header_json))

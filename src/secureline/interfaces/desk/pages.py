@@ -14,6 +14,7 @@ from secureline.interfaces.desk import explain
 from secureline.interfaces.desk.views.alerts import AlertViews
 from secureline.interfaces.desk.views.message import MessageViews
 from secureline.interfaces.desk.views.permissions import PermissionViews
+from secureline.interfaces.desk.views.retention import RetentionViews
 from secureline.interfaces.desk.views.thread import ThreadViews
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
@@ -42,6 +43,7 @@ class Pages:
             *ThreadViews(self.desk).routes(),
             *AlertViews(self.desk).routes(),
             *PermissionViews(self.desk).routes(),
+            *RetentionViews(self.desk).routes(),
         ]
 
     async def home(self, request: Request) -> Response:
