@@ -453,3 +453,55 @@ def test_the_retention_queue_of_the_unit_keeps_with_a_date_or_purges(pair: Feder
     assert "Nothing of your unit is due for review" in officer_page.get("/desk/retention").text
     tomb = officer_page.get(f"/desk/messages/{purged}")
     assert "no longer needed" in tomb.text  # the tombstone, on the message's page
+
+
+def test_the_inbox_and_sent_fragments_update_without_a_reload(pair: Federation) -> None:
+    interpol = pair["interpol"]
+    reader = _signed_in(pair, "europol", "ops")
+    page = reader.get("/desk/inbox")
+    assert 'hx-get="/desk/inbox/live" hx-trigger="every 5s"' in page.text
+    assert "0 unread" in page.text
+    first = _delivered(pair, 67, subject="First " + ATTACK)
+    overdue = interpol.messaging.submit(
+        officer(interpol),
+        sample(
+            "ops@europol",
+            seed=68,
+            kind="request",
+            subject="Overdue one",
+            deadline=(datetime.now(UTC) - timedelta(hours=30)).isoformat(),
+        ),
+    )
+    wait_state(interpol, overdue.id, "europol", ["delivered"])
+    live = reader.get("/desk/inbox/live", headers={"hx-request": "true"})
+    assert live.status_code == 200
+    assert "<html" not in live.text  # the fragment alone
+    assert live.text.lstrip().startswith('<div id="inbox-live"')
+    assert "2 unread" in live.text
+    assert "First " + ESCAPED in live.text
+    assert ATTACK not in live.text
+    assert live.text.index("Overdue one") < live.text.index("First ")  # overdue first
+    assert "overdue by 1 d 6 h" in live.text
+    reader.get(f"/desk/messages/{first}")
+    assert "1 unread" in reader.get("/desk/inbox/live").text
+
+    pair["europol"].accounts.add_unit("test", "other")
+    stranger = _signed_in(pair, "europol", "other")
+    assert "Overdue one" not in stranger.get("/desk/inbox/live").text
+
+    sender = _signed_in(pair, "interpol", "cc")
+    sent = sender.get("/desk/sent/live")
+    assert "Overdue one" in sent.text
+    assert '<span class="state state-delivered">delivered</span>' in sent.text
+    assert (
+        "Overdue one"
+        not in _signed_in(pair, "europol", "ops", "ops-two").get("/desk/sent/live").text
+    )
+
+    # a poll after the session ended takes the whole page to the sign-in
+    anonymous = client(pair["europol"])
+    polled = anonymous.get("/desk/inbox/live", headers={"hx-request": "true"})
+    assert polled.status_code == 200
+    assert polled.headers["hx-redirect"] == "/desk/sign-in"
+    assert "Overdue one" not in polled.text
+    assert anonymous.get("/desk/inbox/live").status_code == 303  # without htmx: a redirect

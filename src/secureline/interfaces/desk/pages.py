@@ -37,7 +37,9 @@ class Pages:
         return [
             Route("/", self.home),
             Route("/inbox", guard(self.inbox)),
+            Route("/inbox/live", guard(self.inbox_live)),
             Route("/sent", guard(self.sent)),
+            Route("/sent/live", guard(self.sent_live)),
             Route("/compose", guard(self.compose), methods=["GET", "POST"]),
             *MessageViews(self.desk).routes(),
             *ThreadViews(self.desk).routes(),
@@ -50,7 +52,9 @@ class Pages:
         """GET /desk/: the inbox (which sends a stranger to the sign-in)."""
         return RedirectResponse("/desk/inbox", 303)
 
-    async def inbox(self, request: Request, session: DeskSession) -> Response:
+    async def inbox(
+        self, request: Request, session: DeskSession, template: str = "inbox.html"
+    ) -> Response:
         """GET /desk/inbox: the unit's newest messages and its unread count."""
         items, unread = await run_in_threadpool(self.messaging.latest, session.principal)
         now = datetime.now(UTC)
@@ -61,13 +65,26 @@ class Pages:
         )
         rest = [i for i in items if i not in overdue]
         return self.desk.render(
-            request, "inbox.html", session=session, items=overdue + rest, unread=unread, now=now
+            request, template, session=session, items=overdue + rest, unread=unread, now=now
         )
 
-    async def sent(self, request: Request, session: DeskSession) -> Response:
+    async def inbox_live(self, request: Request, session: DeskSession) -> Response:
+        """GET /desk/inbox/live: the inbox's list alone, which the page polls (htmx, every
+        few seconds) so that new messages, read states, the unread count and the deadlines'
+        countdown change without a reload; without JavaScript, reloading the page does it."""
+        return await self.inbox(request, session, "_inbox_live.html")
+
+    async def sent(
+        self, request: Request, session: DeskSession, template: str = "sent.html"
+    ) -> Response:
         """GET /desk/sent: what the unit sent, with each destination's delivery state."""
         items = await run_in_threadpool(self.messaging.sent, session.principal)
-        return self.desk.render(request, "sent.html", session=session, items=items)
+        return self.desk.render(request, template, session=session, items=items)
+
+    async def sent_live(self, request: Request, session: DeskSession) -> Response:
+        """GET /desk/sent/live: the sent list alone, polled like the inbox's, so that the
+        delivery states change as the evidence comes in."""
+        return await self.sent(request, session, "_sent_live.html")
 
     async def compose(self, request: Request, session: DeskSession) -> Response:
         """GET, POST /desk/compose: a refusal shows every reason on the form, kept filled."""

@@ -116,6 +116,17 @@ class Desk:
         response.delete_cookie(SESSION_COOKIE, path="/desk")
         return response
 
+    @staticmethod
+    def _away(request: Request, redirect: RedirectResponse) -> Response:
+        """A live fragment's poll (htmx) whose session ended: the whole page goes to the
+        sign-in (``HX-Redirect``) instead of the sign-in form landing inside the list."""
+        if request.headers.get("hx-request") != "true":
+            return redirect
+        redirect.status_code = 200
+        redirect.headers["hx-redirect"] = redirect.headers["location"]
+        del redirect.headers["location"]
+        return redirect
+
     def signed_in(self, page: SignedInPage) -> Page:
         """Only for a full session; a post's CSRF token is checked before the page runs and
         its form is in ``request.state.form``."""
@@ -123,11 +134,11 @@ class Desk:
         async def guarded(request: Request) -> Response:
             secret = request.cookies.get(SESSION_COOKIE)
             if not secret:
-                return self.to_sign_in()
+                return self._away(request, self.to_sign_in())
             try:
                 session = await run_in_threadpool(self.auth.authenticate, secret)
             except NotAuthenticated as exc:
-                return self.to_sign_in(exc.code)
+                return self._away(request, self.to_sign_in(exc.code))
             if request.method == "POST":
                 form = await self.posted_form(request, csrf_token(secret))
                 if isinstance(form, Response):
