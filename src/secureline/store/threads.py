@@ -1,10 +1,10 @@
 """Threads: the messages that answer, correct or retract others (``reply_to`` in their
 header), as far as one unit may see them.
 
-``reply_to`` lives in the stored header JSON (orjson, compact), not in a column of its own:
-the first filter is on the exact text ``"reply_to":"<id>"`` (ids never hold a quote), which
-the caller confirms on the parsed header. What a unit may see is said here in SQL, as
-``Messaging.open`` says it: composed here by the unit, or delivered into its mailbox.
+``reply_to`` lives in the stored header JSON, not in a column of its own: an expression index
+reads it there (migration 0009t, the expression in store/dialect.py), and the query names the
+same expression so that the engine answers from the index. What a unit may see is said here
+in SQL, as ``Messaging.open`` says it: composed here by the unit, or delivered into its mailbox.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, literal_column, or_, select
 
 from secureline.store.database import Database
+from secureline.store.dialect import reply_to_expression
 from secureline.store.tables import mailbox, messages
 
 #: the columns a thread shows: never the content or the envelopes
@@ -29,10 +30,16 @@ _COLUMNS = (
 
 
 def _visible(unit: str, sender: str) -> ColumnElement[bool]:
-    in_mailbox = select(mailbox.c.message_id).where(mailbox.c.unit == unit)
+    # EXISTS on (unit, message_id), the mailbox's unique index: a unit's whole mailbox is
+    # never read for one thread (an IN list of it was 90 ms at 100,000 messages on SQLite)
+    in_mailbox = (
+        select(mailbox.c.seq)
+        .where(mailbox.c.unit == unit, mailbox.c.message_id == messages.c.id)
+        .exists()
+    )
     return or_(
         and_(messages.c.direction == "out", messages.c.sender == sender),
-        and_(messages.c.direction == "in", messages.c.id.in_(in_mailbox)),
+        and_(messages.c.direction == "in", in_mailbox),
     )
 
 
@@ -49,12 +56,10 @@ def replies(db: Database, unit: str, sender: str, ids: Sequence[str], limit: int
     """Messages ``unit`` may open whose header replies to one of ``ids``."""
     if not ids:
         return []
-    mentions = or_(
-        *(messages.c.header_json.contains(f'"reply_to":"{i}"', autoescape=True) for i in ids)
-    )
+    reply_to: ColumnElement[str] = literal_column(reply_to_expression(db.engine.dialect.name))
     query = (
         select(*_COLUMNS)
-        .where(mentions, _visible(unit, sender))
+        .where(reply_to.in_(list(ids)), _visible(unit, sender))
         .order_by(messages.c.created_at, messages.c.id)
         .limit(limit)
     )
