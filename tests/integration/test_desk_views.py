@@ -20,6 +20,7 @@ from tests.integration.support import (
     wait_for,
     wait_state,
 )
+from tests.integration.test_desk import _assert_headers
 from tests.support.desk import client, close_clients, csrf_of, desk_user, sign_in
 
 ATTACK = "<script>alert('x')</script>"
@@ -505,3 +506,23 @@ def test_the_inbox_and_sent_fragments_update_without_a_reload(pair: Federation) 
     assert polled.headers["hx-redirect"] == "/desk/sign-in"
     assert "Overdue one" not in polled.text
     assert anonymous.get("/desk/inbox/live").status_code == 303  # without htmx: a redirect
+
+
+def test_the_new_pages_carry_the_headers_and_no_inline_code(pair: Federation) -> None:
+    mid = _delivered(pair, 69)
+    browser = _signed_in(pair, "europol", "ops")
+    for path in (
+        f"/desk/messages/{mid}",
+        f"/desk/messages/{mid}/thread",
+        "/desk/alerts",
+        "/desk/permissions",
+        "/desk/retention",
+        "/desk/inbox/live",
+        "/desk/sent/live",
+    ):
+        page = browser.get(path)
+        assert page.status_code == 200, path
+        _assert_headers(page)
+        assert "<script>" not in page.text  # no inline script, only src=
+        assert "style=" not in page.text
+        assert "onclick=" not in page.text.lower()

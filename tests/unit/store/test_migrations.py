@@ -2,10 +2,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-import pytest
 from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 # imported for their side effect: they register their tables on metadata
 import secureline.store.accounts
@@ -23,28 +21,13 @@ from secureline.store import messages as message_store
 from secureline.store.database import Database
 from secureline.store.tables import metadata
 from tests.conftest import StoreFor
-
-# Migration 0009t's index reads reply_to out of the header's JSON: an expression index, which
-# SQLAlchemy does not reflect (it warns) and tables.py cannot declare; test_thread_index.py
-# checks it instead. Only that index's warning is ignored.
-SKIPS_THE_THREAD_INDEX = pytest.mark.filterwarnings(
-    "ignore:Skipped unsupported reflection of expression-based index ix_messages_reply_to"
-)
-THREAD_INDEX = "ix_messages_reply_to"
-
-
-def _context(conn: Connection) -> MigrationContext:
-    """The comparison, leaving out the one index tables.py cannot declare (PostgreSQL
-    reflects it, and would report it as not in the code)."""
-    return MigrationContext.configure(
-        conn, opts={"include_object": lambda _o, name, *_: name != THREAD_INDEX}
-    )
+from tests.support.migrations import SKIPS_THE_THREAD_INDEX, comparison
 
 
 @SKIPS_THE_THREAD_INDEX
 def test_migrations_create_exactly_the_tables_the_code_declares(database: Database) -> None:
     with database.engine.connect() as conn:
-        diff = compare_metadata(_context(conn), metadata)
+        diff = compare_metadata(comparison(conn), metadata)
     assert diff == []
 
 
@@ -52,7 +35,7 @@ def test_migrations_create_exactly_the_tables_the_code_declares(database: Databa
 def test_migrating_twice_changes_nothing(database: Database) -> None:
     database.migrate()
     with database.engine.connect() as conn:
-        assert compare_metadata(_context(conn), metadata) == []
+        assert compare_metadata(comparison(conn), metadata) == []
 
 
 def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:

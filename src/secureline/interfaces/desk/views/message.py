@@ -25,7 +25,7 @@ from secureline.domain.message import GrantScope, Header
 from secureline.interfaces.desk.views.common import field, message_id
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
-from secureline.services.errors import ServiceError
+from secureline.services.errors import Refused, ServiceError
 
 
 class MessageViews:
@@ -82,7 +82,8 @@ class MessageViews:
         return self.desk.render(
             request,
             "message.html",
-            (422 if problem.status in (403, 422) else problem.status) if problem else 200,
+            # a refusal by the rules is an answer about the form, as on compose
+            (422 if isinstance(problem, Refused) else problem.status) if problem else 200,
             session=session,
             header=header,
             content=opened.content,
