@@ -50,6 +50,8 @@ from secureline.services.retention import Retention
 from secureline.services.roles import Principal
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
+from secureline.services.threads import Threads
+from secureline.services.unit_permissions import UnitPermissions
 from secureline.store.database import Database
 from secureline.store.line import deliveries as delivery_store
 
@@ -369,7 +371,17 @@ class Node:
         API must never accept a desk cookie. Two apps, each with one way in, keep the
         credentials apart by construction (no path list in the edge to keep in step)."""
         api = create_app(self.api_services())
-        desk = create_desk_app(DeskServices(self.name, self.desk_auth, self.messaging))
+        desk = create_desk_app(
+            DeskServices(
+                self.name,
+                self.desk_auth,
+                self.messaging,
+                sharing=self.sharing,
+                retention=self.retention,
+                threads=Threads(self.name, self.db),
+                permissions=UnitPermissions(self.name, self.db, self.sharing, self.messaging),
+            )
+        )
 
         async def faces(scope: Any, receive: Any, send: Any) -> None:
             path = scope.get("path", "")

@@ -89,6 +89,30 @@ class AlertReview:
             )
         return found
 
+    def held_in_units(self, principal: Principal) -> list[HeldAlert]:
+        """The held alerts of the units the principal acts for (the desk's queue: an
+        officer reviews their own unit's alerts, an administrator every unit's)."""
+        return [a for a in self.held(principal) if roles.acts_for(principal, a.unit)]
+
+    def approve_in_unit(self, principal: Principal, message_id: str) -> None:
+        """:meth:`approve`, for an alert of a unit the principal acts for only; another
+        unit's alert is not found (the desk: no unit reaches another's by URL)."""
+        self._in_unit(principal, message_id)
+        self.approve(principal, message_id)
+
+    def reject_in_unit(self, principal: Principal, message_id: str, reason: str) -> list[str]:
+        """:meth:`reject`, for an alert of a unit the principal acts for only."""
+        self._in_unit(principal, message_id)
+        return self.reject(principal, message_id, reason)
+
+    def _in_unit(self, principal: Principal, message_id: str) -> None:
+        row = message_store.get_message(self._db, message_id)
+        if row is None or row.direction != "out":
+            raise NotFoundError(f"no outgoing message {message_id}")
+        header = parse_header(orjson.loads(row.header_json))
+        if not roles.acts_for(principal, header.sender.unit):
+            raise NotFoundError(f"no outgoing message {message_id}")
+
     def approve(self, principal: Principal, message_id: str) -> None:
         """Release a held alert: its deliveries are queued and the links woken."""
         author = self._check(principal, message_id, "approved")

@@ -204,3 +204,12 @@ def as_utc(value: datetime) -> datetime:
     """``value`` UTC-aware. A time read back from SQLite has no zone (the times written are
     UTC); PostgreSQL answers in the session's zone."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def reply_to_expression(dialect_name: str) -> str:
+    """The SQL that reads a stored header's ``reply_to`` (``messages.header_json``), the same
+    text in the index of migration 0009t and in the thread's query (store/threads.py), so
+    that each engine answers a thread from the index rather than by reading every header."""
+    if dialect_name == "sqlite":
+        return "json_extract(header_json, '$.reply_to')"
+    return "((header_json)::jsonb ->> 'reply_to')"

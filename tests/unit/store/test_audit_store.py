@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from secureline.store import audit as store
 from secureline.store.database import Database
 from secureline.store.errors import StoreError
 from secureline.store.tables import metadata
+from tests.support.migrations import SKIPS_THE_THREAD_INDEX, comparison
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 GENESIS = "0" * 64
@@ -35,9 +35,10 @@ def _row(
     )
 
 
+@SKIPS_THE_THREAD_INDEX
 def test_migrations_create_exactly_the_tables_defined(database: Database) -> None:
     with database.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = comparison(conn, compare_type=True)
         assert compare_metadata(context, metadata) == []
 
 

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import orjson
 from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 # imported for their side effect: they register their tables on metadata
@@ -22,18 +21,21 @@ from secureline.store.database import Database
 from secureline.store.line import deliveries as delivery_store
 from secureline.store.tables import metadata
 from tests.conftest import StoreFor
+from tests.support.migrations import SKIPS_THE_THREAD_INDEX, comparison
 
 
+@SKIPS_THE_THREAD_INDEX
 def test_migrations_create_exactly_the_tables_the_code_declares(database: Database) -> None:
     with database.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(comparison(conn), metadata)
     assert diff == []
 
 
+@SKIPS_THE_THREAD_INDEX
 def test_migrating_twice_changes_nothing(database: Database) -> None:
     database.migrate()
     with database.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert compare_metadata(comparison(conn), metadata) == []
 
 
 def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:

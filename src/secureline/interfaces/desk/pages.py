@@ -10,14 +10,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from secureline.domain import vocabulary as vocab
-from secureline.domain.message import MESSAGE_ID
 from secureline.interfaces.desk import explain
+from secureline.interfaces.desk.views.alerts import AlertViews
+from secureline.interfaces.desk.views.message import MessageViews
+from secureline.interfaces.desk.views.permissions import PermissionViews
+from secureline.interfaces.desk.views.retention import RetentionViews
+from secureline.interfaces.desk.views.thread import ThreadViews
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
-from secureline.services.errors import NotFoundError, ServiceError
+from secureline.services.errors import ServiceError
 
 #: the kinds a person composes by hand (the others are the node's own: grants, corrections)
-COMPOSED_KINDS = (vocab.Kind.REQUEST, vocab.Kind.INFORMATION, vocab.Kind.REPLY)
+COMPOSED_KINDS = (vocab.Kind.REQUEST, vocab.Kind.INFORMATION, vocab.Kind.REPLY, vocab.Kind.ALERT)
+#: what a link may fill in on the compose form (a reply's "Reply" link)
+PREFILLED = ("to", "kind", "reply_to", "crime_area", "subject", "purpose", "case_ref")
 
 
 class Pages:
@@ -31,16 +37,24 @@ class Pages:
         return [
             Route("/", self.home),
             Route("/inbox", guard(self.inbox)),
+            Route("/inbox/live", guard(self.inbox_live)),
             Route("/sent", guard(self.sent)),
+            Route("/sent/live", guard(self.sent_live)),
             Route("/compose", guard(self.compose), methods=["GET", "POST"]),
-            Route("/messages/{message_id}", guard(self.message), methods=["GET", "POST"]),
+            *MessageViews(self.desk).routes(),
+            *ThreadViews(self.desk).routes(),
+            *AlertViews(self.desk).routes(),
+            *PermissionViews(self.desk).routes(),
+            *RetentionViews(self.desk).routes(),
         ]
 
     async def home(self, request: Request) -> Response:
         """GET /desk/: the inbox (which sends a stranger to the sign-in)."""
         return RedirectResponse("/desk/inbox", 303)
 
-    async def inbox(self, request: Request, session: DeskSession) -> Response:
+    async def inbox(
+        self, request: Request, session: DeskSession, template: str = "inbox.html"
+    ) -> Response:
         """GET /desk/inbox: the unit's newest messages and its unread count."""
         items, unread = await run_in_threadpool(self.messaging.latest, session.principal)
         now = datetime.now(UTC)
@@ -51,43 +65,32 @@ class Pages:
         )
         rest = [i for i in items if i not in overdue]
         return self.desk.render(
-            request, "inbox.html", session=session, items=overdue + rest, unread=unread, now=now
+            request, template, session=session, items=overdue + rest, unread=unread, now=now
         )
 
-    async def sent(self, request: Request, session: DeskSession) -> Response:
+    async def inbox_live(self, request: Request, session: DeskSession) -> Response:
+        """GET /desk/inbox/live: the inbox's list alone, which the page polls (htmx, every
+        few seconds) so that new messages, read states, the unread count and the deadlines'
+        countdown change without a reload; without JavaScript, reloading the page does it."""
+        return await self.inbox(request, session, "_inbox_live.html")
+
+    async def sent(
+        self, request: Request, session: DeskSession, template: str = "sent.html"
+    ) -> Response:
         """GET /desk/sent: what the unit sent, with each destination's delivery state."""
         items = await run_in_threadpool(self.messaging.sent, session.principal)
-        return self.desk.render(request, "sent.html", session=session, items=items)
+        return self.desk.render(request, template, session=session, items=items)
 
-    async def message(self, request: Request, session: DeskSession) -> Response:
-        """GET /desk/messages/{id}; POST acknowledges an H3 message's conditions (audited by
-        ``Messaging.open``) and shows its content."""
-        message_id = request.path_params["message_id"]
-        if not MESSAGE_ID.fullmatch(message_id):
-            raise NotFoundError("no such message")
-        acknowledge = request.method == "POST"
-        opened = await run_in_threadpool(
-            lambda: self.messaging.open(
-                session.principal, message_id, acknowledge_conditions=acknowledge
-            )
-        )
-        sender = opened.header.sender
-        mine = sender.node == self.node and sender.unit == session.principal.unit
-        trail = None
-        if mine:
-            trail = await run_in_threadpool(self.messaging.status, session.principal, message_id)
-        return self.desk.render(
-            request,
-            "message.html",
-            session=session,
-            header=opened.header,
-            content=opened.content,
-            trail=trail,
-        )
+    async def sent_live(self, request: Request, session: DeskSession) -> Response:
+        """GET /desk/sent/live: the sent list alone, polled like the inbox's, so that the
+        delivery states change as the evidence comes in."""
+        return await self.sent(request, session, "_sent_live.html")
 
     async def compose(self, request: Request, session: DeskSession) -> Response:
         """GET, POST /desk/compose: a refusal shows every reason on the form, kept filled."""
-        values: dict[str, list[str]] = {}
+        values: dict[str, list[str]] = {
+            k: [v] for k, v in request.query_params.items() if k in PREFILLED
+        }
         error: ServiceError | None = None
         if request.method == "POST":
             values = request.state.form
@@ -111,5 +114,6 @@ class Pages:
             handlings=list(vocab.HandlingCode),
             subjects=list(vocab.DataSubject),
             priorities=list(vocab.Priority),
+            alerts=list(vocab.AlertType),
             classifications=list(vocab.Classification),
         )

@@ -27,7 +27,7 @@ from secureline.interfaces.desk.security import (
     read_form,
 )
 from secureline.services.desk_auth import DeskAuth, DeskSession, csrf_token
-from secureline.services.errors import NotAuthenticated, NotFoundError
+from secureline.services.errors import NotAuthenticated, NotFoundError, ServiceError
 
 Page = Callable[[Request], Awaitable[Response]]
 SignedInPage = Callable[[Request, DeskSession], Awaitable[Response]]
@@ -40,6 +40,10 @@ class DeskServices:
     node: str
     auth: DeskAuth
     messaging: Any
+    sharing: Any = None  # services/sharing.py: forward, permissions, retract, correct
+    retention: Any = None  # services/retention.py: the review queue
+    threads: Any = None  # services/threads.py: a message and what answers it
+    permissions: Any = None  # services/unit_permissions.py: a unit's requests
 
 
 def templates() -> Environment:
@@ -112,6 +116,17 @@ class Desk:
         response.delete_cookie(SESSION_COOKIE, path="/desk")
         return response
 
+    @staticmethod
+    def _away(request: Request, redirect: RedirectResponse) -> Response:
+        """A live fragment's poll (htmx) whose session ended: the whole page goes to the
+        sign-in (``HX-Redirect``) instead of the sign-in form landing inside the list."""
+        if request.headers.get("hx-request") != "true":
+            return redirect
+        redirect.status_code = 200
+        redirect.headers["hx-redirect"] = redirect.headers["location"]
+        del redirect.headers["location"]
+        return redirect
+
     def signed_in(self, page: SignedInPage) -> Page:
         """Only for a full session; a post's CSRF token is checked before the page runs and
         its form is in ``request.state.form``."""
@@ -119,11 +134,11 @@ class Desk:
         async def guarded(request: Request) -> Response:
             secret = request.cookies.get(SESSION_COOKIE)
             if not secret:
-                return self.to_sign_in()
+                return self._away(request, self.to_sign_in())
             try:
                 session = await run_in_threadpool(self.auth.authenticate, secret)
             except NotAuthenticated as exc:
-                return self.to_sign_in(exc.code)
+                return self._away(request, self.to_sign_in(exc.code))
             if request.method == "POST":
                 form = await self.posted_form(request, csrf_token(secret))
                 if isinstance(form, Response):
@@ -133,5 +148,7 @@ class Desk:
                 return await page(request, session)
             except NotFoundError:
                 return self.refused(request, 404, "not_found", "no such message in your unit")
+            except ServiceError as exc:  # the services' refusal, in its own words
+                return self.refused(request, exc.status, exc.code, exc.message)
 
         return guarded
