@@ -37,11 +37,14 @@ from secureline.services.errors import (
     NotFoundError,
 )
 from secureline.services.idempotency import Submitted
+from secureline.services.kinds import amendment, correction, deletion
+from secureline.services.kinds import permission_grant as grant_kind
+from secureline.services.kinds import permission_request as request_kind
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.messaging import Messaging
 from secureline.services.permission_decisions import PermissionItem
-from secureline.services.permissions import grant_json, grant_row, sign_grant
+from secureline.services.permissions import grant_row, sign_grant
 from secureline.services.roles import Principal
 from secureline.store import grants as grant_store
 from secureline.store import messages as message_store
@@ -49,9 +52,6 @@ from secureline.store.database import Database
 
 DEFAULT_GRANT_VALIDITY = timedelta(days=90)
 NODE_NAME = re.compile(NAME_PATTERN)
-#: how a permission request's kind reads in its stored header (compact JSON): the inbox is
-#: filtered on it in the database rather than every header parsed here
-_KIND_REQUEST = orjson.dumps({"kind": Kind.PERMISSION_REQUEST.value}).decode()[1:-1]
 
 
 class Sharing:
@@ -165,14 +165,7 @@ class Sharing:
             "purpose": purpose,
             "reason": reason,
         }
-        draft = {
-            **_control_marking(original),
-            "kind": Kind.PERMISSION_REQUEST.value,
-            "to": [str(original.sender)],
-            "subject": f"Permission request ({request['scope']}) for {original.id}",
-            "reply_to": original.id,
-            "body": orjson.dumps(request).decode(),
-        }
+        draft = request_kind.draft(_control_marking(original), original, request)
 
         def audit(conn: Any, sent: list[Message]) -> list[AuditEvent]:
             return [
@@ -253,14 +246,9 @@ class Sharing:
             raise InvalidInput(error.field, error.reason) from None
         grant = sign_grant(grant, self._identity.signing)
         recipients = list(reply_to or to or [str(a) for a in original.to])
-        draft = {
-            **_control_marking(original),
-            "kind": Kind.PERMISSION_GRANT.value,
-            "to": recipients,
-            "subject": f"Permission granted ({grant.scope.value}) for {original.id}",
-            "reply_to": request_message_id or original.id,
-            "body": grant_json(grant),
-        }
+        draft = grant_kind.draft(
+            _control_marking(original), grant, recipients, request_message_id or original.id
+        )
 
         def store(conn: Any, sent: list[Message]) -> list[AuditEvent]:
             if request_message_id is not None:
@@ -351,13 +339,13 @@ class Sharing:
         after = 0
         while True:
             page = message_store.mailbox_page(
-                self._db, principal.unit, after, 500, header_has=_KIND_REQUEST
+                self._db, principal.unit, after, 500, header_has=request_kind.IN_HEADER
             )
             for seq, row in page:
                 after = seq
                 header = parse_header(orjson.loads(row.header_json))
-                if header.kind is Kind.PERMISSION_REQUEST and row.content_json is not None:
-                    found.append((header, _request_body(row.content_json)))
+                if request_kind.is_request(header) and row.content_json is not None:
+                    found.append((header, request_kind.asked(row.content_json)))
             if len(page) < 500:
                 return found
 
@@ -375,9 +363,9 @@ class Sharing:
         ):
             raise NotFoundError(f"no permission request {request_id} here")
         header = parse_header(orjson.loads(row.header_json))
-        if header.kind is not Kind.PERMISSION_REQUEST or row.content_json is None:
+        if not request_kind.is_request(header) or row.content_json is None:
             raise InvalidInput("request", f"{request_id} is not a permission request")
-        return _request_body(row.content_json), str(header.sender)
+        return request_kind.asked(row.content_json), str(header.sender)
 
     def _received(self, principal: Principal, message_id: str) -> Header:
         row = message_store.received_by(self._db, principal.unit, message_id)
@@ -394,7 +382,7 @@ class Sharing:
         (reply_to the original, the reason as body). Each destination purges the original
         and leaves a tombstone; its delivered evidence of the deletion is the confirmation."""
         original = self._sent_by(principal, message_id)
-        return self._amend(principal, original, Kind.DELETION, reason, {"body": reason}, key)
+        return self._amend(principal, original, Kind.DELETION, reason, deletion.content, key)
 
     def correct(
         self,
@@ -418,15 +406,18 @@ class Sharing:
         if row.content_json is None:
             raise Conflict(f"{message_id} was purged; it cannot be corrected")
         old = orjson.loads(row.content_json)
-        content = {
-            "body": old.get("body", "") if body is None else body,
-            "entities": old.get("entities", []) if entities is None else list(entities),
-            "attachments": old.get("attachments", []) if attachments is None else list(attachments),
-        }
-        extra: dict[str, Any] = {**content}
-        if data_subjects is not None:
-            extra["data_subjects"] = list(data_subjects)
-        return self._amend(principal, original, Kind.CORRECTION, reason, extra, key)
+
+        def content(_reason: str) -> dict[str, Any]:
+            return correction.content(
+                original,
+                old,
+                body=body,
+                entities=entities,
+                attachments=attachments,
+                data_subjects=data_subjects,
+            )
+
+        return self._amend(principal, original, Kind.CORRECTION, reason, content, key)
 
     def _sent_by(self, principal: Principal, message_id: str) -> Header:
         self._messaging.check_may_send(principal)
@@ -436,7 +427,7 @@ class Sharing:
         header = parse_header(orjson.loads(row.header_json))
         if not roles.acts_for(principal, header.sender.unit):
             raise NotFoundError(f"no message {message_id} was sent by {principal.unit}")
-        if header.kind in (Kind.DELETION, Kind.CORRECTION):
+        if amendment.is_amendment(header):
             raise InvalidInput("message_id", f"{message_id} is itself a {header.kind.value}")
         return header
 
@@ -446,37 +437,14 @@ class Sharing:
         original: Header,
         kind: Kind,
         reason: str,
-        content: dict[str, Any],
+        content: Callable[[str], dict[str, Any]],
         key: str | None = None,
     ) -> Submitted:
         reason = " ".join(reason.split())
         if not reason:
             raise InvalidInput("reason", f"a {kind.value} states its reason")
-        # A correction carries the corrected content under the original's marking; a deletion
-        # carries only its reason.
-        marking: dict[str, Any] = (
-            {
-                "data_subjects": [s.value for s in original.data_subjects],
-                "handling": original.handling.value,
-                "handling_conditions": original.handling_conditions,
-                "classification": original.classification.value,
-                "confidential": original.confidential,
-            }
-            if kind is Kind.CORRECTION
-            else {}
-        )
-        draft = {
-            **_control_marking(original),
-            **marking,
-            **content,
-            "kind": kind.value,
-            "to": [str(a) for a in original.to],
-            "subject": f"{kind.value} of {original.id}: {reason}"[:300],
-            "reply_to": original.id,
-        }
-        event = (
-            AuditAction.MESSAGE_PURGED if kind is Kind.DELETION else AuditAction.MESSAGE_CORRECTED
-        )
+        draft = amendment.draft(_control_marking(original), original, kind, reason, content(reason))
+        event = amendment.ACTIONS[kind]
 
         def audit(conn: Any, sent: list[Message]) -> list[AuditEvent]:
             return [
@@ -521,14 +489,6 @@ def _control_marking(original: Header) -> dict[str, Any]:
         "case_ref": original.case_ref,
         "classification": "basic",
     }
-
-
-def _request_body(text: str) -> dict[str, Any]:
-    try:
-        body = orjson.loads(orjson.loads(text).get("body", ""))
-    except (orjson.JSONDecodeError, AttributeError):
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _utc(value: datetime) -> datetime:

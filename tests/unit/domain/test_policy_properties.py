@@ -170,7 +170,7 @@ def cased(text: str) -> st.SearchStrategy[str]:
 def headers(
     draw: st.DrawFn, *, forwarded: Forwards | None = None, personal: bool | None = None
 ) -> Header:
-    kind = draw(st.sampled_from(Kind))
+    kind = draw(st.sampled_from(list(Kind)))
     handling = draw(st.sampled_from(HandlingCode))
     carries_person = draw(st.booleans()) if personal is None else personal
     subjects = draw(

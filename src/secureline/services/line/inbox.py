@@ -45,7 +45,8 @@ from secureline.domain.message import (
 from secureline.domain.policy import PolicyContext, Stage, decide
 from secureline.domain.vocabulary import KIND_NAME
 from secureline.services.audit import AuditLog
-from secureline.services.line import controls, custody
+from secureline.services.kinds import registry as kinds
+from secureline.services.line import custody
 from secureline.services.line.capabilities import KIND_NOT_SUPPORTED, UNKNOWN_KIND, Capabilities
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
@@ -96,7 +97,7 @@ class _Accepted:
     content_jwe: str | None
     destination: str
     next_hop: str | None  # None: delivered here
-    effect: controls.Effect | None = None  # what a control message does here once committed
+    effect: kinds.Effect | None = None  # what its kind does here once committed
     # the envelope carries the content in the clear (not a ciphertext decrypted here): the
     # store then keeps it once, in the envelope
     content_in_envelope: bool = False
@@ -117,6 +118,7 @@ class _Crossing:
     contexts: dict[tuple[str | None, frozenset[str]], PolicyContext] = field(default_factory=dict)
     # The units were read again in this transaction (for one not known): not again for the next.
     units_read: bool = False
+    receipt: kinds.Receipt | None = None  # what a kind's examine reads, made when first needed
 
 
 @dataclass(slots=True)
@@ -345,7 +347,11 @@ class LineInbox:
             if parsed.sealed is not None:  # kept and shown here as the origin wrote them
                 header_json = unseal(header_json, parsed.sealed)
                 header = envelope.header = header.model_copy(update=dict(parsed.sealed))
-            effect = controls.check(header, parsed, crossing.now, self._db, self._directory)
+            if crossing.receipt is None:
+                crossing.receipt = kinds.Receipt(
+                    self._identity.name, crossing.now, self._db, self._directory.verify_keys
+                )
+            effect = kinds.examine(crossing.receipt, header, parsed)
         # relayed: the content (or its ciphertext) is the destination's to check
         assert envelope.path is not None
         envelope.accepted = _Accepted(
@@ -522,7 +528,7 @@ class LineInbox:
                 conn, [a.header.id for a in batch.accepted if a.next_hop is not None]
             )
             rows, mailbox, relays, upgrades = [], [], [], []
-            effects: list[tuple[Header, controls.Effect]] = []
+            effects: list[tuple[Header, kinds.Effect]] = []
             reviews: list[tuple[str, date]] = []
             # A message for a unit here and for a node beyond is two envelopes; the copy
             # delivered here goes first, so the stored row is the readable one.
@@ -567,8 +573,10 @@ class LineInbox:
             message_store.replace_messages(conn, upgrades)
             message_store.add_to_mailboxes(conn, mailbox, now)
             retention_store.schedule(conn, reviews)
-            batch.audit += controls.apply(conn, effects, now)
-            batch.audit += controls.apply_held(conn, [*rows, *upgrades], now)
+            batch.audit += [  # the kinds' effects, then what waited for a message stored
+                *kinds.commit(conn, effects, now),
+                *kinds.on_stored(conn, [*rows, *upgrades], now),
+            ]
             line_store.queue_deliveries(conn, relays, now)
             batch.audit += [  # the documents skipped as malformed, then those taken in
                 *intake.events,
@@ -598,6 +606,7 @@ class LineInbox:
             self._audit.record(conn, batch.audit)
         if queued_hops:
             self._on_queued(queued_hops)
+        kinds.after_commit(me, effects)
         return response
 
     def _take(
