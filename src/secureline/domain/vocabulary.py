@@ -99,9 +99,12 @@ class Kind(str, metaclass=_KindType):
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
+        # the kinds of the protocol this software speaks, in their order: the same schema in
+        # every process, whatever kinds a module registered besides (the API still takes them)
+        protocol = PROTOCOL_KINDS[PROTOCOL_VERSION]
         return {
             "description": "What a message is for.",
-            "enum": [str(kind) for kind in cls],
+            "enum": [str(kind) for kind in cls if kind in protocol],
             "title": "Kind",
             "type": "string",
         }
