@@ -1,7 +1,9 @@
-"""The closed vocabularies of a message header (see ../shared/DOMAIN.md).
+"""The vocabularies of a message header (see ../shared/DOMAIN.md).
 
 Values are lower-case wire strings; they travel in envelopes and agreement files, so a value
-is never renamed once released: a new one is added instead.
+is never renamed once released: a new one is added instead. Every vocabulary is a closed
+enum but ``Kind``, which a kind module may extend (services/kinds/registry.py); what each
+protocol version means by ``"*"`` stays fixed (PROTOCOL_KINDS).
 """
 
 from __future__ import annotations
