@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from secureline.node.compose import Node
-from secureline.services.line import inbox as inbox_module
+from secureline.services.line.receive import examine as inbox_module
 from secureline.services.line.wire import (
     EvidenceItem,
     envelope_digest,
@@ -246,7 +246,7 @@ def test_an_unforeseen_failure_refuses_that_envelope_alone(
     body = transaction_body(
         [(valid[0], ["interpol"]), (poison, ["interpol"]), (valid[1], ["interpol"])]
     )
-    with caplog.at_level(logging.ERROR, logger=inbox_module.__name__):
+    with caplog.at_level(logging.ERROR, logger="secureline.services.line.receive"):
         answer = put(
             _as(pair, "interpol", "europol"),
             europol,

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.errors import InvalidAgreement
@@ -78,7 +78,9 @@ __all__ = [
     "normalise_purpose",
 ]
 
-E = TypeVar("E", bound=StrEnum)
+# a closed vocabulary (StrEnum) or the open, validated Kind: both made by calling with a
+# value and iterated for their known members
+E = TypeVar("E", bound=str)
 
 WILDCARD = "*"
 _NAME = re.compile(NAME_PATTERN)
@@ -379,7 +381,7 @@ def _member(value: str, key: str, enum: type[E]) -> E:
     try:
         return enum(value)
     except ValueError:
-        names = [str(member) for member in enum]
+        names = [str(member) for member in cast("Iterable[E]", enum)]
         close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidAgreement(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from secureline.domain.kinds import facts
 from secureline.domain.vocabulary import Kind, Priority
 
 DEADLINE_AFTER = {
@@ -15,6 +16,6 @@ DEADLINE_AFTER = {
 
 def default_deadline(kind: Kind, priority: Priority, sent_at: datetime) -> datetime | None:
     """The deadline the rules set for a request; other kinds of message have none."""
-    if kind is not Kind.REQUEST:
+    if not facts(kind).deadline:
         return None
     return sent_at + DEADLINE_AFTER[priority]

@@ -42,6 +42,7 @@ from secureline.domain.entities import carries_personal_data, check_entities, sc
 from secureline.domain.errors import DomainError, InvalidMessage
 from secureline.domain.evaluation import EvaluationField
 from secureline.domain.jsontext import DuplicateKey, loads_unique
+from secureline.domain.kinds import facts as kind_facts
 from secureline.domain.limits import (
     CASE_REF_MAX_CHARS,
     GRANT_SIGNATURE_MAX_CHARS,
@@ -200,9 +201,10 @@ class _Marking(_Strict):
             raise ValueError("handling_conditions: H3 needs its conditions stated in text")
         if self.handling is not HandlingCode.H3 and self.handling_conditions:
             raise ValueError("handling_conditions: conditions are stated only with H3")
-        if self.kind is Kind.ALERT and self.alert is None:
+        alert_type = kind_facts(self.kind).alert_type
+        if alert_type and self.alert is None:
             raise ValueError("alert: an alert needs its type (red, blue, green, ...)")
-        if self.kind is not Kind.ALERT and self.alert is not None:
+        if not alert_type and self.alert is not None:
             raise ValueError("alert: only a message of kind 'alert' has an alert type")
         if len(set(self.data_subjects)) != len(self.data_subjects):
             raise ValueError("data_subjects: a category is listed twice")

@@ -1,29 +1,144 @@
-"""The closed vocabularies of a message header (see ../shared/DOMAIN.md).
+"""The vocabularies of a message header (see ../shared/DOMAIN.md).
 
 Values are lower-case wire strings; they travel in envelopes and agreement files, so a value
-is never renamed once released: a new one is added instead.
+is never renamed once released: a new one is added instead. Every vocabulary is a closed
+enum but ``Kind``, which a kind module may extend (services/kinds/registry.py); what each
+protocol version means by ``"*"`` stays fixed (PROTOCOL_KINDS).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import PydanticCustomError, core_schema
+
+#: What a kind of any version looks like (a newer partner's included): lower-case words.
+KIND_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
-class Kind(StrEnum):
-    """What a message is for."""
+class _KindType(type):
+    """Iterating ``Kind`` gives every kind this software knows, in the order they were defined
+    (as iterating an enum would): protocol 1's, then any a kind module registered."""
 
-    REQUEST = "request"
-    REPLY = "reply"
-    INFORMATION = "information"
-    ALERT = "alert"
-    STRATEGIC_REPORT = "strategic-report"
-    ACTION_PLAN_UPDATE = "action-plan-update"
-    PERMISSION_REQUEST = "permission-request"
-    PERMISSION_GRANT = "permission-grant"
-    ACKNOWLEDGEMENT = "acknowledgement"
-    CORRECTION = "correction"
-    DELETION = "deletion"
+    def __iter__(cls) -> Iterator[Kind]:
+        return iter(tuple(_KNOWN_KINDS.values()))
+
+    def __len__(cls) -> int:
+        return len(_KNOWN_KINDS)
+
+
+class Kind(str, metaclass=_KindType):
+    """What a message is for: an open, validated name, so that a kind can be added by one
+    module registered outside this file (services/kinds/registry.py) without a new release
+    of the vocabulary.
+
+    ``Kind(name)`` gives the one instance of a known kind (so ``is`` compares kinds, as it did
+    when this was an enum) and raises ValueError for any other name; ``Kind.define`` makes a
+    new one. A well-formed name that this software does not know is not a ``Kind``: the line
+    refuses it on arrival with ``unknown_kind`` before the header is parsed."""
+
+    __slots__ = ()
+
+    REQUEST: ClassVar[Kind]
+    REPLY: ClassVar[Kind]
+    INFORMATION: ClassVar[Kind]
+    ALERT: ClassVar[Kind]
+    STRATEGIC_REPORT: ClassVar[Kind]
+    ACTION_PLAN_UPDATE: ClassVar[Kind]
+    PERMISSION_REQUEST: ClassVar[Kind]
+    PERMISSION_GRANT: ClassVar[Kind]
+    ACKNOWLEDGEMENT: ClassVar[Kind]
+    CORRECTION: ClassVar[Kind]
+    DELETION: ClassVar[Kind]
+
+    def __new__(cls, value: object) -> Kind:
+        known = _KNOWN_KINDS.get(value) if isinstance(value, str) else None
+        if known is None:
+            raise ValueError(f"{value!r} is not a known kind")
+        return known
+
+    @classmethod
+    def define(cls, name: str) -> Kind:
+        """The kind called ``name``, made once: defining a known name again gives it back."""
+        known = _KNOWN_KINDS.get(name)
+        if known is not None:
+            return known
+        if not isinstance(name, str) or KIND_NAME.fullmatch(name) is None:
+            raise ValueError(f"{name!r} is not a kind name (lower-case words joined by '-')")
+        kind = _KNOWN_KINDS[name] = str.__new__(cls, name)
+        return kind
+
+    @property
+    def value(self) -> str:
+        """The wire string (as an enum member's ``value``)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Kind({str.__str__(self)!r})"
+
+    def __reduce__(self) -> tuple[type[Kind], tuple[str]]:
+        return (Kind, (str.__str__(self),))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # A look-up in the known kinds, which also gives the one instance of each; what is
+        # not a known kind fails like a value outside an enum did.
+        return core_schema.no_info_plain_validator_function(
+            _validate_kind,
+            ref="Kind",
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                str.__str__, when_used="json"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        # the kinds of the protocol this software speaks, in their order: the same schema in
+        # every process, whatever kinds a module registered besides (the API still takes them)
+        protocol = PROTOCOL_KINDS[PROTOCOL_VERSION]
+        return {
+            "description": "What a message is for.",
+            "enum": [str(kind) for kind in cls if kind in protocol],
+            "title": "Kind",
+            "type": "string",
+        }
+
+
+_KNOWN_KINDS: dict[str, Kind] = {}
+
+
+def _validate_kind(value: Any) -> Kind:
+    known = _KNOWN_KINDS.get(value) if isinstance(value, str) else None
+    if known is None:
+        # worded as pydantic words a value outside an enum, which this was
+        names = [repr(str(k)) for k in _KNOWN_KINDS]
+        expected = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+    return known
+
+
+for _attribute, _name in (
+    ("REQUEST", "request"),
+    ("REPLY", "reply"),
+    ("INFORMATION", "information"),
+    ("ALERT", "alert"),
+    ("STRATEGIC_REPORT", "strategic-report"),
+    ("ACTION_PLAN_UPDATE", "action-plan-update"),
+    ("PERMISSION_REQUEST", "permission-request"),
+    ("PERMISSION_GRANT", "permission-grant"),
+    ("ACKNOWLEDGEMENT", "acknowledgement"),
+    ("CORRECTION", "correction"),
+    ("DELETION", "deletion"),
+):
+    setattr(Kind, _attribute, Kind.define(_name))
 
 
 class CrimeArea(StrEnum):
@@ -128,8 +243,6 @@ WORKING_LANGUAGES = ("en", "fr", "es", "ar")
 # A version, once released, never changes: a new kind or area goes into a new version.
 
 PROTOCOL_VERSION = 1
-#: What a kind of any version looks like (a newer partner's included): lower-case words.
-KIND_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 """The newest protocol version this software speaks."""
 
 PROTOCOL_KINDS: dict[int, frozenset[Kind]] = {

@@ -23,10 +23,10 @@ import orjson
 
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.message import Header, parse_header
-from secureline.domain.vocabulary import Kind
 from secureline.services import roles
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, Forbidden, InvalidInput, NotFoundError
+from secureline.services.kinds import alert as alert_kind
 from secureline.services.roles import Principal
 from secureline.store import messages as message_store
 from secureline.store.database import Database
@@ -168,7 +168,7 @@ class AlertReview:
         if row is None or row.direction != "out":
             raise NotFoundError(f"no outgoing message {message_id}")
         header: Header = parse_header(orjson.loads(row.header_json))
-        if header.kind is not Kind.ALERT:
+        if not alert_kind.is_reviewed(header):
             raise InvalidInput("message_id", "only alerts are reviewed")
         author = row.author
         if author == principal.username:

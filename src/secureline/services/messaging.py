@@ -30,6 +30,7 @@ from secureline.services.errors import (
     error_json,
 )
 from secureline.services.idempotency import Replay, Submitted
+from secureline.services.kinds import registry as kinds
 from secureline.services.line.directory import Directory
 from secureline.services.line.evidence import issue
 from secureline.services.line.identity import NodeIdentity
@@ -154,7 +155,7 @@ class Messaging:
                 f"{len(drafts)} drafts: at most {self.max_batch} in one batch",
                 code="batch_too_long",
             )
-        parsed = [self._read_draft(d, f"[{i}].") for i, d in enumerate(drafts)]
+        parsed = [self._read_draft(principal, d, f"[{i}].") for i, d in enumerate(drafts)]
         if not keys or not any(keys):
             return self._batch(principal, parsed, None)
         return self._retrying(
@@ -210,7 +211,7 @@ class Messaging:
         replay: Replay | None = None,
     ) -> list[Submitted]:
         now = self._clock()
-        parsed = [self._read_draft(d) for d in drafts]
+        parsed = [self._read_draft(principal, d) for d in drafts]
         ready, _ = self._submitter.prepare(principal, list(enumerate(parsed)), unit, now, None)
         submitted = [r.submitted for r in ready]
         if not submitted:
@@ -245,11 +246,14 @@ class Messaging:
         roles.require(principal, roles.Action.SEND, f"role {principal.role} cannot send messages")
 
     @staticmethod
-    def _read_draft(data: dict[str, Any] | Draft, where: str = "") -> Draft:
+    def _read_draft(principal: Principal, data: dict[str, Any] | Draft, where: str = "") -> Draft:
         try:
-            return data if isinstance(data, Draft) else parse_draft(data)
+            draft = data if isinstance(data, Draft) else parse_draft(data)
         except DomainError as exc:
             raise InvalidInput(where + exc.field, exc.reason, code=exc.code) from None
+        # what its kind asks (services/kinds): who may send it, and its payload
+        kinds.check_submitted(principal, draft.kind, draft.body, where)
+        return draft
 
     # --- four eyes (services/alert_review.py) -------------------------------------------
 

@@ -207,7 +207,7 @@ def test_documented_example_parses() -> None:
                 CrimeArea.CHILD_SEXUAL_EXPLOITATION,
             }
         ),
-        kinds=frozenset(Kind),
+        kinds=PROTOCOL_KINDS[1],
         classification_ceiling=Classification.RESTRICTED,
         purposes=frozenset({"prevent and combat serious crime"}),
         personal_data=True,
@@ -224,7 +224,8 @@ def test_documented_example_parses() -> None:
 def test_wildcards_expand_to_the_protocol_version_and_any_purpose() -> None:
     agreement = parse_agreement(variant(crime_areas='["*"]', kinds='["*"]', purposes='["*"]'))
     assert agreement.crime_areas == PROTOCOL_CRIME_AREAS[1] == frozenset(CrimeArea)
-    assert agreement.kinds == PROTOCOL_KINDS[1] == frozenset(Kind)
+    # "*" is protocol 1's kinds, never a kind registered besides (a test's, a newer module's)
+    assert agreement.kinds == PROTOCOL_KINDS[1] <= frozenset(Kind)
     assert agreement.purposes is None
     assert agreement.allows_purpose("anything at all")
 

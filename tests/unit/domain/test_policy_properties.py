@@ -38,6 +38,7 @@ from secureline.domain.policy import (
     decide,
 )
 from secureline.domain.vocabulary import (
+    PROTOCOL_KINDS,
     AlertType,
     Classification,
     CrimeArea,
@@ -70,7 +71,7 @@ LENIENT = Agreement(
     version=1,
     parties=frozenset({"interpol", "europol"}),
     crime_areas=frozenset(CrimeArea),
-    kinds=frozenset(Kind),
+    kinds=PROTOCOL_KINDS[1],
     classification_ceiling=Classification.CONFIDENTIAL,
     purposes=None,
     personal_data=True,
@@ -170,7 +171,7 @@ def cased(text: str) -> st.SearchStrategy[str]:
 def headers(
     draw: st.DrawFn, *, forwarded: Forwards | None = None, personal: bool | None = None
 ) -> Header:
-    kind = draw(st.sampled_from(Kind))
+    kind = draw(st.sampled_from(sorted(PROTOCOL_KINDS[1])))
     handling = draw(st.sampled_from(HandlingCode))
     carries_person = draw(st.booleans()) if personal is None else personal
     subjects = draw(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from secureline.domain.vocabulary import Kind
+from secureline.domain.vocabulary import PROTOCOL_KINDS, Kind
 from secureline.services.line.capabilities import (
     MAX_KINDS,
     PROTOCOL_1,
@@ -68,7 +68,7 @@ def test_stored_capabilities_read_back_and_a_missing_or_damaged_file_is_protocol
 
 
 def test_protocol_1_is_every_kind_of_version_1() -> None:
-    assert PROTOCOL_1.kinds == {str(k) for k in Kind}
+    assert PROTOCOL_1.kinds == {str(k) for k in PROTOCOL_KINDS[1]}
     assert "does not support the kind 'x' (protocol 1: acknowledgement, " in PROTOCOL_1.lacks(
         "europol", "x"
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from secureline.domain.agreement import Confidentiality, OnwardTransfer
 from secureline.domain.agreement import normalise_purpose as _normalise
+from secureline.domain.kinds import facts as kind_facts
 from secureline.domain.message import GrantScope, Header
 from secureline.domain.policy.codes import (
     AGREEMENT_MISMATCH,
@@ -39,7 +40,7 @@ from secureline.domain.policy.facts import (
     in_terms,
     nodes_without_onward_grant,
 )
-from secureline.domain.vocabulary import SENSITIVE_SUBJECTS, CrimeArea, HandlingCode, Kind
+from secureline.domain.vocabulary import SENSITIVE_SUBJECTS, CrimeArea, HandlingCode
 
 __all__ = [
     "RULES",
@@ -355,7 +356,7 @@ def check_specialist_unit(header: Header, context: PolicyContext) -> tuple[Reaso
 
 
 def check_alert_review(header: Header, context: PolicyContext) -> tuple[Reason, ...]:
-    if context.stage is not Stage.SUBMIT or header.kind is not Kind.ALERT:
+    if context.stage is not Stage.SUBMIT or not kind_facts(header.kind).four_eyes:
         return ()
     if context.alert_approved:
         return ()

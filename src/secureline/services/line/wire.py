@@ -35,6 +35,7 @@ from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.message import MESSAGE_ID, Message
 from secureline.errors import Refusal
+from secureline.services.line.settings import LineError
 
 VERSION = 1
 ENVELOPE_TYPE = "secureline-envelope+jws"
@@ -237,3 +238,62 @@ def open_evidence(token: str, keys: dict[str, VerifyKey]) -> EvidenceDocument:
         )
     except (KeyError, TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise WireError(f"evidence document is malformed: {exc}") from None
+
+
+# --- transactions (PUT /line/v1/transactions/{txn_id}; docs/protocol.md) ---------------------
+
+
+class InboundEnvelope(NamedTuple):
+    token: str
+    path: list[Any]  # checked by the receiver (a short list of node names)
+
+
+class Transaction(NamedTuple):
+    envelopes: list[InboundEnvelope]
+    evidence: list[str]
+
+
+def parse_transaction(body: bytes, max_items: int) -> Transaction:
+    """A transaction's body, or LineError 400 ``malformed_transaction`` (413
+    ``batch_too_large`` over ``max_items`` envelopes and evidence documents)::
+
+        {"v": 1, "envelopes": [{"token": "<JWS>", "path": ["<node>", ...]}],
+         "evidence": ["<JWS>", ...]}
+    """
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise LineError(400, "malformed_transaction", "the body is not JSON") from None
+    if not isinstance(data, dict) or data.get("v") != VERSION:
+        raise LineError(400, "malformed_transaction", "expected an object with v=1")
+    envelopes, evidence = data.get("envelopes", []), data.get("evidence", [])
+    if not isinstance(envelopes, list) or not isinstance(evidence, list):
+        raise LineError(400, "malformed_transaction", "envelopes and evidence must be lists")
+    if len(envelopes) + len(evidence) > max_items:
+        raise LineError(413, "batch_too_large", f"over {max_items} items in one transaction")
+    for item in envelopes:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("token"), str)
+            and isinstance(item.get("path"), list)
+        ):
+            raise LineError(400, "malformed_transaction", "each envelope needs token and path")
+    if not all(isinstance(t, str) for t in evidence):
+        raise LineError(400, "malformed_transaction", "evidence items must be strings")
+    return Transaction([InboundEnvelope(e["token"], e["path"]) for e in envelopes], evidence)
+
+
+def transaction_answer(
+    txn_id: str, evidence: Sequence[str], taken: int, rejected: Sequence[str]
+) -> bytes:
+    """The receiver's answer: its signed evidence, and how many of the peer's evidence
+    documents it took in or rejected (with why)."""
+    return orjson.dumps(
+        {
+            "v": VERSION,
+            "txn_id": txn_id,
+            "evidence": list(evidence),
+            "evidence_taken": taken,
+            "evidence_rejected": list(rejected),
+        }
+    )
