@@ -28,8 +28,9 @@ class Database:
         self.is_sqlite = dialect.is_sqlite(self.url)
         # SQLite has one writer at a time. Writers of this process queue here for it rather
         # than in SQLite's busy handler, which sleeps 1, 2, 5, 10 ... 100 ms between tries:
-        # under load a waiting writer slept past the moment the lock came free, again and
-        # again (tens of milliseconds a submission at 200/s). Other processes on the file
+        # a waiting writer sleeps past the moment the lock comes free, and under load again
+        # and again (the API's group commit and the link's two workers contend for it, and
+        # a wall-clock profile showed them waiting in BEGIN IMMEDIATE). Other processes on the file
         # still meet SQLite's own lock (BEGIN IMMEDIATE and busy_timeout decide between
         # them). PostgreSQL decides between writers itself: no lock here.
         self._writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
