@@ -214,12 +214,25 @@ def _open_loop(
         note(f"open loop at {rate}/s: evidence still missing after {opts.grace_seconds:.0f} s")
     with sender.db.read() as conn:
         rows = conn.execute(
-            select(deliveries.c.message_id, deliveries.c.updated_at).where(
+            select(deliveries.c.message_id, deliveries.c.updated_at, deliveries.c.created_at).where(
                 deliveries.c.created_at >= since, deliveries.c.state.in_(("delivered", "read"))
             )
         ).all()
-    evidence = {m: dialect.as_utc(at).timestamp() for m, at in rows if m in scheduled}
+    evidence = {m: dialect.as_utc(at).timestamp() for m, at, _ in rows if m in scheduled}
     latencies = sorted((at - scheduled[m]) * 1000 for m, at in evidence.items())
+    # Where the time goes: to the moment its submission's batch began (``deliveries.created_at``:
+    # the request's way in and the wait for the group commit), and from there to the evidence
+    # (preparing and committing the batch, then the line: claim, push, the receiver, the
+    # evidence taken).
+    queued = {m: dialect.as_utc(c).timestamp() for m, _, c in rows if m in evidence}
+    if queued:
+        to_commit = sorted((queued[m] - scheduled[m]) * 1000 for m in queued)
+        on_line = sorted((evidence[m] - queued[m]) * 1000 for m in queued)
+        note(
+            f"open loop at {rate}/s: to its batch p50 {_percentile(to_commit, 0.5):.1f} "
+            f"p99 {_percentile(to_commit, 0.99):.1f} ms; batch to evidence p50 "
+            f"{_percentile(on_line, 0.5):.1f} p99 {_percentile(on_line, 0.99):.1f} ms"
+        )
     if got["abandoned"] or len(evidence) < got["sent"]:
         note(
             f"open loop at {rate}/s: {got['sent']} scheduled, {len(scheduled)} accepted, "

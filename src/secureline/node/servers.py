@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 import uvicorn
+import uvloop
 
 from secureline.node.errors import NodeError
 
@@ -36,7 +37,9 @@ def serve_in_thread(
     name: str, line: tuple[uvicorn.Server, socket.socket], api: tuple[uvicorn.Server, socket.socket]
 ) -> Servers:
     """Run both servers on a new loop in a daemon thread; returns once they listen."""
-    loop = asyncio.new_event_loop()
+    # uvloop: the servers' loop costs less CPU per request than asyncio's own, as
+    # bench/api_cpu.py measured it (docs/performance.md)
+    loop = uvloop.new_event_loop()
     started = threading.Event()
     pairs = (line, api)
 

@@ -3,24 +3,34 @@
 A national system's submissions arrive one per HTTP request, on many connections at once.
 Committed one by one, each pays a write transaction of its own (SQLite: the write lock and an
 fsync; PostgreSQL: a commit's WAL flush), and the requests queue behind each other for the
-database's write lock. Here the first request to arrive leads: it commits what is waiting,
-in one call of ``commit`` (one transaction), while later ones wait; when its commit is done it
-hands the lead to the oldest waiting request and returns. Nothing is answered before the
-transaction that holds it has committed.
+database's write lock. Here each request puts its item in a queue and awaits its own answer;
+one drain task on the event loop takes what is waiting (one group, up to ``max_items``) and
+runs ``commit`` over it in a worker thread (one transaction), then the next, until nothing
+waits. Nothing is answered before the transaction that holds it has committed.
 
-This batches only what one worker process received: every worker has its own combiner, and
-the database, not this lock, decides between workers (each batch is an ordinary transaction,
+The requests wait on the event loop, not in threads: a request costs no worker thread and no
+thread hop; only each commit does (bench/api_cpu.py measured the hops as a large share of a
+single submission's CPU).
+
+``commit`` answers every item on its own (``Messaging.submit_batch``: a draft the rules
+refuse is that draft's answer, and the others are stored). If ``commit`` raises, the whole
+transaction failed and nothing of it was stored: every item of that batch gets the error, as
+each would have alone (there is no item-by-item retry, which would multiply the load on a
+database that is failing).
+
+This batches only what one worker process received: every worker has its own queue, and the
+database, not this queue, decides between workers (each batch is an ordinary transaction,
 and the idempotency keys are unique in the store). Nothing here is needed by another worker.
-A batch that fails as a whole (one refused draft refuses the call) is retried one item at a
-time, so that each request gets its own answer and no request's fault reaches another.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+import anyio.to_thread
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -34,10 +44,9 @@ DEFAULT_MAX_ITEMS = 200
 class _Slot(Generic[Item, Result]):
     item: Item
     group: Hashable
-    done: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False  # woken to lead, not with a result
-    result: Result | None = None
-    error: BaseException | None = None
+    answer: asyncio.Future[Result] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -47,6 +56,8 @@ class GroupCommit(Generic[Item, Result]):
     drafts) in one transaction and returns one result per item, in order, or raises.
     ``conflicts(a, b)`` says that two items must not share a transaction (two drafts with the
     same idempotency key): the later one waits for the next commit.
+
+    Use it from one event loop (the API server's); ``commit`` runs in a worker thread.
     """
 
     def __init__(
@@ -61,80 +72,66 @@ class GroupCommit(Generic[Item, Result]):
         self._commit = commit
         self._max_items = max_items
         self._conflicts = conflicts
-        self._lock = threading.Lock()
         self._waiting: list[_Slot[Item, Result]] = []
-        self._leading = False
+        self._drain: asyncio.Task[None] | None = None
 
-    def submit(self, group: Hashable, item: Item) -> Result:
+    async def submit(self, group: Hashable, item: Item) -> Result:
         """Commit ``item`` with whatever else is waiting; its own result, once durable."""
         slot: _Slot[Item, Result] = _Slot(item, group)
-        with self._lock:
-            self._waiting.append(slot)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            slot.done.wait()
-            if not slot.lead:
-                return _answer(slot)
-        self._lead(slot)
-        return _answer(slot)
+        self._waiting.append(slot)
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._run())
+        # Shielded: a request given up on (its client gone) does not cancel the commit its
+        # item is in; the answer is simply not sent.
+        return await asyncio.shield(slot.answer)
 
-    def _lead(self, mine: _Slot[Item, Result]) -> None:
-        # The leader commits batches until its own item is answered, then passes the lead on
-        # (also when a commit raised something no item caught: waiting requests never hang).
-        try:
-            if mine.lead:  # woken to lead: its own item is still waiting
-                mine.lead = False
-                mine.done.clear()
-            while not mine.done.is_set():
-                self._run(self._take(mine.group))
-        finally:
-            with self._lock:
-                if self._waiting:
-                    successor = self._waiting[0]
-                    successor.lead = True
-                    successor.done.set()
-                else:
-                    self._leading = False
+    async def _run(self) -> None:
+        while self._waiting:
+            batch = self._take()
+            try:
+                results = await anyio.to_thread.run_sync(
+                    self._commit, batch[0].group, [s.item for s in batch]
+                )
+                if len(results) != len(batch):
+                    raise RuntimeError(f"commit answered {len(results)} results for {len(batch)}")
+            except Exception as exc:  # noqa: BLE001 -- handed to each request, which re-raises it
+                for slot in batch:
+                    _fail(slot, exc)
+                continue
+            except BaseException as exc:  # the loop is stopping: no request waits for ever
+                for slot in batch + self._waiting:
+                    _fail(slot, exc)
+                self._waiting.clear()
+                raise
+            for slot, result in zip(batch, results, strict=True):
+                if not slot.answer.done():
+                    slot.answer.set_result(result)
 
-    def _take(self, group: Hashable) -> list[_Slot[Item, Result]]:
-        """Of ``group``, the oldest waiting items up to the bound, none conflicting with an
-        earlier one (the leader's own item is waiting, so the batch is never empty)."""
-        with self._lock:
-            batch: list[_Slot[Item, Result]] = []
-            for slot in self._waiting:
-                if len(batch) == self._max_items:
-                    break
-                if slot.group != group or any(self._conflicts(s.item, slot.item) for s in batch):
-                    continue
+    def _take(self) -> list[_Slot[Item, Result]]:
+        """The oldest waiting item's group: its oldest items up to the bound, none
+        conflicting with an earlier one (so the batch is never empty)."""
+        group = self._waiting[0].group
+        batch: list[_Slot[Item, Result]] = []
+        rest: list[_Slot[Item, Result]] = []
+        for slot in self._waiting:
+            if (
+                len(batch) == self._max_items
+                or slot.group != group
+                or any(self._conflicts(s.item, slot.item) for s in batch)
+            ):
+                rest.append(slot)
+            else:
                 batch.append(slot)
-            for slot in batch:
-                self._waiting.remove(slot)
+        self._waiting = rest
         return batch
 
-    def _run(self, batch: list[_Slot[Item, Result]]) -> None:
-        try:
-            results = self._commit(batch[0].group, [s.item for s in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"commit answered {len(results)} results for {len(batch)}")
-            for slot, result in zip(batch, results, strict=True):
-                slot.result = result
-        except Exception as exc:  # noqa: BLE001 -- handed to its request, which re-raises it
-            if len(batch) > 1:  # one item's fault: each on its own, so that it stays that item's
-                for slot in batch:
-                    self._run([slot])
-                return
-            batch[0].error = exc
-        except BaseException as exc:  # the process is stopping: no request waits for ever
-            for slot in batch:
-                slot.error = exc
-                slot.done.set()
-            raise
-        for slot in batch:
-            slot.done.set()
 
-
-def _answer(slot: _Slot[Item, Result]) -> Result:
-    if slot.error is not None:
-        raise slot.error
-    return slot.result  # type: ignore[return-value]  # set with done, error or not
+def _fail(slot: _Slot[Item, Result], exc: BaseException) -> None:
+    if slot.answer.done():
+        return
+    if isinstance(exc, asyncio.CancelledError):
+        slot.answer.cancel()
+        return
+    slot.answer.set_exception(exc)
+    # marked as retrieved: an answer whose request has gone logs no "never retrieved"
+    slot.answer.exception()

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+import orjson
+from fastapi import Depends, Path, Request, Response
 from fastapi import Header as HeaderParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,7 @@ from secureline.domain.message import MESSAGE_ID
 from secureline.interfaces.api.edge import DEFAULT_MAX_BODY_BYTES
 from secureline.services.accounts import Accounts
 from secureline.services.errors import NotAuthenticated
+from secureline.services.idempotency import Submitted
 from secureline.services.messaging import DEFAULT_MAX_BATCH
 from secureline.services.roles import Principal
 
@@ -64,6 +66,16 @@ def submitted(done: Any) -> SubmittedOut:
     )
 
 
+def submitted_response(done: Submitted, status: int = 201) -> Response:
+    """A creating call's answer, serialised at once: the shape of :class:`SubmittedOut`."""
+    body = {
+        "id": done.id,
+        "destinations": list(done.destinations),
+        "held_for_review": done.held_for_review,
+    }
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
 class In(BaseModel):
     """A request body: a field the route does not know is refused, not ignored."""
 
@@ -77,11 +89,14 @@ class ReasonIn(In):
 _bearer = HTTPBearer(auto_error=False, description="An API token: Bearer slt_...")
 
 
-def current_user(
+async def current_user(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The principal the edge authenticated before any route ran (the Bearer dependency
-    only documents the scheme); none there means no edge ran: refuse (fail closed)."""
+    only documents the scheme); none there means no edge ran: refuse (fail closed).
+
+    ``async``: it only reads the scope, and the framework would run a plain function in a
+    worker thread, a thread hop on every request's path."""
     principal = request.scope.get("state", {}).get("principal")
     if not isinstance(principal, Principal):
         raise NotAuthenticated("a valid API token is required (Authorization: Bearer slt_...)")

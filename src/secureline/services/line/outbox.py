@@ -84,6 +84,7 @@ class LinkSender:
         # transaction per origin at a time.
         self._concurrency = concurrency
         self._wakes = [threading.Event() for _ in range(concurrency)]
+        self._busy = [False] * concurrency  # a worker between its wake-up and its next wait
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._evidence_lock = threading.Lock()
@@ -107,6 +108,14 @@ class LinkSender:
         submission to a dead peer must not cost a connection attempt each)."""
         if time.monotonic() < self._paused_until:
             return
+        # One idle worker is enough: it takes everything due. Waking them all made each
+        # submission's commit cost an empty claim (a write transaction) by the others.
+        for worker, event in enumerate(self._wakes):
+            if not self._busy[worker]:
+                event.set()
+                return
+        # All busy: each looks again once it is done, even one whose claim came up empty
+        # just before this was queued.
         for event in self._wakes:
             event.set()
 
@@ -121,12 +130,15 @@ class LinkSender:
     def _run(self, worker: int) -> None:
         wake = self._wakes[worker]
         while not self._stop.is_set():
+            self._busy[worker] = True
             try:
                 worked = self.send_once()
             except Exception:  # a sender must survive anything and try again later
                 log.exception("sender for %s failed; retrying", self.peer)
                 worked = False
                 self._pause(self._backoff(1))
+            finally:
+                self._busy[worker] = False
             if not worked:
                 wake.wait(self._idle_wait())
                 wake.clear()
@@ -172,6 +184,8 @@ class LinkSender:
             self._settings.max_batch_bytes // 2,
             split_after=self._settings.poison_after_failures,
         )
+        if limit > 1 and len(batch) == limit:  # more may be due: a second transaction in flight
+            self.wake()
         # Evidence rows have no claim state: one worker at a time takes them.
         evidence: list[tuple[int, str]] = []
         has_evidence = self._evidence_lock.acquire(blocking=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from pydantic import BaseModel
 
 from secureline.domain.message import Draft, Header
@@ -16,11 +16,11 @@ from secureline.interfaces.api.deps import (
     Services,
     SubmittedOut,
     User,
-    submitted,
+    submitted_response,
 )
 from secureline.interfaces.api.routes.batch import add_batch_routes
-from secureline.services.group_commit import GroupCommit
-from secureline.services.idempotency import Submitted
+from secureline.services.group_commit import DEFAULT_MAX_ITEMS, GroupCommit
+from secureline.services.messaging import Outcome
 from secureline.services.roles import Principal
 
 
@@ -57,22 +57,31 @@ class StatusOut(BaseModel):
 
 
 def add_message_routes(app: FastAPI, services: Services) -> None:
-    # Concurrent submissions are committed together (see services.group_commit); two with
-    # the same idempotency key never share a transaction, so the second replays the first.
-    submissions: GroupCommit[tuple[Draft, str | None], Submitted] = GroupCommit(
-        lambda user, items: services.messaging.submit_many(
-            cast(Principal, user), [d for d, _ in items], keys=[k for _, k in items]
+    # Concurrent submissions are committed together (see services.group_commit) by the
+    # batch submission: one rules' context, the signing as a batch, one transaction, and each
+    # draft answered on its own (one refused draft never sinks the others). Two with the
+    # same idempotency key never share a transaction, so the second replays the first.
+    submissions: GroupCommit[tuple[Draft, str | None], Outcome] = GroupCommit(
+        lambda user, items: services.messaging.submit_batch(
+            cast(Principal, user), [d for d, _ in items], [k for _, k in items]
         ),
+        max_items=min(DEFAULT_MAX_ITEMS, services.max_batch),
         conflicts=lambda a, b: a[1] is not None and a[1] == b[1],
     )
 
     @app.post("/api/v1/messages", status_code=201, response_model=SubmittedOut)
-    def submit(draft: Draft, user: User, key: IdempotencyKey = None) -> SubmittedOut:
+    async def submit(draft: Draft, user: User, key: IdempotencyKey = None) -> Response:
         """POST /api/v1/messages: validate, apply the rules of sharing, queue. A refusal is
         403 with every reason; nothing is stored. With ``Idempotency-Key``, a retry returns
         the first result (409 ``idempotency_key_reused`` for another request)."""
-        done = submissions.submit(user, (draft, key))
-        return submitted(done)
+        # async: the request waits on the event loop, not in a worker thread; the answer is
+        # serialised here (the response model documents it, and validating what this code
+        # built would only repeat the work on every request)
+        outcome = await submissions.submit(user, (draft, key))
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.submitted is not None  # an outcome is one or the other
+        return submitted_response(outcome.submitted)
 
     add_batch_routes(app, services)  # before GET .../{message_id}, which would take "batch"
 
