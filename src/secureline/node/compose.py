@@ -45,6 +45,7 @@ from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
 from secureline.services.roles import Principal
+from secureline.services.search import Search
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
 from secureline.store import line as line_store
@@ -164,6 +165,7 @@ class Node:
             self.db, self.audit, clock, notice_days=self.config.retention.notice_days
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
+        self.search = Search(self.name, self.db)
         self._timers: list[Periodic] = []
         self._running = False
 
@@ -376,6 +378,7 @@ class Node:
             audit_log=self.audit,
             retention=self.retention,
             exports=self.exports,
+            search=self.search,
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )
@@ -388,7 +391,18 @@ class Node:
         API must never accept a desk cookie. Two apps, each with one way in, keep the
         credentials apart by construction (no path list in the edge to keep in step)."""
         api = create_app(self.api_services())
-        desk = create_desk_app(DeskServices(self.name, self.desk_auth, self.messaging))
+        desk = create_desk_app(
+            DeskServices(
+                self.name,
+                self.desk_auth,
+                self.messaging,
+                search=self.search,
+                accounts=self.accounts,
+                peering=self.peering,
+                audit=self.audit,
+                exports=self.exports,
+            )
+        )
 
         async def faces(scope: Any, receive: Any, send: Any) -> None:
             path = scope.get("path", "")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from secureline.store import audit as store
 from secureline.store.database import Database
 from secureline.store.errors import StoreError
+from secureline.store.search import include_object
 from secureline.store.tables import metadata
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -37,7 +38,9 @@ def _row(
 
 def test_migrations_create_exactly_the_tables_defined(database: Database) -> None:
     with database.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
         assert compare_metadata(context, metadata) == []
 
 

@@ -40,6 +40,11 @@ class DeskServices:
     node: str
     auth: DeskAuth
     messaging: Any
+    search: Any = None  # services/search.py Search
+    accounts: Any = None  # administration (services/accounts.py)
+    peering: Any = None  # link health (node/peering.py PeerAdmin.link_health)
+    audit: Any = None  # the data protection officer's (services/audit AuditLog)
+    exports: Any = None  # an inquiry's exports (services/exports.py)
 
 
 def templates() -> Environment:
