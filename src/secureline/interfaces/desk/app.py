@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from secureline.interfaces.desk.admin import AdminPages
 from secureline.interfaces.desk.pages import Pages
 from secureline.interfaces.desk.search import SearchPage
 from secureline.interfaces.desk.security import SecurityHeaders
@@ -28,6 +29,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:
             *SignIn(desk).routes(),
             *Pages(desk).routes(),
             *SearchPage(desk).routes(),
+            *AdminPages(desk).routes(),
             Mount("/static", static),
         ]
     )

@@ -27,7 +27,7 @@ from secureline.interfaces.desk.security import (
     read_form,
 )
 from secureline.services.desk_auth import DeskAuth, DeskSession, csrf_token
-from secureline.services.errors import NotAuthenticated, NotFoundError
+from secureline.services.errors import Forbidden, NotAuthenticated, NotFoundError
 
 Page = Callable[[Request], Awaitable[Response]]
 SignedInPage = Callable[[Request, DeskSession], Awaitable[Response]]
@@ -138,5 +138,7 @@ class Desk:
                 return await page(request, session)
             except NotFoundError:
                 return self.refused(request, 404, "not_found", "no such message in your unit")
+            except Forbidden as exc:  # a role's page (administration, data protection)
+                return self.refused(request, 403, exc.code, exc.message)
 
         return guarded
