@@ -12,6 +12,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from secureline.interfaces.desk.admin import AdminPages
+from secureline.interfaces.desk.dpo import DpoPages
 from secureline.interfaces.desk.pages import Pages
 from secureline.interfaces.desk.search import SearchPage
 from secureline.interfaces.desk.security import SecurityHeaders
@@ -30,6 +31,7 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:
             *Pages(desk).routes(),
             *SearchPage(desk).routes(),
             *AdminPages(desk).routes(),
+            *DpoPages(desk).routes(),
             Mount("/static", static),
         ]
     )
