@@ -78,17 +78,24 @@ MAX_QUERY_TOKENS = 8
 MAX_TOKEN_CHARS = 64
 _HEADER_FIELDS = frozenset({"sender", "kind", "crime_area", "handling", "created_at"})
 _SEPARATORS = re.compile(r"[\W_]+")
+_ASCII_SEPARATORS = bytes(c if chr(c).isalnum() else 0x20 for c in range(256))
 
 
 def words(value: str) -> str:
     """``value`` as the index holds it: lower-case letters and digits, one space between."""
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    folded = value.casefold()
+    if folded.isascii():
+        # The common case, on the line's hot path: a byte table does what the pattern below
+        # does, some ten times faster.
+        return " ".join(folded.encode().translate(_ASCII_SEPARATORS).decode().split())
+    decomposed = unicodedata.normalize("NFKD", folded)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SEPARATORS.sub(" ", bare).strip()
 
 
 def tokens(query: str) -> list[str]:
-    """A query's words (bounded in number and length); each matches as a prefix."""
+    """A query's words (bounded in number and length): each matches a word, the last also
+    the beginning of one."""
     return [t[:MAX_TOKEN_CHARS] for t in words(query).split()[:MAX_QUERY_TOKENS]]
 
 
@@ -122,6 +129,7 @@ def document(
     parts = [str(header.get("subject") or ""), str(header.get("case_ref") or "")]
     if content_json is not None and header.get("handling") != "H3":
         parts += _content_text(orjson.loads(content_json))
+    text = " ".join(words(p) for p in parts if p)
     return {
         "message_id": message_id,
         "direction": direction,
@@ -130,7 +138,7 @@ def document(
         "crime_area": str(header["crime_area"]),
         "handling": str(header["handling"]),
         "created_at": datetime.fromisoformat(header["created_at"]),
-        "words": words(" ".join(parts))[:MAX_WORDS_CHARS],
+        "words": text[:MAX_WORDS_CHARS],
     }
 
 
@@ -258,13 +266,18 @@ def _visible(query: Query) -> ColumnElement[bool]:
 
 
 def _matches(conn: Connection, words_: Sequence[str]) -> ColumnElement[bool]:
-    """Every token as a word's prefix. Each token is letters and digits only (tokens()),
-    so no operator, quote or column filter of either query language can come through it;
-    it is a bound parameter all the same."""
+    """Every token as a word, the last also as a word's beginning (what is being typed).
+    A prefix of an earlier word would be a short common prefix as often as not, matching
+    most of the store for nothing. Each token is letters and digits only (tokens()), so no
+    operator, quote or column filter of either query language can come through it; it is a
+    bound parameter all the same."""
+    *whole, last = words_
     if conn.dialect.name == "sqlite":
         clause = text(
             "search_docs.seq IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts)"
         )
-        return clause.bindparams(fts=" ".join(f'"{t}"*' for t in words_))  # type: ignore[return-value]
+        fts = " ".join([*(f'"{t}"' for t in whole), f'"{last}"*'])
+        return clause.bindparams(fts=fts)  # type: ignore[return-value]
     clause = text("search_docs.words_tsv @@ to_tsquery('simple', :fts)")
-    return clause.bindparams(fts=" & ".join(f"{t}:*" for t in words_))  # type: ignore[return-value]
+    fts = " & ".join([*whole, f"{last}:*"])
+    return clause.bindparams(fts=fts)  # type: ignore[return-value]
