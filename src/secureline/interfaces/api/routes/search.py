@@ -58,10 +58,10 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> SearchPage:
-        """GET /api/v1/search: every word of ``q``, the last also as a word's beginning (subject, case
-        reference, body, entities' names and identifiers, attachments' names; an H3
-        message's content is not searched) and the fields given, over the messages the
-        unit received or sent; newest first, with the total."""
+        """GET /api/v1/search: every word of ``q`` (the last also as a word's beginning)
+        in the subject, case reference, body, entities' names and identifiers or
+        attachments' names (an H3 message's content is not searched), and the fields
+        given, over the messages the unit received or sent; newest first, with the total."""
         found = services.search.search(
             user,
             Criteria(
