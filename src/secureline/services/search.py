@@ -64,8 +64,9 @@ class Result:
 @dataclass(frozen=True)
 class Results:
     results: list[Result]
-    total: int
+    total: int  # at most store.MAX_COUNTED
     criteria: Criteria
+    more: bool = False  # more than ``total`` match
 
 
 class Search:
@@ -94,7 +95,8 @@ class Search:
             Result(parse_header(orjson.loads(h.header_json)), h.direction, h.read_at)
             for h in found.hits
         ]
-        return Results(results, found.total, criteria)
+        more = found.total > store.MAX_COUNTED
+        return Results(results, min(found.total, store.MAX_COUNTED), criteria, more)
 
 
 def _tokens(text: str) -> list[str]:

@@ -37,12 +37,15 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    column,
     delete,
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
+    table,
     text,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -210,38 +213,53 @@ class Hit(NamedTuple):
 @dataclass(frozen=True)
 class Found:
     hits: list[Hit]
-    total: int
+    total: int  # up to MAX_COUNTED + 1, which means "more than MAX_COUNTED"
 
 
 def search(db: Database, query: Query) -> Found:
-    """The matching messages the unit may see, newest first, and how many there are in all
-    (one snapshot for both)."""
+    """The matching messages the unit may see, the last stored first, and how many there are
+    (counted up to :data:`MAX_COUNTED`; one snapshot for both)."""
     with db.read() as conn:
         return _search(conn, query)
+
+
+#: A total past this is given as "more than": counting every match of a common word would
+#: cost as much as reading them all, for a figure nobody reads to the unit.
+MAX_COUNTED = 1000
+_fts = table("search_fts", column("rowid"))
 
 
 def _search(conn: Connection, query: Query) -> Found:
     d = search_docs.c
     conditions: list[ColumnElement[bool]] = [_visible(query)]
+    source: Any = search_docs
+    # Newest stored first, the inbox's order: on SQLite, in the FTS index's own rowid order
+    # (search_docs.seq), so that a page reads its matches from the newest on and stops at the
+    # page's end instead of sorting every match first.
+    order: Any = d.seq.desc()
     if query.tokens:
         conditions.append(_matches(conn, query.tokens))
-    for column, value in (
+        if conn.dialect.name == "sqlite":
+            source = _fts.join(search_docs, d.seq == _fts.c.rowid)
+            order = _fts.c.rowid.desc()
+    for column_, value in (
         (d.sender, query.sender),
         (d.crime_area, query.crime_area),
         (d.handling, query.handling),
         (d.kind, query.kind),
     ):
         if value is not None:
-            conditions.append(column == value)
+            conditions.append(column_ == value)
     if query.since is not None:
         conditions.append(d.created_at >= query.since)
     if query.until is not None:
         conditions.append(d.created_at < query.until)
     where = and_(*conditions)
     page = (
-        select(d.message_id, d.created_at)
+        select(d.message_id, d.seq)
+        .select_from(source)
         .where(where)
-        .order_by(d.created_at.desc(), d.message_id)
+        .order_by(order)
         .limit(query.limit)
         .offset(query.offset)
         .subquery()
@@ -250,10 +268,11 @@ def _search(conn: Connection, query: Query) -> Found:
     rows = conn.execute(
         select(m.id, m.direction, m.header_json, m.read_at)
         .join(page, page.c.message_id == m.id)
-        .order_by(page.c.created_at.desc(), page.c.message_id)
+        .order_by(page.c.seq.desc())
     ).all()
-    total = conn.execute(select(func.count()).select_from(search_docs).where(where))
-    return Found([Hit(*r) for r in rows], int(total.scalar_one()))
+    counted = select(literal(1)).select_from(source).where(where).limit(MAX_COUNTED + 1)
+    total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+    return Found([Hit(*r) for r in rows], int(total))
 
 
 def _visible(query: Query) -> ColumnElement[bool]:
@@ -273,9 +292,7 @@ def _matches(conn: Connection, words_: Sequence[str]) -> ColumnElement[bool]:
     bound parameter all the same."""
     *whole, last = words_
     if conn.dialect.name == "sqlite":
-        clause = text(
-            "search_docs.seq IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts)"
-        )
+        clause = text("search_fts MATCH :fts")  # search_fts is joined in _search
         fts = " ".join([*(f'"{t}"' for t in whole), f'"{last}"*'])
         return clause.bindparams(fts=fts)  # type: ignore[return-value]
     clause = text("search_docs.words_tsv @@ to_tsquery('simple', :fts)")

@@ -166,3 +166,12 @@ def test_the_ascii_fast_path_cuts_as_the_general_one() -> None:
         text = "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 40)))
         assert search.words(text) == search.words(text + "é")[: len(search.words(text))]
         assert search.words(text) == search._SEPARATORS.sub(" ", text.casefold()).strip()
+
+
+def test_the_total_is_counted_up_to_its_bound(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "MAX_COUNTED", 2)
+    found = search.search(store, search.Query("cc", "cc@interpol", limit=1))
+    assert [h.id for h in found.hits] == ["msg-00000005"]
+    assert found.total == 3  # MAX_COUNTED + 1: "more than 2"

@@ -75,7 +75,9 @@ def _page(asked: dict[str, str], found: Results | None, step: int) -> str | None
     if found is None:
         return None
     offset = found.criteria.offset + step
-    if offset < 0 or offset >= found.total or (step < 0 and found.criteria.offset == 0):
+    if offset < 0 or (offset >= found.total and not found.more):
+        return None
+    if step < 0 and found.criteria.offset == 0:
         return None
     return urlencode({**asked, "offset": str(max(offset, 0))})
 

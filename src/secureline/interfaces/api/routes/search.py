@@ -40,7 +40,8 @@ class SearchItem(BaseModel):
 
 
 class SearchPage(BaseModel):
-    total: int
+    total: int  # counted up to 1,000
+    more: bool  # more than ``total`` match
     items: list[SearchItem]
 
 
@@ -61,7 +62,8 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
         """GET /api/v1/search: every word of ``q`` (the last also as a word's beginning)
         in the subject, case reference, body, entities' names and identifiers or
         attachments' names (an H3 message's content is not searched), and the fields
-        given, over the messages the unit received or sent; newest first, with the total."""
+        given, over the messages the unit received or sent; the last stored first, with
+        the total (counted up to 1,000; ``more`` says when there are more)."""
         found = services.search.search(
             user,
             Criteria(
@@ -78,6 +80,7 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
         )
         return SearchPage(
             total=found.total,
+            more=found.more,
             items=[
                 SearchItem(
                     id=r.header.id,
