@@ -117,3 +117,22 @@ def test_bench_recovery_drains_the_queue_and_reports_its_figures(tmp_path: Path)
     assert result["drain_msgs_per_s"] > 0
     assert result["ratio_to_line"] > 0
     assert len(result["line_before_after"]) == 2
+
+
+@pytest.mark.timeout(180)
+def test_bench_desk_prints_each_pages_p95(tmp_path: Path) -> None:
+    # On the suite's store: the PostgreSQL suite gives the benchmark its server.
+    url = os.environ.get(DATABASE_URL_ENV) or "sqlite"
+    result, _ = _bench(
+        tmp_path, 170, "desk", "--messages", "300", "--requests", "5", "--store", url
+    )
+    assert list(result) == ["messages", "store", "p95_ms"]
+    assert result["messages"] == 300
+    assert result["store"] == ("sqlite" if url == "sqlite" else "postgresql")
+    p95 = result["p95_ms"]
+    assert list(p95) == ["inbox", "thread", "message", "search"]
+    for page in ("inbox", "message", "search"):
+        assert isinstance(p95[page], float), page
+        assert p95[page] > 0, page
+    # the thread page (deskviews) is measured once the desk serves it, null until then
+    assert p95["thread"] is None or p95["thread"] > 0

@@ -96,3 +96,20 @@ def bench_api(
     )
     result = run_api_bench(options)
     print(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@bench_app.command("desk")
+def bench_desk(
+    messages: Annotated[int, typer.Option(min=1, help="Messages in the store.")] = 100_000,
+    store: Annotated[
+        str, typer.Option(help="sqlite, or a PostgreSQL URL (a schema per node there).")
+    ] = "sqlite",
+    requests: Annotated[int, typer.Option(min=1, help="Timed requests per page.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The desk's server time (p95, ms) for the inbox, a thread, the message view and a
+    search, with N messages stored in bulk first (not over the line)."""
+    from secureline.cli.bench_desk import run_desk_bench
+
+    result = run_desk_bench(messages, store, requests)
+    print(json.dumps(result) if as_json else json.dumps(result, indent=2))

@@ -48,6 +48,7 @@ from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
 from secureline.services.roles import Principal
+from secureline.services.search import Search
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
 from secureline.services.threads import Threads
@@ -154,6 +155,7 @@ class Node:
             self.db, self.audit, clock, notice_days=self.config.retention.notice_days
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
+        self.search = Search(self.name, self.db)
         self._timers: list[Periodic] = []
         self._running = False
 
@@ -359,6 +361,7 @@ class Node:
             audit_log=self.audit,
             retention=self.retention,
             exports=self.exports,
+            search=self.search,
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )
@@ -380,6 +383,11 @@ class Node:
                 retention=self.retention,
                 threads=Threads(self.name, self.db),
                 permissions=UnitPermissions(self.name, self.db, self.sharing, self.messaging),
+                search=self.search,
+                accounts=self.accounts,
+                peering=self.peering,
+                audit=self.audit,
+                exports=self.exports,
             )
         )
 

@@ -319,10 +319,16 @@ class PeerAdmin:
                     "failed_envelopes": self._failed_envelopes(peer.name) if failed else [],
                     "agreement_digest": ours,
                     "peer_agreement_digest": theirs,
+                    "ca_expires_at": _ca_expiry(row.ca_pem) if row and row.ca_pem else None,
                     "alarms": alarms,
                 }
             )
         return result
+
+    def certificate_expiry(self) -> str:
+        """When this node's own TLS certificate expires (ISO 8601, UTC)."""
+        certificate = pki.certificate_from_pem(self._layout.tls_certificate.read_bytes())
+        return certificate.not_valid_after_utc.isoformat()
 
     def _failed_envelopes(self, next_hop: str) -> list[dict[str, Any]]:
         with self._db.read() as conn:
@@ -373,6 +379,14 @@ class PeerAdmin:
 
 FAILED_SHOWN = 100
 _STATE_WORDS = {"down": "unreachable", "backoff": "failing"}
+
+
+def _ca_expiry(ca_pem: str) -> str | None:
+    """When a pinned CA certificate expires: past it, the peer's chain no longer verifies."""
+    try:
+        return pki.certificate_from_pem(ca_pem.encode()).not_valid_after_utc.isoformat()
+    except CryptoError:
+        return None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -37,7 +37,7 @@ from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.services.accounts import AUTH_FAILURE_WINDOW, Accounts
 from secureline.services.accounts import token_hash as digest
 from secureline.services.audit import AuditLog
-from secureline.services.errors import InvalidInput, NotAuthenticated
+from secureline.services.errors import Conflict, InvalidInput, NotAuthenticated, NotFoundError
 from secureline.services.roles import Principal
 from secureline.services.session_book import Refusals, SessionBook
 from secureline.store import accounts as account_store
@@ -174,7 +174,7 @@ class DeskAuth:
 
     def set_secret(self, actor: str, username: str, secret: str) -> list[str]:
         """Enrol ``username`` with a given base32 key (the demo hands it out; an
-        administrator's reset comes later): returns fresh recovery codes."""
+        administrator's reset is :meth:`reset_second_factor`): returns fresh recovery codes."""
         try:
             pyotp.TOTP(secret).now()
         except Exception:  # noqa: BLE001 (pyotp raises several types for a bad key)
@@ -189,6 +189,20 @@ class DeskAuth:
             )
             self._audit.record(conn, [_enrolled(actor, username)])
         return codes
+
+    def reset_second_factor(self, actor: str, username: str) -> None:
+        """An administrator's reset of a lost authenticator: the key and recovery codes are
+        gone and the user's desk sessions end at once; the next sign-in with the password
+        enrols a new key (the trust on first use of the password, as for a new user)."""
+        with self._db.transaction() as conn:
+            user = account_store.get_user(conn, username=username)
+            if user is None:
+                raise NotFoundError(f"user {username!r} does not exist")
+            if not store.clear_second_factor(conn, user.id, self._clock()):
+                raise Conflict(f"user {username!r} has no second factor to reset")
+            self._audit.record(
+                conn, [AuditEvent(actor, AuditAction.USER_CHANGED, username, "second-factor-reset")]
+            )
 
     # --- sessions ------------------------------------------------------------------------
 

@@ -218,7 +218,10 @@ class Submitter:
         try:
             with self._db.transaction() as conn:
                 key_store.remember(conn, keys)  # first: a key another worker stored fails at once
-                message_store.insert_messages(conn, rows)
+                # the content as the search index reads it (the rows may keep it only in
+                # the envelopes queued below)
+                contents = {r.message.header.id: r.message.content_bytes.decode() for r in ready}
+                message_store.insert_messages(conn, rows, contents)
                 retention_store.schedule(conn, reviews)
                 line_store.queue_deliveries(conn, queued, now)
                 if held_rows:

@@ -282,6 +282,32 @@ def iter_records(
         after = page[-1].seq
 
 
+def latest_records(
+    db: Database,
+    *,
+    actor: str | None = None,
+    obj: str | None = None,
+    action: str | None = None,
+    from_at: datetime | None = None,
+    to_at: datetime | None = None,
+    limit: int = 200,
+) -> list[RecordRow]:
+    """The newest ``limit`` records matching every filter given, newest first (what the data
+    protection officer looks through; the export is :func:`iter_records`)."""
+    c = audit_records.c
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in ((c.actor, actor), (c.object, obj), (c.action, action)):
+        if value is not None:
+            conditions.append(column == value)
+    if from_at is not None:
+        conditions.append(c.at >= as_utc(from_at))
+    if to_at is not None:
+        conditions.append(c.at < as_utc(to_at))
+    query = select(audit_records).where(*conditions).order_by(c.seq.desc()).limit(limit)
+    with db.read() as conn:
+        return [_record(row) for row in conn.execute(query)]
+
+
 def records_for_object(
     source: Database | Connection, obj: str, action: str | None = None
 ) -> list[RecordRow]:

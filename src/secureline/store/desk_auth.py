@@ -99,6 +99,19 @@ def set_second_factor(
         )
 
 
+def clear_second_factor(conn: Connection, user_id: str, now: datetime) -> bool:
+    """Remove a user's key and recovery codes and end their desk sessions (an
+    administrator's reset: the next sign-in enrols again); False when none was enrolled."""
+    removed = conn.execute(delete(second_factors).where(second_factors.c.user_id == user_id))
+    conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
+    conn.execute(
+        update(desk_sessions)
+        .where(desk_sessions.c.user_id == user_id, desk_sessions.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return removed.rowcount == 1
+
+
 def use_step(conn: Connection, user_id: str, step: int) -> bool:
     """Record ``step`` as used; False when it (or a later one) was used already: a replay.
     One conditional update, so two workers cannot both accept the same code."""

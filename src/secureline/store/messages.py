@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, Select, func, select, update
 
 from secureline.crypto.encoding import b64url_decode
-from secureline.store import bulk
+from secureline.store import bulk, search
 from secureline.store.database import Database
 from secureline.store.tables import deliveries, envelopes, evidence, mailbox, messages
 
@@ -87,21 +87,42 @@ def sent_content(conn: Connection, message_id: str) -> str | None:
     return content_in_envelope(envelope) if envelope else None
 
 
-def insert_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
+def insert_messages(
+    conn: Connection, rows: Sequence[MessageRow], contents: Mapping[str, str] | None = None
+) -> None:
+    """Store new messages and index them for search in the same transaction (so that every
+    worker on one store finds what any of them stored). ``contents``: the content of a
+    message composed here that keeps it only in the envelopes written after it."""
     bulk.insert_many(
         conn,
         "messages",
         _MESSAGE_COLUMNS,
         rows,
     )
+    search.index(conn, _searchable(rows, contents or {}))
 
 
 def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
     """Overwrite stored rows (same ids) with these, e.g. a relay copy with the copy that was
-    delivered here."""
+    delivered here (indexed from now on: nothing of a relayed message is)."""
     for row in rows:
         values = {k: v for k, v in row._asdict().items() if k != "id"}
         conn.execute(update(messages).where(messages.c.id == row.id).values(**values))
+    if rows:
+        search.forget(conn, [r.id for r in rows])
+        search.index(conn, _searchable(rows, {}))
+
+
+def _searchable(
+    rows: Sequence[MessageRow], contents: Mapping[str, str]
+) -> Iterator[tuple[str, str, str, str | None]]:
+    for row in rows:
+        if row.direction not in ("in", "out"):
+            continue  # relayed: nobody here may read it
+        content = row.content_json or contents.get(row.id)
+        if content is None and row.envelope:
+            content = content_in_envelope(row.envelope)
+        yield row.id, row.direction, row.header_json, content
 
 
 def add_to_mailboxes(conn: Connection, entries: Sequence[tuple[str, str]], now: datetime) -> None:

@@ -27,6 +27,7 @@ from secureline.interfaces.api.routes.messages import add_message_routes
 from secureline.interfaces.api.routes.peers import add_peer_routes
 from secureline.interfaces.api.routes.people import add_people_routes
 from secureline.interfaces.api.routes.review import add_review_routes
+from secureline.interfaces.api.routes.search import add_search_routes
 from secureline.interfaces.api.routes.sharing import add_sharing_routes
 from secureline.interfaces.api.schema import describe_strings
 
@@ -58,6 +59,7 @@ def create_app(services: Services) -> FastAPI:
 
     add_message_routes(app, services)
     add_inbox_routes(app, services)
+    add_search_routes(app, services)
     add_peer_routes(app, services)
     add_audit_routes(app, services)
     add_sharing_routes(app, services)

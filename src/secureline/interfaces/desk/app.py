@@ -11,7 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from secureline.interfaces.desk.admin import AdminPages
+from secureline.interfaces.desk.dpo import DpoPages
 from secureline.interfaces.desk.pages import Pages
+from secureline.interfaces.desk.search import SearchPage
 from secureline.interfaces.desk.security import SecurityHeaders
 from secureline.interfaces.desk.sign_in import SignIn
 from secureline.interfaces.desk.web import Desk, DeskServices
@@ -23,7 +26,14 @@ def create_desk_app(services: DeskServices) -> SecurityHeaders:
     desk = Desk(services)
     static = StaticFiles(directory=str(files("secureline.interfaces.desk") / "static"))
     app = Starlette(
-        routes=[*SignIn(desk).routes(), *Pages(desk).routes(), Mount("/static", static)]
+        routes=[
+            *SignIn(desk).routes(),
+            *Pages(desk).routes(),
+            *SearchPage(desk).routes(),
+            *AdminPages(desk).routes(),
+            *DpoPages(desk).routes(),
+            Mount("/static", static),
+        ]
     )
 
     async def not_found(request: Request, exc: Exception) -> Response:

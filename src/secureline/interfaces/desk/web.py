@@ -44,6 +44,11 @@ class DeskServices:
     retention: Any = None  # services/retention.py: the review queue
     threads: Any = None  # services/threads.py: a message and what answers it
     permissions: Any = None  # services/unit_permissions.py: a unit's requests
+    search: Any = None  # services/search.py Search
+    accounts: Any = None  # administration (services/accounts.py)
+    peering: Any = None  # link health (node/peering.py PeerAdmin.link_health)
+    audit: Any = None  # the data protection officer's (services/audit AuditLog)
+    exports: Any = None  # an inquiry's exports (services/exports.py)
 
 
 def templates() -> Environment:
@@ -148,7 +153,7 @@ class Desk:
                 return await page(request, session)
             except NotFoundError:
                 return self.refused(request, 404, "not_found", "no such message in your unit")
-            except ServiceError as exc:  # the services' refusal, in its own words
+            except ServiceError as exc:  # the services' refusal (a role's page: 403), in its words
                 return self.refused(request, exc.status, exc.code, exc.message)
 
         return guarded

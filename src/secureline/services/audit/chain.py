@@ -271,6 +271,29 @@ class AuditLog:
         rows = store.records_for_object(self.db, message_id, AuditAction.MESSAGE_READ.value)
         return [to_record(row) for row in rows]
 
+    def find(
+        self,
+        *,
+        actor: str | None = None,
+        obj: str | None = None,
+        action: str | None = None,
+        from_at: datetime | None = None,
+        to_at: datetime | None = None,
+        limit: int = 200,
+    ) -> list[AuditRecord]:
+        """The newest ``limit`` records by ``actor``, about ``obj``, of ``action``, with
+        ``from_at <= at < to_at`` (each filter optional), newest first."""
+        rows = store.latest_records(
+            self.db,
+            actor=actor,
+            obj=obj,
+            action=action,
+            from_at=from_at,
+            to_at=to_at,
+            limit=limit,
+        )
+        return [to_record(row) for row in rows]
+
     def records_for_object(self, obj: str) -> list[AuditRecord]:
         return [to_record(row) for row in store.records_for_object(self.db, obj)]
 

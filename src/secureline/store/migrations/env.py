@@ -13,9 +13,15 @@ import secureline.store.held_controls
 import secureline.store.idempotency
 import secureline.store.retention
 import secureline.store.sessions  # noqa: F401
+from secureline.store.search import include_object
 from secureline.store.tables import metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=True,
+    include_object=include_object,
+)
 with context.begin_transaction():
     context.run_migrations()
