@@ -41,6 +41,7 @@ from secureline.services.line.inbox import LineInbox
 from secureline.services.line.outbox import LinkSender
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
+from secureline.services.matching.index import Holdings
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
@@ -164,6 +165,9 @@ class Node:
             self.db, self.audit, clock, notice_days=self.config.retention.notice_days
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
+        self.holdings = Holdings(
+            self.db, self.audit, clock, lambda: {u.name for u in self.accounts.units()}
+        )
         self._timers: list[Periodic] = []
         self._running = False
 
@@ -376,6 +380,7 @@ class Node:
             audit_log=self.audit,
             retention=self.retention,
             exports=self.exports,
+            holdings=self.holdings,
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )

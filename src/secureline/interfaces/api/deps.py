@@ -48,6 +48,7 @@ class Services(BaseModel):
     audit_log: Any = None  # the node's AuditLog, for the export
     retention: Any = None  # the node's Retention (review queue)
     exports: Any = None  # the node's Exports
+    holdings: Any = None  # the node's Holdings (the index and the matcher)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
     max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 
