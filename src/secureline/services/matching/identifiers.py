@@ -77,12 +77,11 @@ def normalise(cls: str, value: str) -> str | None:
 
 def identifier_keys(entity: EntityProxy) -> Iterator[tuple[str, str, str]]:
     """(property, class, normalised value) of every strong identifier of ``entity``."""
-    for prop, value in entity.itervalues():
-        cls = CLASSES.get(prop.name)
-        if cls is None:
-            continue
+    for prop in CLASSES.keys() & entity.properties.keys():
+        cls = CLASSES[prop]
         if cls == "reg" and entity.schema.name != "Vehicle":
             cls = "regno"
-        found = normalise(cls, value)
-        if found is not None:
-            yield prop.name, cls, found
+        for value in entity.get(prop, quiet=True):
+            found = normalise(cls, value)
+            if found is not None:
+                yield prop, cls, found

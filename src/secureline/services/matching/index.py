@@ -230,14 +230,22 @@ class Holdings:
             self._audit.record(conn, [event])
         matches: list[Match] = []
         for holding in held:
-            candidate = model.get_proxy(orjson.loads(holding.entity_json), cleaned=False)
+            candidate = _proxy(holding)
             if query.schema.name != holding.schema and not _related(query, candidate):
                 continue
-            scored = score(query, candidate)
+            scored = score(query, candidate, compare_v2=False)
             if scored.score >= threshold:
                 matches.append(Match(holding, scored.score, scored.reasons))
         matches.sort(key=lambda m: (-m.score, m.holding.entity_id))
-        return matches[:limit]
+        # the shown results carry nomenklatura's own score too, as a second opinion
+        return [
+            Match(m.holding, m.score, score(query, _proxy(m.holding)).reasons)
+            for m in matches[:limit]
+        ]
+
+
+def _proxy(holding: store.Holding) -> EntityProxy:
+    return model.get_proxy(orjson.loads(holding.entity_json), cleaned=False)
 
 
 def _related(query: EntityProxy, candidate: EntityProxy) -> bool:

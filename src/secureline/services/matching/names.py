@@ -113,7 +113,7 @@ def _romanise_hangul(word: str) -> list[str]:
     return [family, "".join(syllables[1:])]
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4_096)
 def tokens(name: str) -> tuple[str, ...]:
     """A name as lower-case ASCII tokens: honorifics and titles dropped (rigour's lists),
     hyphenated parts joined, particles removed, every script romanised."""
@@ -126,7 +126,9 @@ def tokens(name: str) -> tuple[str, ...]:
             out += _romanise_hangul(word)
             continue
         arabic = any("\u0600" <= c <= "\u06ff" for c in word)
-        for piece in ascii_text(word).lower().split():
+        # ta marbuta is a final -a (أسامة is Osama), not the t a romaniser writes
+        spelled = word.replace("\u0629", "\u0627") if arabic else word
+        for piece in ascii_text(spelled).lower().split():
             parts = [p for p in piece.split("-") if p]
             if len(parts) > 1 and parts[0] in _PARTICLES:
                 parts = parts[1:]  # al-Assad, el-Sisi, ben-Gurion: the name is what follows
@@ -138,12 +140,14 @@ def tokens(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=65_536)
-def skeleton(token: str) -> str:
-    """The token's consonant classes (see the module's docstring)."""
-    # Doubled letters are one sound (Mohammed, Muhamad); collapsing after classing instead
-    # would make Keqiang's k-q one consonant and the name equal to Qiang.
-    text = re.sub(r"(.)\1+", r"\1", token)
+@functools.lru_cache(maxsize=16_384)
+def skeleton(token: str, collapse: bool = True) -> str:
+    """The token's consonant classes (see the module's docstring). ``collapse``: doubled
+    letters are one sound (Mohammed, Muhamad), but a vowel-less romanisation writes two
+    consonants side by side (معمر is mmr, Muammar): similarity tries both."""
+    # Collapsing letters, not classes: after classing, Keqiang's k-q would be one consonant
+    # and the name equal to Qiang.
+    text = re.sub(r"(.)\1+", r"\1", token) if collapse else token
     for digraph, replacement in _DIGRAPHS:
         text = text.replace(digraph, replacement)
     classes = [c.translate(_CLASSES) for c in text if c not in _DROPPED and c.isalpha()]
@@ -183,7 +187,8 @@ def _skeleton_distance(a: str, b: str) -> float:
     return previous[-1]
 
 
-def _similarity(a: str, b: str) -> float:
+@functools.lru_cache(maxsize=16_384)
+def similarity(a: str, b: str) -> float:
     """How alike two tokens are: the better of their spelling and their skeletons (both by
     Levenshtein: Jaro-Winkler's bonus for a shared prefix makes ``Jong-un`` and ``Jong-il``
     near-equal); an initial agrees with a token it begins."""
@@ -192,12 +197,18 @@ def _similarity(a: str, b: str) -> float:
     if len(a) == 1 or len(b) == 1:
         return 0.9 if a[0] == b[0] else 0.0
     spelled = 1.0 - levenshtein(a, b) / max(len(a), len(b))
-    sa, sb = skeleton(a), skeleton(b)
-    if not sa or not sb:
-        return spelled
+    best = spelled
+    for collapse in (True, False):
+        sa, sb = skeleton(a, collapse), skeleton(b, collapse)
+        if sa and sb:
+            best = max(best, _sounded(sa, sb))
+    return best
+
+
+def _sounded(sa: str, sb: str) -> float:
     longest = max(len(sa), len(sb))
     sounded = 1.0 - _skeleton_distance(sa, sb) / longest
-    if sa[0] != sb[0]:
+    if sa.lstrip("w")[:1] != sb.lstrip("w")[:1]:
         # a name's first consonant is the one every rendering keeps (Lyudmila and Vladimir
         # share four of five consonant classes, but not the first)
         sounded *= 0.85
@@ -206,7 +217,7 @@ def _similarity(a: str, b: str) -> float:
         sounded *= 0.85
     elif longest == 2:
         sounded *= 0.92
-    return max(spelled, sounded * 0.97)
+    return sounded * 0.97
 
 
 @dataclass(frozen=True)
@@ -236,7 +247,7 @@ def _merged(toks: tuple[str, ...]) -> list[tuple[str, ...]]:
 def _assign(left: tuple[str, ...], right: tuple[str, ...]) -> NameComparison:
     """Greedy best-first assignment of tokens (names have a handful: exact enough)."""
     scored = sorted(
-        ((_similarity(a, b), i, j) for i, a in enumerate(left) for j, b in enumerate(right)),
+        ((similarity(a, b), i, j) for i, a in enumerate(left) for j, b in enumerate(right)),
         reverse=True,
     )
     used_l: set[int] = set()

@@ -9,9 +9,11 @@ pulls the score down, one that agrees lifts it; so do nationalities.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
 from nomenklatura.matching import LogicV2, ScoringConfig
@@ -86,7 +88,10 @@ def _dates_agree(a: str, b: str) -> bool:
     return a[:shorter] == b[:shorter]
 
 
-def score(query: EntityProxy, candidate: EntityProxy) -> Score:
+def score(query: EntityProxy, candidate: EntityProxy, *, compare_v2: bool = True) -> Score:
+    """``compare_v2``: also run nomenklatura's ``logic-v2`` for a person (a few ms a pair,
+    and seconds to load its name data once): the matcher asks it for the results it shows,
+    not for every candidate it ranks."""
     reasons: list[Reason] = []
     common = (
         model.common_schema(query.schema, candidate.schema)
@@ -97,17 +102,19 @@ def score(query: EntityProxy, candidate: EntityProxy) -> Score:
     for prop, cls, ident in identifier_keys(query):
         if (cls, ident) in theirs:
             reasons.append(Reason(prop, ident, ident, agrees=True, score=1.0, detail=cls))
-    v2 = LogicV2.compare(query, candidate, _CONFIG).score if common is not None else 0.0
-    if common is not None and common.is_a("Person"):
+    person = common is not None and common.is_a("Person")
+    v2: float | None = None
+    if common is not None and (compare_v2 or not person):
+        v2 = LogicV2.compare(_keyed(query), _keyed(candidate), _CONFIG).score
+    if person:
         name = _best_name(query, candidate)
         value = name.score if name is not None else 0.0
         if name is not None:
             reasons.append(name)
     else:
-        value = v2
-    reasons.append(
-        Reason("name", "", "", v2 >= DEFAULT_THRESHOLD, v2, "nomenklatura logic-v2, for comparison")
-    )
+        value = v2 or 0.0
+    if v2 is not None:
+        reasons.append(Reason("name", "", "", v2 >= DEFAULT_THRESHOLD, v2, "nomenklatura logic-v2"))
     if any(r.agrees and r.detail in _STRONG for r in reasons):
         return Score(1.0, reasons)
     value = _evidence(query, candidate, value, reasons)
@@ -117,6 +124,14 @@ def score(query: EntityProxy, candidate: EntityProxy) -> Score:
 _STRONG = frozenset(
     {"doc", "tax", "imo", "mmsi", "phone", "email", "iban", "wallet", "ip", "vin", "reg"}
 )
+
+
+def _keyed(entity: EntityProxy) -> EntityProxy:
+    """A copy whose id is its content's digest: nomenklatura caches an entity's names by its
+    id alone, and two holdings (or a re-imported one) may share an id with other names."""
+    data = entity.to_dict()
+    data["id"] = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return model.get_proxy(data, cleaned=False)
 
 
 def _compatible(query: EntityProxy, candidate: EntityProxy) -> bool:

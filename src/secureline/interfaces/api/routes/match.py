@@ -23,7 +23,7 @@ class MatchIn(In):
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
 
 
-class ReasonOut(In):
+class MatchReasonOut(In):
     property: str
     query: str
     candidate: str
@@ -32,7 +32,7 @@ class ReasonOut(In):
     detail: str
 
 
-class CandidateOut(In):
+class MatchCandidateOut(In):
     entity_id: str
     schema_: str = Field(alias="schema")
     caption: str
@@ -41,11 +41,11 @@ class CandidateOut(In):
     handling: str
     message_id: str | None
     score: float
-    reasons: list[ReasonOut]
+    reasons: list[MatchReasonOut]
 
 
 def add_match_routes(app: FastAPI, services: Services) -> None:
-    @app.post("/api/v1/match", response_model=list[CandidateOut], response_model_by_alias=True)
+    @app.post("/api/v1/match", response_model=list[MatchCandidateOut], response_model_by_alias=True)
     def match(body: MatchIn, user: User) -> list[dict[str, Any]]:
         """POST /api/v1/match: the holdings most like the query (names in any script, birth
         date, nationality, strong identifiers), best first, each with the reasons."""
