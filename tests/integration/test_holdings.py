@@ -218,4 +218,6 @@ def test_the_api_matches_for_the_callers_unit(node: Node, tmp_path: Path) -> Non
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "unknown_schema")
     extra = client.post("/api/v1/match", json={"name": "x", "colour": "red"}, headers=bob)
     assert extra.status_code == 422
+    not_a_number = client.post("/api/v1/match", json={"name": "x", "threshold": False}, headers=bob)
+    assert not_a_number.status_code == 422
     assert client.post("/api/v1/match", json=body).status_code == 401

@@ -41,7 +41,7 @@ from secureline.services.line.inbox import LineInbox
 from secureline.services.line.outbox import LinkSender
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
-from secureline.services.matching.index import Holdings
+from secureline.services.matching.index import Holdings, warm_up_matching
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
@@ -219,6 +219,9 @@ class Node:
 
     def start(self, *, line_port: int | None = None, api_port: int | None = None) -> Servers:
         """Serve the line and the API in a background thread; ports 0 pick free ones."""
+        # The matcher's first call loads ICU's transliterators and rigour's name data
+        # (seconds): done beside start-up, not in the first officer's search.
+        threading.Thread(target=warm_up_matching, name="matching-warm-up", daemon=True).start()
         line_cfg, api_cfg = self.config.line, self.config.api
         line_sock = _bind(line_cfg.host, line_cfg.port if line_port is None else line_port)
         api_sock = _bind(self.config.api.host, api_cfg.port if api_port is None else api_port)

@@ -244,6 +244,14 @@ class Holdings:
         ]
 
 
+def warm_up_matching() -> None:
+    """Load what the matcher's first call would: ICU's transliterators (through rigour and
+    normality) and nomenklatura's name data. Once per process; later calls are cheap."""
+    query = query_entity(name="Иван Петров", birth_date="1970", nationality="ru")
+    other = query_entity(name="محمد 김정은 יצחק Ιωάννης 习近平")
+    score(query, other)
+
+
 def _proxy(holding: store.Holding) -> EntityProxy:
     return model.get_proxy(orjson.loads(holding.entity_json), cleaned=False)
 
@@ -277,4 +285,12 @@ def query_entity(
     return entity
 
 
-__all__ = ["DEFAULT_THRESHOLD", "Holdings", "Imported", "Match", "entity_keys", "query_entity"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Holdings",
+    "Imported",
+    "Match",
+    "entity_keys",
+    "query_entity",
+    "warm_up_matching",
+]

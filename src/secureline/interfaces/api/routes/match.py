@@ -19,8 +19,8 @@ class MatchIn(In):
     birth_date: Annotated[str | None, Field(max_length=10, pattern=r"^\d{4}(-\d{2}){0,2}$")] = None
     nationality: Annotated[str | None, Field(min_length=2, max_length=10)] = None
     identifiers: Annotated[dict[Text, Text], Field(max_length=10)] = Field(default_factory=dict)
-    limit: Annotated[int, Field(ge=1, le=100)] = 10
-    threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    limit: Annotated[int, Field(ge=1, le=100, strict=True)] = 10
+    threshold: Annotated[float, Field(ge=0.0, le=1.0, strict=True)] = 0.0
 
 
 class MatchReasonOut(In):
