@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,8 @@ COVERED = {
     A.ALERT_REJECTED: "test_alert_rejected",
     A.AUDIT_EXPORTED: "test_audit_exported",
     A.PARTNER_CHECKPOINT: "test_a_forged_partner_checkpoint_is_refused_and_recorded",
+    A.HOLDINGS_IMPORTED: "test_holdings_imported_and_searched",
+    A.MATCH_SEARCHED: "test_holdings_imported_and_searched",
     A.PERMISSION_REQUESTED: "test_permission_requested_and_granted",
     A.PERMISSION_GRANTED: "test_permission_requested_and_granted",
     A.PERMISSION_REFUSED: "test_permission_refused",
@@ -427,3 +430,33 @@ def test_permission_refused(pair: Federation) -> None:
     assert (refused.detail["request"], refused.detail["reason"]) == (asked.id, "still covert")
     assert refused.detail["requester"] == "ops@europol"
     assert len(records) == 1
+
+
+# --- the index of holdings -------------------------------------------------------------------
+
+
+def test_holdings_imported_and_searched(pair: Federation, tmp_path: Path) -> None:
+    from secureline.services.matching.index import query_entity
+
+    node = pair["interpol"]
+    path = tmp_path / "people.jsonl"
+    path.write_text(
+        '{"id": "p1", "schema": "Person", "properties": {"name": ["Иван Петров"]}}\n',
+        encoding="utf-8",
+    )
+    mark = _head(node)
+    node.holdings.import_file("cli:root", path, source="register", unit="cc", handling="H1")
+    found = node.holdings.match(officer(node), query_entity(name="Ivan Petrov"))
+    assert [m.holding.entity_id for m in found] == ["p1"]
+    records = _since(node, mark)
+    imported = _one(records, A.HOLDINGS_IMPORTED)
+    assert (imported.actor, imported.object) == ("cli:root", "register")
+    assert imported.detail == {
+        "unit": "cc", "handling": "H1", "entities": "1", "file": "people.jsonl"
+    }  # fmt: skip
+    searched = _one(records, A.MATCH_SEARCHED)
+    assert (searched.actor, searched.object) == (officer(node).username, "cc")
+    assert searched.detail == {"schema": "Person", "candidates": "1"}
+    # the audit chain says that someone searched, never for whom
+    assert "Ivan" not in str(searched)
+    assert "Petrov" not in str(searched)

@@ -77,6 +77,11 @@ KEYS: dict[str, Callable[[], Iterator[tuple[Any, ...]]]] = {
     ),
     "secureline.store.bulk._time_positions": lambda: _column_sets("messages"),
     "secureline.store.bulk._check_text_columns": _text_column_sets,
+    "secureline.services.matching.names.tokens": lambda: ((f"n{i}",) for i in itertools.count()),
+    "secureline.services.matching.names.similarity": lambda: (
+        (f"a{i}", "b") for i in itertools.count()
+    ),
+    "secureline.services.matching.names.skeleton": lambda: ((f"t{i}",) for i in itertools.count()),
 }
 
 

@@ -15,7 +15,9 @@ from secureline.cli.alert_commands import alert_app, forward
 from secureline.cli.audit_commands import audit_app
 from secureline.cli.bench_commands import bench_app
 from secureline.cli.common import err
+from secureline.cli.holdings_commands import holdings_app
 from secureline.cli.link_commands import agreement_app, peer_app, route_app
+from secureline.cli.match_commands import match_app
 from secureline.cli.message_commands import export, inbox, read, send, status
 from secureline.cli.node_commands import demo, init, run
 from secureline.cli.people_commands import unit_app, user_app
@@ -42,6 +44,8 @@ for sub, name in [
     (permission_app, "permission"),
     (review_app, "review"),
     (alert_app, "alert"),
+    (holdings_app, "holdings"),
+    (match_app, "match"),
 ]:
     app.add_typer(sub, name=name)
 for command in (

@@ -116,6 +116,8 @@ class AuditAction(StrEnum):
     ALERT_REJECTED = "alert.rejected"
     AUDIT_EXPORTED = "audit.exported"
     PARTNER_CHECKPOINT = "audit.partner_checkpoint"  # a partner's checkpoint we could not keep
+    HOLDINGS_IMPORTED = "holdings.imported"  # a holdings file imported into the index
+    MATCH_SEARCHED = "match.searched"  # a person searched the index (never the query itself)
 
 
 def _check_text(name: str, value: object, limit: int) -> str:

@@ -44,6 +44,7 @@ from secureline.services.line.inbox import LineInbox
 from secureline.services.line.outbox import LinkSender
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
+from secureline.services.matching.index import Holdings, warm_up_matching
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
@@ -156,6 +157,9 @@ class Node:
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
         self.search = Search(self.name, self.db)
+        self.holdings = Holdings(
+            self.db, self.audit, clock, lambda: {u.name for u in self.accounts.units()}
+        )
         self._timers: list[Periodic] = []
         self._running = False
 
@@ -207,6 +211,9 @@ class Node:
 
     def start(self, *, line_port: int | None = None, api_port: int | None = None) -> Servers:
         """Serve the line and the API in a background thread; ports 0 pick free ones."""
+        # The matcher's first call loads ICU's transliterators and rigour's name data
+        # (seconds): done beside start-up, not in the first officer's search.
+        threading.Thread(target=warm_up_matching, name="matching-warm-up", daemon=True).start()
         line_cfg, api_cfg = self.config.line, self.config.api
         # The TLS identities first: one that cannot be loaded stops the start with no socket
         # left bound.
@@ -362,6 +369,7 @@ class Node:
             retention=self.retention,
             exports=self.exports,
             search=self.search,
+            holdings=self.holdings,
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )

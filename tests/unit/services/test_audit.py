@@ -50,6 +50,8 @@ from tests.support.audit_attacks import rewrite_history
 T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 
 ISSUE_5_EVENTS = {
+    "holdings.imported",
+    "match.searched",
     "login.success",
     "login.failure",
     "session.ended",

@@ -23,6 +23,7 @@ from secureline.interfaces.api.routes.audit import add_audit_routes
 from secureline.interfaces.api.routes.decisions import add_decision_routes
 from secureline.interfaces.api.routes.exports import add_export_routes
 from secureline.interfaces.api.routes.inbox import add_inbox_routes
+from secureline.interfaces.api.routes.match import add_match_routes
 from secureline.interfaces.api.routes.messages import add_message_routes
 from secureline.interfaces.api.routes.peers import add_peer_routes
 from secureline.interfaces.api.routes.people import add_people_routes
@@ -67,4 +68,5 @@ def create_app(services: Services) -> FastAPI:
     add_export_routes(app, services)
     add_people_routes(app, services)
     add_decision_routes(app, services)
+    add_match_routes(app, services)
     return app

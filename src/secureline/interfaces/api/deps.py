@@ -51,6 +51,7 @@ class Services(BaseModel):
     retention: Any = None  # the node's Retention (review queue)
     exports: Any = None  # the node's Exports
     search: Any = None  # the node's Search
+    holdings: Any = None  # the node's Holdings (the index and the matcher)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
     max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 
