@@ -212,9 +212,11 @@ class Node:
 
     def start(self, *, line_port: int | None = None, api_port: int | None = None) -> Servers:
         """Serve the line and the API in a background thread; ports 0 pick free ones."""
-        # The matcher's first call loads ICU's transliterators and rigour's name data
-        # (seconds): done beside start-up, not in the first officer's search.
-        threading.Thread(target=warm_up_matching, name="matching-warm-up", daemon=True).start()
+        # The matcher's first call loads ICU's transliterators and rigour's name data (about
+        # 7 s of CPU): done beside start-up when there is something to match against, not in
+        # the first officer's search; a node without holdings pays it only if it ever matches.
+        if self.holdings.count():
+            threading.Thread(target=warm_up_matching, name="matching-warm-up", daemon=True).start()
         line_cfg, api_cfg = self.config.line, self.config.api
         # The TLS identities first: one that cannot be loaded stops the start with no socket
         # left bound.
