@@ -15,6 +15,7 @@ from secureline.cli.alert_commands import alert_app, forward
 from secureline.cli.audit_commands import audit_app
 from secureline.cli.bench_commands import bench_app
 from secureline.cli.common import err
+from secureline.cli.interop_commands import misp_app, stix_app
 from secureline.cli.link_commands import agreement_app, peer_app, route_app
 from secureline.cli.message_commands import export, inbox, read, send, status
 from secureline.cli.node_commands import demo, init, run
@@ -45,6 +46,8 @@ for sub, name in [
     (permission_app, "permission"),
     (review_app, "review"),
     (alert_app, "alert"),
+    (stix_app, "stix"),
+    (misp_app, "misp"),
 ]:
     app.add_typer(sub, name=name)
 for command in (

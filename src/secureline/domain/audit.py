@@ -116,6 +116,7 @@ class AuditAction(StrEnum):
     ALERT_REJECTED = "alert.rejected"
     AUDIT_EXPORTED = "audit.exported"
     PARTNER_CHECKPOINT = "audit.partner_checkpoint"  # a partner's checkpoint we could not keep
+    INTEROP_IMPORTED = "interop.imported"  # a STIX bundle or MISP event became a message
 
 
 def _check_text(name: str, value: object, limit: int) -> str:

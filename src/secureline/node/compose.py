@@ -36,6 +36,8 @@ from secureline.services.accounts import Accounts
 from secureline.services.audit import AuditChainBroken, AuditLog
 from secureline.services.desk_auth import DeskAuth
 from secureline.services.exports import Exports
+from secureline.services.interop.misp import Misp
+from secureline.services.interop.stix import Stix
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.inbox import LineInbox
@@ -165,6 +167,8 @@ class Node:
             self.db, self.audit, clock, notice_days=self.config.retention.notice_days
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
+        self.stix = Stix(self.messaging, self.db, self.audit)
+        self.misp = Misp(self.messaging, self.db, self.audit)
         self._timers: list[Periodic] = []
         self._running = False
 
