@@ -11,12 +11,17 @@ from typing import Any
 
 import pytest
 import stix2
+from sqlalchemy import select
 from stix2validator import ValidationOptions, validate_parsed_json
 from typer.testing import CliRunner
 
 from secureline.cli import common
 from secureline.cli.main import app
+from secureline.crypto.encoding import b64url_decode
+from secureline.domain.audit import AuditAction
 from secureline.domain.interop.markings import TLP2_IDS
+from secureline.store import tables
+from secureline.store.messages import count_messages
 from tests.integration.support import (
     PAIR,
     Federation,
@@ -71,9 +76,16 @@ def _cli(*args: str) -> Any:
 
 def _import(fed: Federation, path: Path, *extra: str) -> dict[str, Any]:
     done = _cli(
-        "stix", "import", str(path), "--dir", str(fed.dirs["interpol"]),
-        "--to", "ops@europol", "--json", *extra,
-    )  # fmt: skip
+        "stix",
+        "import",
+        str(path),
+        "--dir",
+        str(fed.dirs["interpol"]),
+        "--to",
+        "ops@europol",
+        "--json",
+        *extra,
+    )
     assert done.exit_code == 0, done.output
     return json.loads(done.output)
 
@@ -104,9 +116,15 @@ def test_a_public_bundle_crosses_the_line_and_comes_out_as_it_went_in(
 
     out = tmp_path / "out.json"
     exported = _cli(
-        "stix", "export", message_id, "--dir", str(running.dirs["europol"]),
-        "--out", str(out), "--acknowledge-conditions",
-    )  # fmt: skip
+        "stix",
+        "export",
+        message_id,
+        "--dir",
+        str(running.dirs["europol"]),
+        "--out",
+        str(out),
+        "--acknowledge-conditions",
+    )
     assert exported.exit_code == 0, exported.output
     bundle = json.loads(out.read_text())
     _valid(bundle)
@@ -127,8 +145,16 @@ def test_a_public_bundle_crosses_the_line_and_comes_out_as_it_went_in(
             assert after[obj_id]["definition"] == obj["definition"]
             continue
         came = after[obj_id]
-        for key in ("spec_version", "created", "modified", "source_ref", "target_ref",
-                    "sighting_of_ref", "where_sighted_refs", "granular_markings"):  # fmt: skip
+        for key in (
+            "spec_version",
+            "created",
+            "modified",
+            "source_ref",
+            "target_ref",
+            "sighting_of_ref",
+            "where_sighted_refs",
+            "granular_markings",
+        ):
             assert came.get(key) == obj.get(key), (obj_id, key)
         if obj.get("object_marking_refs") or obj.get("granular_markings"):
             assert came.get("object_marking_refs") == obj.get("object_marking_refs")
@@ -137,3 +163,345 @@ def test_a_public_bundle_crosses_the_line_and_comes_out_as_it_went_in(
         assert {k: v for k, v in came.items() if k != "object_marking_refs"} == {
             k: v for k, v in obj.items() if k != "object_marking_refs"
         }
+
+
+# --- idempotence, dry run, the line -------------------------------------------------------
+
+
+def test_the_same_bundle_twice_is_one_message_and_a_dry_run_stores_nothing(
+    running: Federation,
+) -> None:
+    interpol = running["interpol"]
+    path = DATA / "stix" / "identifying-a-threat-actor-profile.json"
+    where = str(running.dirs["interpol"])
+    before = count_messages(interpol.db, "out")
+    records = len(list(interpol.audit.records()))
+
+    preview = _cli("stix", "import", str(path), "--dir", where, "--dry-run", "--json")
+    assert preview.exit_code == 0, preview.output
+    assert json.loads(preview.output) == {
+        "message_id": None,
+        "objects": 3,
+        "entities": 2,
+        "skipped": [],
+    }
+    shown = _cli("stix", "import", str(path), "--dir", where, "--dry-run")
+    assert "dry run" in shown.output
+    assert "nothing stored" in shown.output
+    assert count_messages(interpol.db, "out") == before
+    assert len(list(interpol.audit.records())) == records  # a preview is not an import
+
+    first = _import(running, path)
+    second = _import(running, path)
+    assert first == second
+    assert count_messages(interpol.db, "out") == before + 1
+    again = _cli("stix", "import", str(path), "--dir", where, "--to", "ops@europol")
+    assert "already imported" in again.output
+    imported = [r for r in interpol.audit.records() if r.action == AuditAction.INTEROP_IMPORTED]
+    assert [r.object for r in imported] == [first["message_id"]]
+
+
+def test_a_confidential_bundle_travels_inside_the_encrypted_content(
+    running: Federation, tmp_path: Path
+) -> None:
+    path = DATA / "stix" / "sighting-of-an-indicator.json"
+    done = _import(running, path, "--confidential")
+    interpol = running["interpol"]
+    wait_state(interpol, done["message_id"], "europol", ["delivered"])
+    with interpol.db.read() as conn:
+        envelopes = conn.execute(
+            select(tables.envelopes.c.envelope).where(
+                tables.envelopes.c.message_id == done["message_id"]
+            )
+        ).scalars()
+        payloads = [b64url_decode(e.split(".")[1]) for e in envelopes]
+    assert payloads
+    for payload in payloads:  # neither an object id nor an indicator's value in the clear
+        assert b"indicator--9299f726" not in payload
+        assert b"paypa1" not in payload
+    out = tmp_path / "b.json"
+    exported = _cli(
+        "stix",
+        "export",
+        done["message_id"],
+        "--dir",
+        str(running.dirs["europol"]),
+        "--out",
+        str(out),
+    )
+    assert exported.exit_code == 0, exported.output
+    assert _by_id(json.loads(out.read_text())).keys() >= _by_id(json.loads(path.read_text())).keys()
+    received = running["europol"].messaging.open(officer(running["europol"]), done["message_id"])
+    assert received.content is not None
+    names = {e["properties"]["name"][0] for e in received.content["entities"]}
+    assert "Beta Cyber Intelligence Company" in names  # cross-checking sees the objects
+
+
+def test_a_red_bundle_is_refused_on_a_link_whose_ceiling_is_restricted(
+    restricted: Federation,
+) -> None:
+    path = DATA / "stix" / "using-granular-markings.json"
+    done = _cli(
+        "stix",
+        "import",
+        str(path),
+        "--dir",
+        str(restricted.dirs["interpol"]),
+        "--to",
+        "ops@europol",
+    )
+    assert done.exit_code == 1
+    assert "classification_above_ceiling" in done.output
+    assert count_messages(restricted["interpol"].db, "out") == 0
+
+
+# --- bad input: refused whole, naming the object and the field; nothing stored ------------
+
+SIGHTING = DATA / "stix" / "sighting-of-an-indicator.json"
+UUID = "0f4e1d2c-3b4a-4596-8788-99aabbccddee"
+
+
+def _bundle(change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    bundle = json.loads(SIGHTING.read_text())
+    change(bundle)
+    return bundle
+
+
+def _objects(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {o["id"].split("--")[0] + o["id"][-2:]: o for o in bundle["objects"]}
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], tuple[str, ...]]] = {
+    "schema error": (
+        lambda b: b["objects"][1].update(name=5),
+        ("identity--39012926-a052-44c4-ae48-caaf4a10ee6e", "name", "is not of type"),
+    ),
+    "unknown type": (
+        lambda b: b["objects"].append(
+            {"type": "x-fishing-boat", "id": f"x-fishing-boat--{UUID}", "spec_version": "2.1"}
+        ),
+        (f"x-fishing-boat--{UUID}.type", "is not a STIX 2.1 type"),
+    ),
+    "dangling reference": (
+        lambda b: b["objects"].pop(2),
+        (
+            "sighting--8356e820-8080-4692-aa91-ecbe94006833.created_by_ref",
+            "refers to identity--5206ba14",
+        ),
+    ),
+    "STIX 2.0 object in a 2.1 bundle": (
+        lambda b: b["objects"][0].pop("spec_version"),
+        ("indicator--9299f726-ce06-492e-8472-2b52ccb53191.spec_version", "STIX 2.0"),
+    ),
+    "forged TLP marking": (
+        lambda b: b["objects"].append(
+            {
+                "type": "marking-definition",
+                "spec_version": "2.1",
+                "id": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+                "created": "2022-10-01T00:00:00.000Z",
+                "definition_type": "tlp",
+                "definition": {"tlp": "white"},
+            }
+        ),
+        ("marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", "TLP 1.0"),
+    ),
+    "unknown marking kind": (
+        lambda b: b["objects"].append(
+            {
+                "type": "marking-definition",
+                "spec_version": "2.1",
+                "id": f"marking-definition--{UUID}",
+                "created": "2022-10-01T00:00:00.000Z",
+                "definition_type": "iep",
+                "definition": {"x": "y"},
+            }
+        ),
+        (f"marking-definition--{UUID}.definition_type", "not a marking secureline can honour"),
+    ),
+    "deeply nested": (
+        lambda b: b["objects"][0].update(x_deep=_nested(40)),
+        ("objects[0].x_deep", "nests deeper than 32 levels"),
+    ),
+    "the validator itself fails": (
+        lambda b: b["objects"][2].update(identity_class=7),
+        ("identity--5206ba14-478f-4b0b-9a48-395f690c20a2", "could not check it"),
+    ),
+    "not a bundle": (
+        lambda b: b.update(type="report"),
+        ("type", "must be a bundle"),
+    ),
+    "the same version twice": (
+        lambda b: b["objects"].append(dict(b["objects"][1])),
+        ("identity--39012926-a052-44c4-ae48-caaf4a10ee6e.modified", "twice"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_bundles_are_refused_naming_the_object_and_the_field(
+    running: Federation, tmp_path: Path, case: str
+) -> None:
+    change, expected = BAD[case]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_bundle(change)))
+    interpol = running["interpol"]
+    done = _cli(
+        "stix",
+        "import",
+        str(path),
+        "--dir",
+        str(running.dirs["interpol"]),
+        "--to",
+        "ops@europol",
+    )
+    assert done.exit_code == 1, done.output
+    text = " ".join(done.output.split())
+    for part in expected:
+        assert part in text, text
+    assert count_messages(interpol.db, "out") == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "expected"),
+    [
+        (
+            "wrong spec version",
+            lambda p: p.write_bytes(
+                (DATA / "stix" / "malware-indicator-for-file-hash-stix20.json").read_bytes()
+            ),
+            ("spec_version", "STIX 2.0", "wrong_spec_version"),
+        ),
+        ("a 100 MB file", lambda p: _sparse(p, 100 * 2**20), ("104,857,600 bytes", "too_large")),
+        (
+            "JSON nested beyond the parser",
+            lambda p: p.write_text("[" * 100_000 + "]" * 100_000),
+            ("nests too deeply", "invalid_json"),
+        ),
+        (
+            "a key twice",
+            lambda p: p.write_text('{"type": "bundle", "type": "bundle"}'),
+            ("names the key 'type' twice",),
+        ),
+        ("not JSON", lambda p: p.write_text("{bundle"), ("is not JSON",)),
+        (
+            "no objects",
+            lambda p: p.write_text(
+                json.dumps({"type": "bundle", "id": f"bundle--{UUID}", "objects": []})
+            ),
+            ("objects", "non-empty list"),
+        ),
+    ],
+)
+def test_bad_files_are_refused_before_anything_is_stored(
+    running: Federation,
+    tmp_path: Path,
+    name: str,
+    write: Callable[[Path], Any],
+    expected: tuple[str, ...],
+) -> None:
+    path = tmp_path / "bad.json"
+    write(path)
+    done = _cli(
+        "stix",
+        "import",
+        str(path),
+        "--dir",
+        str(running.dirs["interpol"]),
+        "--to",
+        "ops@europol",
+    )
+    assert done.exit_code == 1, done.output
+    text = " ".join(done.output.split())
+    for part in expected:
+        assert part in text, (name, text)
+    assert count_messages(running["interpol"].db, "out") == 0
+
+
+def _sparse(path: Path, size: int) -> None:
+    with path.open("wb") as f:
+        f.truncate(size)
+
+
+def test_a_partly_valid_bundle_is_refused_whole_unless_skip_invalid(
+    running: Federation, tmp_path: Path
+) -> None:
+    def spoil(bundle: dict[str, Any]) -> None:
+        bundle["objects"][2]["name"] = 7  # Beta: invalid
+        # the sighting refers to Beta: it goes too; the indicator and Alpha stay
+
+    path = tmp_path / "partly.json"
+    path.write_text(json.dumps(_bundle(spoil)))
+    where = str(running.dirs["interpol"])
+    refused = _cli("stix", "import", str(path), "--dir", where, "--to", "ops@europol")
+    assert refused.exit_code == 1
+    text = " ".join(refused.output.split())
+    assert "identity--5206ba14-478f-4b0b-9a48-395f690c20a2.name" in text
+    assert "1 more object" in text
+    assert count_messages(running["interpol"].db, "out") == 0
+
+    done = _import(running, path, "--skip-invalid")
+    assert done["objects"] == 2
+    skipped = {s["id"]: s for s in done["skipped"]}
+    assert skipped.keys() == {
+        "identity--5206ba14-478f-4b0b-9a48-395f690c20a2",
+        "sighting--8356e820-8080-4692-aa91-ecbe94006833",
+    }
+    assert skipped["identity--5206ba14-478f-4b0b-9a48-395f690c20a2"]["field"] == "name"
+    assert (
+        "refers to identity--5206ba14"
+        in (skipped["sighting--8356e820-8080-4692-aa91-ecbe94006833"]["reason"])
+    )
+    listed = _cli(
+        "stix", "import", str(path), "--dir", where, "--to", "ops@europol", "--skip-invalid"
+    )
+    assert "skipped sighting--8356e820" in listed.output
+
+
+def test_persons_need_their_categories_and_too_many_entities_are_refused(
+    running: Federation, tmp_path: Path
+) -> None:
+    where = str(running.dirs["interpol"])
+
+    def person(bundle: dict[str, Any]) -> None:
+        bundle["objects"][1]["identity_class"] = "individual"
+
+    path = tmp_path / "person.json"
+    path.write_text(json.dumps(_bundle(person)))
+    refused = _cli("stix", "import", str(path), "--dir", where, "--to", "ops@europol")
+    assert refused.exit_code == 1
+    assert "data_subjects" in refused.output
+    done = _import(running, path, "--data-subject", "suspect")
+    assert done["entities"] == 3
+
+    many = {
+        "type": "bundle",
+        "id": f"bundle--{UUID}",
+        "objects": [
+            {
+                "type": "identity",
+                "spec_version": "2.1",
+                "id": f"identity--{UUID[:-4]}{i:04x}",
+                "created": "2020-01-01T00:00:00.000Z",
+                "modified": "2020-01-01T00:00:00.000Z",
+                "name": f"Org {i}",
+                "identity_class": "organization",
+            }
+            for i in range(1001)
+        ],
+    }
+    big = tmp_path / "many.json"
+    big.write_text(json.dumps(many))
+    too_many = _cli("stix", "import", str(big), "--dir", where, "--to", "ops@europol")
+    assert too_many.exit_code == 1
+    assert "too_many_entities" in too_many.output
+    no_to = _cli("stix", "import", str(SIGHTING), "--dir", where)
+    assert no_to.exit_code == 1
+    assert "give --to" in no_to.output

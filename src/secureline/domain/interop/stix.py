@@ -164,6 +164,7 @@ def check_bundle(
     ``skip_invalid``, which keeps the valid ones and lists the others)."""
     bundle_id, objects = check_envelope(data)
     problems: dict[int, Problem] = {}
+    every_id = {o.get("id") for o in objects if isinstance(o, Mapping)}
     seen: dict[str, int] = {}
     for index, obj in enumerate(objects):
         found = object_problems(obj, index) or schema_problems.get(index, [])
@@ -178,6 +179,7 @@ def check_bundle(
         seen[key] = index
     # references: to an object kept, or to a published TLP marking; repeat until no object
     # refers to one left out
+    consequences: set[int] = set()
     changed = True
     while changed:
         changed = False
@@ -190,10 +192,14 @@ def check_bundle(
                     problems[index] = Problem(
                         obj["id"], where, f"refers to {ref[:100]}, which the bundle does not hold"
                     )
+                    if ref in every_id:
+                        consequences.add(index)  # it exists, but was refused itself
                     changed = True
                     break
     if problems and not skip_invalid:
-        first = problems[min(problems)]
+        # an object's own problem first: the objects that refer to it fail only because of it
+        own = [i for i in problems if i not in consequences]
+        first = problems[min(own or problems)]
         more = f" (and {len(problems) - 1} more object(s); --skip-invalid leaves them out)"
         raise InvalidMessage(
             first.where, first.reason + (more if len(problems) > 1 else ""), code="invalid_stix"
