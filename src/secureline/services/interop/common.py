@@ -76,8 +76,8 @@ def read_source(path: Path, what: str) -> SourceFile:
     except DuplicateKey as exc:
         raise InvalidInput(str(path), str(exc), code="invalid_json") from None
     except orjson.JSONDecodeError as exc:
-        deep = "recursion" in str(exc) or "depth" in str(exc)
-        reason = "nests too deeply" if deep else f"is not JSON: {exc}"
+        too_deep = "recursion" in str(exc) or "depth" in str(exc)
+        reason = "nests too deeply" if too_deep else f"is not JSON: {exc}"
         raise InvalidInput(str(path), reason, code="invalid_json") from None
     deep = depth_problem(data)
     if deep is not None:
