@@ -4,6 +4,7 @@ out at the other end as it went in (issue 18, items 1, 4 and 6)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import stix2
+from pymisp import MISPEvent
 from sqlalchemy import select
 from stix2validator import ValidationOptions, validate_parsed_json
 from typer.testing import CliRunner
@@ -505,3 +507,179 @@ def test_persons_need_their_categories_and_too_many_entities_are_refused(
     no_to = _cli("stix", "import", str(SIGHTING), "--dir", where)
     assert no_to.exit_code == 1
     assert "give --to" in no_to.output
+
+
+# --- MISP ----------------------------------------------------------------------------------
+
+EVENT = DATA / "misp" / "event.json"
+
+
+def _misp(fed: Federation, path: Path, *extra: str) -> Any:
+    return _cli(
+        "misp",
+        "import",
+        str(path),
+        "--dir",
+        str(fed.dirs["interpol"]),
+        "--to",
+        "ops@europol",
+        *extra,
+    )
+
+
+def _event_file(tmp_path: Path, change: Callable[[dict[str, Any]], Any], wrap: bool = True) -> Path:
+    event = json.loads(EVENT.read_text())["Event"]
+    change(event)
+    path = tmp_path / f"event-{len(list(tmp_path.iterdir()))}.json"
+    path.write_text(json.dumps({"Event": event} if wrap else event))
+    return path
+
+
+def test_a_misp_event_crosses_the_line_and_pymisp_loads_it_back(
+    running: Federation, tmp_path: Path
+) -> None:
+    done = _misp(running, EVENT, "--json")
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.output)
+    assert answer["objects"] == 6  # five attributes and one object
+    # domain, IP, e-mail, wallet, the object's SHA-256 and the galaxy's threat actor
+    assert answer["entities"] == 6
+    assert answer["skipped"] == []
+    message_id = answer["message_id"]
+    wait_state(running["interpol"], message_id, "europol", ["delivered"])
+    europol = running["europol"]
+    received = europol.messaging.open(officer(europol), message_id)
+    assert received.header.handling == "H2"  # tlp:amber, distribution 1: AMBER
+    schemata = {e["schema"] for e in received.content["entities"]}
+    assert schemata == {"Note", "CryptoWallet", "Document", "LegalEntity"}
+
+    out = tmp_path / "event-out.json"
+    exported = _cli(
+        "misp", "export", message_id, "--dir", str(running.dirs["europol"]), "--out", str(out)
+    )
+    assert exported.exit_code == 0, exported.output
+    written = json.loads(out.read_text())
+    event = MISPEvent()
+    event.load(copy.deepcopy(written))  # PyMISP reads it without error (and eats the dict)
+    given = json.loads(EVENT.read_text())["Event"]
+    assert {a.uuid for a in event.attributes} == {a["uuid"] for a in given["Attribute"]}
+    assert [o.uuid for o in event.objects] == [given["Object"][0]["uuid"]]
+    assert event.objects[0].references[0].referenced_uuid == given["Attribute"][0]["uuid"]
+    assert "tlp:amber" in {t.name for t in event.tags}
+    assert "PAP:GREEN" in {t.name for t in event.tags}
+    assert written["Event"]["Galaxy"] == given["Galaxy"]
+    assert written["Event"]["Attribute"][0]["Sighting"] == given["Attribute"][0]["Sighting"]
+
+
+def test_misp_json_with_and_without_the_event_wrapper_and_its_markings(
+    running: Federation, tmp_path: Path
+) -> None:
+    bare = _event_file(tmp_path, lambda e: None, wrap=False)
+    done = _misp(running, bare, "--dry-run", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["objects"] == 6
+
+    def tagged(tag: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda e: e["Tag"].append({"name": tag})
+
+    cases: list[tuple[Callable[[dict[str, Any]], Any], str, str]] = [
+        (lambda e: e.update(distribution="0"), "H3", "AMBER+STRICT"),
+        (tagged("tlp:red"), "H3", "TLP:RED"),
+        (tagged("PAP:RED"), "H3", "PAP:RED"),
+        (lambda e: e.update(distribution="4", sharing_group_id="7"), "H3", "sharing group 7"),
+        (lambda e: e["Attribute"][1].update(distribution="0"), "H3", "AMBER+STRICT"),
+        (lambda e: e.update(distribution="3", Tag=[]), "H0", ""),
+    ]
+    interpol = running["interpol"]
+    for change, handling, conditions in cases:
+        path = _event_file(tmp_path, change)
+        done = _misp(running, path, "--json")
+        assert done.exit_code == 0, done.output
+        message_id = json.loads(done.output)["message_id"]
+        header = interpol.messaging.status(officer(interpol), message_id).header
+        assert header.handling == handling, (handling, header)
+        assert conditions in (header.handling_conditions or "")
+
+
+def test_a_stix_import_exports_as_a_misp_event(running: Federation, tmp_path: Path) -> None:
+    done = _import(running, SIGHTING)
+    out = tmp_path / "e.json"
+    exported = _cli(
+        "misp",
+        "export",
+        done["message_id"],
+        "--dir",
+        str(running.dirs["interpol"]),
+        "--out",
+        str(out),
+    )
+    assert exported.exit_code == 0, exported.output
+    event = MISPEvent()
+    event.load(json.loads(out.read_text()))
+    assert {(a.type, a.value) for a in event.attributes} >= {("url", "http://paypa1.banking.com")}
+    assert {t.name for t in event.tags} == {"tlp:amber"}
+    no_stix = _cli(
+        "stix",
+        "export",
+        json.loads(_misp(running, EVENT, "--json").output)["message_id"],
+        "--dir",
+        str(running.dirs["interpol"]),
+    )
+    assert no_stix.exit_code == 1
+    assert "carries no STIX bundle" in no_stix.output
+
+
+MISP_BAD: dict[str, tuple[Callable[[dict[str, Any]], Any], tuple[str, ...]]] = {
+    "unknown attribute type": (
+        lambda e: e["Attribute"][0].update(type="fishing-boat"),
+        ("Attribute[0] (5f0a4c2e-9b3d-4e61-8c1a-2d7e9f3b6a02).type", "not a MISP attribute type"),
+    ),
+    "dangling object reference": (
+        lambda e: e["Object"][0]["ObjectReference"][0].update(referenced_uuid="nowhere"),
+        (
+            "Object[0] (5f0a4c2e-9b3d-4e61-8c1a-2d7e9f3b6a10).ObjectReference[0].referenced_uuid",
+            "which the event does not hold",
+        ),
+    ),
+    "bad distribution": (
+        lambda e: e.update(distribution="9"),
+        ("Event.distribution", "not a MISP distribution level"),
+    ),
+    "unknown TLP label": (
+        lambda e: e["Tag"].append({"name": "tlp:purple"}),
+        ("Tag.name", "not a TLP label"),
+    ),
+    "attribute without a value": (
+        lambda e: e["Attribute"][1].pop("value"),
+        ("Attribute[1] (5f0a4c2e-9b3d-4e61-8c1a-2d7e9f3b6a03).value", "needs a value"),
+    ),
+    "deeply nested": (
+        lambda e: e.update(x=_nested(40)),
+        ("nests deeper than 32 levels",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISP_BAD))
+def test_bad_misp_events_are_refused_naming_the_attribute_and_the_field(
+    running: Federation, tmp_path: Path, case: str
+) -> None:
+    change, expected = MISP_BAD[case]
+    done = _misp(running, _event_file(tmp_path, change))
+    assert done.exit_code == 1, done.output
+    text = " ".join(done.output.split())
+    for part in expected:
+        assert part in text, text
+    assert count_messages(running["interpol"].db, "out") == 0
+
+
+def test_not_a_misp_event_and_the_same_event_twice(running: Federation, tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text("[]")
+    done = _misp(running, path)
+    assert done.exit_code == 1
+    assert "a MISP event is an object" in done.output
+    first = json.loads(_misp(running, EVENT, "--json").output)
+    second = json.loads(_misp(running, EVENT, "--json").output)
+    assert first["message_id"] == second["message_id"]
+    assert count_messages(running["interpol"].db, "out") == 1
