@@ -683,3 +683,58 @@ def test_not_a_misp_event_and_the_same_event_twice(running: Federation, tmp_path
     second = json.loads(_misp(running, EVENT, "--json").output)
     assert first["message_id"] == second["message_id"]
     assert count_messages(running["interpol"].db, "out") == 1
+
+
+@pytest.mark.timeout(300)  # a process of its own opens the node: tens of seconds when loaded
+def test_the_console_entry_point_and_a_reused_file_with_other_options(
+    running: Federation, tmp_path: Path
+) -> None:
+    """``python -m secureline.cli.main`` (what the ``secureline`` script runs) in a process of
+    its own, on the node's directory; then the same file sent elsewhere is a different request
+    under the same key: refused, not a second message."""
+    import os
+    import subprocess
+    import sys
+
+    where = str(running.dirs["interpol"])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    bad = tmp_path / "big.json"
+    _sparse(bad, 100 * 2**20)
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "secureline.cli.main",
+            "misp",
+            "import",
+            str(bad),
+            "--dir",
+            where,
+            "--to",
+            "ops@europol",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "too_large" in refused.stderr
+
+    first = _import(running, SIGHTING)
+    elsewhere = _cli(
+        "stix",
+        "import",
+        str(SIGHTING),
+        "--dir",
+        where,
+        "--to",
+        "ops@europol",
+        "--to",
+        "other@europol",
+    )
+    assert elsewhere.exit_code == 1
+    assert "idempotency_key_reused" in elsewhere.output
+    assert count_messages(running["interpol"].db, "out") == 1
+    assert first["message_id"]
