@@ -76,6 +76,7 @@ COVERED = {
     A.CONFIG_CHANGED: "test_configuration_agreement_and_key_changes",
     A.AGREEMENT_CHANGED: "test_configuration_agreement_and_key_changes",
     A.KEY_CHANGED: "test_configuration_agreement_and_key_changes",
+    A.INTEROP_IMPORTED: "test_interop_imported",
 }
 
 
@@ -362,6 +363,28 @@ def test_message_exported(pair: Federation) -> None:
     europol.exports.export(officer(europol), message_id, "case-file")
     record = _one(_since(europol, mark), A.MESSAGE_EXPORTED, message_id)
     assert (record.actor, record.outcome) == (officer(europol).username, "ok")
+
+
+def test_interop_imported(pair: Federation) -> None:
+    """A STIX import: one record in the transaction that stores the message, naming the
+    person, the file and its digest; the same file again is the same message, not recorded
+    again."""
+    from pathlib import Path
+
+    from secureline.services.interop.stix import StixOptions
+
+    interpol = pair["interpol"]
+    path = Path(__file__).parent.parent / "data" / "stix" / "sighting-of-an-indicator.json"
+    mark = _head(interpol)
+    done = interpol.stix.import_bundle(officer(interpol), path, StixOptions(to=["ops@europol"]))
+    record = _one(_since(interpol, mark), A.INTEROP_IMPORTED, done.message_id)
+    assert (record.actor, record.outcome) == (officer(interpol).username, "ok")
+    assert record.detail["source"] == path.name
+    assert record.detail["format"] == "stix-2.1"
+    assert len(record.detail["sha256"]) == 64
+    again = interpol.stix.import_bundle(officer(interpol), path, StixOptions(to=["ops@europol"]))
+    assert (again.message_id, again.replayed) == (done.message_id, True)
+    assert [r for r in _since(interpol, mark) if r.action == A.INTEROP_IMPORTED] == [record]
 
 
 def test_message_purged_and_corrected_at_the_recipient(pair: Federation) -> None:

@@ -16,6 +16,7 @@ from secureline.cli.audit_commands import audit_app
 from secureline.cli.bench_commands import bench_app
 from secureline.cli.common import err
 from secureline.cli.holdings_commands import holdings_app
+from secureline.cli.interop_commands import misp_app, stix_app
 from secureline.cli.link_commands import agreement_app, peer_app, route_app
 from secureline.cli.match_commands import match_app
 from secureline.cli.message_commands import export, inbox, read, send, status
@@ -46,6 +47,8 @@ for sub, name in [
     (alert_app, "alert"),
     (holdings_app, "holdings"),
     (match_app, "match"),
+    (stix_app, "stix"),
+    (misp_app, "misp"),
 ]:
     app.add_typer(sub, name=name)
 for command in (

@@ -118,6 +118,7 @@ class AuditAction(StrEnum):
     PARTNER_CHECKPOINT = "audit.partner_checkpoint"  # a partner's checkpoint we could not keep
     HOLDINGS_IMPORTED = "holdings.imported"  # a holdings file imported into the index
     MATCH_SEARCHED = "match.searched"  # a person searched the index (never the query itself)
+    INTEROP_IMPORTED = "interop.imported"  # a STIX bundle or MISP event became a message
 
 
 def _check_text(name: str, value: object, limit: int) -> str:

@@ -38,6 +38,7 @@ from pydantic import (
 
 from secureline.domain.addresses import AddressField
 from secureline.domain.deadlines import default_deadline
+from secureline.domain.document import Document, check_document
 from secureline.domain.entities import carries_personal_data, check_entities, schema_counts
 from secureline.domain.errors import DomainError, InvalidMessage
 from secureline.domain.evaluation import EvaluationField
@@ -220,6 +221,14 @@ class Draft(_Marking):
     attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
 
 
+class DocumentDraft(Draft):
+    """A draft that carries a structured document (domain/document.py): made by the services
+    that import a partner format (services/interop), after validating it against that
+    format. The API takes plain drafts only."""
+
+    document: dict[str, Any]
+
+
 class Header(_Marking):
     """The signed header: readable by every node on the route."""
 
@@ -247,6 +256,7 @@ class Header(_Marking):
 
 
 _CONTENT_FIELDS = ("body", "entities", "attachments")  # a draft's, not in its header
+_CONTENT_KEYS = frozenset({"body", "entities", "attachments", "sealed", "document"})
 _HOP_LIMIT: int = Header.model_fields["hop_limit"].default
 
 
@@ -274,6 +284,7 @@ class Content:
     entities: tuple[dict[str, Any], ...] = ()
     attachments: tuple[Attachment, ...] = ()
     sealed: Sealed | None = None  # a confidential message's sealed header fields
+    document: Document | None = None  # a STIX bundle or MISP event kept whole
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
@@ -283,6 +294,8 @@ class Content:
         }
         if self.sealed is not None:
             data["sealed"] = self.sealed.model_dump(mode="json")
+        if self.document is not None:  # absent otherwise: other contents keep their bytes
+            data["document"] = self.document.as_json()
         return orjson.dumps(data)
 
 
@@ -337,15 +350,23 @@ def compose(
         if draft.confidential
         else None
     )
+    document = (
+        check_document(draft.document, "document") if isinstance(draft, DocumentDraft) else None
+    )
     # The entities were just checked and the draft validated: build without validating again.
     content = Content(
-        body=draft.body, entities=entities, attachments=draft.attachments, sealed=sealed
+        body=draft.body,
+        entities=entities,
+        attachments=draft.attachments,
+        sealed=sealed,
+        document=document,
     )
     content_bytes = content.to_bytes()
     # The draft's fields but its content are the header's marking and recipients.
     values = dict(draft.__dict__)
     for name in _CONTENT_FIELDS:
         del values[name]
+    values.pop("document", None)
     if values["deadline"] is None:
         values["deadline"] = default_deadline(draft.kind, draft.priority, now)
     if personal and values["review_date"] is None:
@@ -411,7 +432,7 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
         raise InvalidMessage("content", f"is not JSON: {exc}") from None
     except DuplicateKey as exc:
         raise InvalidMessage("content", str(exc)) from None
-    if not isinstance(raw, dict) or set(raw) - {"body", "entities", "attachments", "sealed"}:
+    if not isinstance(raw, dict) or set(raw) - _CONTENT_KEYS:
         raise InvalidMessage("content", "must be an object with body, entities and attachments")
     body, listed = raw.get("body", ""), raw.get("entities", [])
     if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
@@ -430,7 +451,14 @@ def parse_content(content_bytes: bytes, header: Header, today: date) -> Content:
         raise InvalidMessage("content", "entities differ from the counts its header declares")
     if carries_personal_data(entities) and not header.personal_data:
         raise InvalidMessage("content", "carries personal data its header does not declare")
-    return Content(body=body, entities=tuple(entities), attachments=attachments, sealed=sealed)
+    document = check_document(raw["document"]) if "document" in raw else None
+    return Content(
+        body=body,
+        entities=tuple(entities),
+        attachments=attachments,
+        sealed=sealed,
+        document=document,
+    )
 
 
 def _sealed(raw: Any, header: Header) -> Sealed | None:

@@ -39,6 +39,8 @@ from secureline.services.accounts import Accounts
 from secureline.services.audit import AuditChainBroken, AuditLog
 from secureline.services.desk_auth import DeskAuth
 from secureline.services.exports import Exports
+from secureline.services.interop.misp import Misp
+from secureline.services.interop.stix import Stix
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.inbox import LineInbox
@@ -161,6 +163,8 @@ class Node:
         self.holdings = Holdings(
             self.db, self.audit, clock, lambda: {u.name for u in self.accounts.units()}
         )
+        self.stix = Stix(self.messaging, self.db, self.audit)
+        self.misp = Misp(self.messaging, self.db, self.audit)
         self._timers: list[Periodic] = []
         self._running = False
 

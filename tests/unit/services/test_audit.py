@@ -62,6 +62,7 @@ ISSUE_5_EVENTS = {
     "message.read",
     "message.refused",
     "message.exported",
+    "interop.imported",
     "message.purged",
     "message.corrected",
     "policy.decision",
