@@ -40,7 +40,7 @@ from secureline.domain.addresses import AddressField
 from secureline.domain.deadlines import default_deadline
 from secureline.domain.document import Document, check_document
 from secureline.domain.entities import carries_personal_data, check_entities, schema_counts
-from secureline.domain.errors import DomainError, InvalidMessage
+from secureline.domain.errors import InvalidMessage, translate
 from secureline.domain.evaluation import EvaluationField
 from secureline.domain.jsontext import DuplicateKey, loads_unique
 from secureline.domain.kinds import facts as kind_facts
@@ -482,26 +482,3 @@ def _build(cls: type[M], data: Any) -> M:
         return cls.model_validate(data)
     except ValidationError as exc:
         raise translate(exc) from None
-
-
-def translate(exc: ValidationError) -> DomainError:
-    """The first pydantic error as one DomainError naming the field and the reason."""
-    first = exc.errors(include_url=False)[0]
-    # A part of the location may be a key the peer chose: cut short, as errors travel.
-    location = ".".join(str(part)[:64] for part in first["loc"])
-    reason = str(first["msg"]).removeprefix("Value error, ")
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, DomainError):
-        return type(cause)(location or cause.field, cause.reason, code=cause.code)
-    if ":" in reason and not location:
-        location, _, reason = reason.partition(":")
-        reason = reason.strip()
-    return InvalidMessage(location or "message", reason, code=_CODES.get(first["type"]))
-
-
-#: pydantic's error types that break a bound of domain/limits.py, by the code they refuse with.
-_CODES = {
-    "string_too_long": "field_too_long",
-    "too_long": "field_too_long",
-    "timezone_aware": "time_without_zone",
-}

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from secureline.domain.addresses import NAME_PATTERN
 from secureline.domain.audit import AuditAction, AuditEvent
-from secureline.domain.message import Grant, GrantScope, Header, Message, parse_header, translate
+from secureline.domain.errors import translate
+from secureline.domain.message import Grant, GrantScope, Header, Message, parse_header
 from secureline.services import permission_decisions as decisions
 from secureline.services import roles
 from secureline.services.errors import InvalidInput, NotFoundError

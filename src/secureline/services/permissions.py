@@ -26,9 +26,9 @@ from pydantic import ValidationError
 from secureline.crypto.envelope import sign_envelope, verify_envelope
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.keys import SigningKey, VerifyKey
-from secureline.domain.errors import DomainError
+from secureline.domain.errors import DomainError, translate
 from secureline.domain.jsontext import DuplicateKey, loads_unique
-from secureline.domain.message import Forwarded, Grant, translate
+from secureline.domain.message import Forwarded, Grant
 from secureline.domain.policy import Reason
 from secureline.errors import Refusal
 from secureline.store.grants import GrantRow

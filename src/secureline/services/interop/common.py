@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.document import MAX_DEPTH, depth_problem
-from secureline.domain.errors import DomainError
+from secureline.domain.errors import DomainError, translate
 from secureline.domain.jsontext import DuplicateKey, loads_unique
-from secureline.domain.message import DocumentDraft, Message, translate
+from secureline.domain.message import DocumentDraft, Message
 from secureline.services.errors import InvalidInput, NotFoundError
 from secureline.services.messaging import Messaging
 from secureline.services.roles import Principal
