@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -97,6 +98,34 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")  # a snapshot; takes no write lock
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def without_sync(conn: Connection) -> Iterator[Connection]:
+    """A write transaction on ``conn`` whose commit does not wait for the disk (see
+    :meth:`Database.transaction`): SQLite's ``synchronous=NORMAL`` for this commit only (it
+    cannot change inside a transaction), PostgreSQL's ``synchronous_commit`` off for it."""
+    if conn.dialect.name != "sqlite":
+        with conn.begin():
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield conn
+        return
+    _raw_pragma(conn, "PRAGMA synchronous=NORMAL")
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        # The connection goes back to the pool as every other: durable.
+        _raw_pragma(conn, "PRAGMA synchronous=FULL")
+
+
+def _raw_pragma(conn: Connection, statement: str) -> None:
+    # On the driver's connection: through SQLAlchemy the statement would begin a transaction.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def create_schema(url: str, schema: str) -> None:

@@ -372,7 +372,9 @@ class LinkSender:
                     unreadable.append((delivery, item))
                     answered.add((delivery.message_id, delivery.destination))
         unanswered = [d.seq for d in batch if (d.message_id, d.destination) not in answered]
-        with self._db.transaction() as conn:
+        # Not durable: evidence lost to a power cut leaves its deliveries sent, and after the
+        # restart (requeue_sent) the peer answers them again.
+        with self._db.transaction(durable=False) as conn:
             events = custody.apply(
                 conn,
                 self.node,

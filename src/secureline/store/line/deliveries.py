@@ -96,8 +96,10 @@ def claim_deliveries(
     """Take the oldest due envelopes for one link, within a batch's bounds, and mark them
     'sent' in the same transaction, so that several senders never take the same row
     (SKIP LOCKED on PostgreSQL; SQLite's write transactions are serialised anyway). With
-    ``split_after``, a batch whose oldest envelope keeps failing is cut (see split_limit)."""
-    with db.transaction() as conn:
+    ``split_after``, a batch whose oldest envelope keeps failing is cut (see split_limit).
+
+    Not durable: a claim lost to a power cut leaves its envelopes queued, and they go again."""
+    with db.transaction(durable=False) as conn:
         query = (
             select(
                 deliveries.c.seq,
