@@ -14,14 +14,13 @@ written, and the export is audited (``message.exported``, format ``stix``).
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from stix2validator import ValidationOptions, validate_parsed_json
+from typing import TYPE_CHECKING, Any
 
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.document import DocumentFormat
@@ -46,7 +45,8 @@ from secureline.services.messaging import Messaging
 from secureline.services.roles import Principal
 from secureline.store.database import Database
 
-_OPTIONS = ValidationOptions(version="2.1")
+if TYPE_CHECKING:
+    from stix2validator import ValidationOptions
 #: The validator's message names the object, then (usually) the field: "<id>: <field>: why".
 _FIELD = re.compile(r"([A-Za-z0-9_.\[\]'-]{1,200}): (.*)", re.DOTALL)
 #: Raised by the validator for a published TLP 1.0 definition written without its ``name``
@@ -66,15 +66,27 @@ class StixOptions:
     confidential: bool = False
 
 
+@functools.cache
+def _validator() -> ValidationOptions:
+    # stix2-validator takes seconds and tens of MB to import: only a node that imports or
+    # exports STIX pays for it, not every `secureline` command and node start.
+    from stix2validator import ValidationOptions
+
+    return ValidationOptions(version="2.1")
+
+
 def schema_problems(objects: list[Any]) -> dict[int, list[Problem]]:
     """The validator's errors, per object index, as problems naming the field."""
+    from stix2validator import validate_parsed_json
+
+    options = _validator()
     found: dict[int, list[Problem]] = {}
     for index, obj in enumerate(objects):
         if not isinstance(obj, dict):
             continue  # refused by check_bundle, which names it
         name = str(obj.get("id", f"objects[{index}]"))[:100]
         try:
-            result = validate_parsed_json(obj, _OPTIONS)
+            result = validate_parsed_json(obj, options)
         except Exception as exc:  # noqa: BLE001 -- the validator's own failure refuses the object
             # its text is the library's internals: the type is enough to say what failed
             reason = f"the STIX validator could not check it ({type(exc).__name__})"

@@ -9,22 +9,34 @@ pulls the score down, one that agrees lifts it; so do nationalities.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
-from nomenklatura.matching import LogicV2, ScoringConfig
 
 from secureline.services.matching import names
 from secureline.services.matching.identifiers import identifier_keys
 
+if TYPE_CHECKING:
+    from nomenklatura.matching import ScoringConfig
+    from nomenklatura.matching.types import ScoringAlgorithm
+
 #: the score above which a candidate is reported as a match (measured: docs/matching.md)
 DEFAULT_THRESHOLD = 0.8
-_CONFIG = ScoringConfig.defaults()
 _NAME_PROPS = ("name", "alias", "previousName")
+
+
+@functools.cache
+def _logic_v2() -> tuple[type[ScoringAlgorithm], ScoringConfig]:
+    # nomenklatura's matchers (numpy, scikit-learn) take seconds and about 100 MB to import:
+    # a node pays for them when it first matches (or warms up, holding something to match).
+    from nomenklatura.matching import LogicV2, ScoringConfig
+
+    return LogicV2, ScoringConfig.defaults()
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,8 @@ def score(query: EntityProxy, candidate: EntityProxy, *, compare_v2: bool = True
     person = common is not None and common.is_a("Person")
     v2: float | None = None
     if common is not None and (compare_v2 or not person):
-        v2 = LogicV2.compare(_keyed(query), _keyed(candidate), _CONFIG).score
+        logic_v2, config = _logic_v2()
+        v2 = logic_v2.compare(_keyed(query), _keyed(candidate), config).score
     if person:
         name = _best_name(query, candidate)
         value = name.score if name is not None else 0.0
