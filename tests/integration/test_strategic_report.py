@@ -282,3 +282,18 @@ def test_the_desk_shows_the_report_s_figures_and_tables(fed: Federation) -> None
     assert "<caption>Attacks by area</caption>" in text
     assert "<td>Gulf of Aden</td><td>30</td>" in text
     assert 'id="body"' not in text  # the report, not its JSON
+
+
+def test_child_sexual_exploitation_to_every_unit_is_refused_by_the_specialist_rule(
+    fed: Federation,
+) -> None:
+    """Every unit is not a specialist unit: such a report names its specialist units."""
+    interpol = fed["interpol"]
+    sent = interpol.messaging.submit(
+        officer(interpol),
+        _strategic("europol", seed=10, crime_area="child-sexual-exploitation"),
+    )
+    wait_state(interpol, sent.id, "europol", ["refused"])
+    (delivery,) = interpol.messaging.status(officer(interpol), sent.id).deliveries
+    assert delivery.reason_code == "not_specialist_unit"
+    assert "all-units@europol is not one" in (delivery.reason_text or "")
