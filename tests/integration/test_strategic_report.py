@@ -297,3 +297,51 @@ def test_child_sexual_exploitation_to_every_unit_is_refused_by_the_specialist_ru
     (delivery,) = interpol.messaging.status(officer(interpol), sent.id).deliveries
     assert delivery.reason_code == "not_specialist_unit"
     assert "all-units@europol is not one" in (delivery.reason_text or "")
+
+
+def test_a_report_is_not_corrected_into_carrying_personal_data(fed: Federation) -> None:
+    """A correction goes where its report went (every unit), and the report's rule holds for
+    it: refused at the provider, and a forged one refused on arrival with evidence."""
+    interpol, europol = fed["interpol"], fed["europol"]
+    sent = interpol.messaging.submit(officer(interpol), _strategic("europol", seed=11))
+    wait_state(interpol, sent.id, "europol", ["delivered"])
+    person = {"id": "p1", "schema": "Person", "properties": {"name": ["Abdi Hassan"]}}
+    with pytest.raises(Refused) as refused:
+        interpol.sharing.correct(
+            officer(interpol), sent.id, "the suspect", entities=[person], data_subjects=["suspect"]
+        )
+    assert [r.code for r in refused.value.reasons] == [CODE]
+    assert "a Person entity (entities[0])" in refused.value.reasons[0].text
+
+    revised = orjson.dumps({**REPORT, "figures": [{"label": "attacks", "value": 43}]}).decode()
+    fix = interpol.sharing.correct(officer(interpol), sent.id, "figures revised", body=revised)
+    wait_state(interpol, fix.id, "europol", ["delivered"])
+    assert count_rows(europol, tables.mailbox, tables.mailbox.c.message_id == fix.id) == 2
+    opened = europol.messaging.open(officer("europol", "analysis"), sent.id)
+    assert opened.content is not None
+    assert orjson.loads(opened.content["body"])["figures"][0]["value"] == 43
+
+    def as_correction(header: dict[str, Any]) -> None:
+        header.update(
+            kind="correction",
+            reply_to=sent.id,
+            to=["all-units@europol"],
+            subject=f"correction of {sent.id}: the suspect",
+        )
+
+    forged_id, forged = craft_envelope(
+        interpol, "ops@europol", seed=seed_with_a_person(), header_change=as_correction
+    )
+    answer = put(
+        _as(fed, "interpol", "europol"),
+        europol,
+        "t-strategic-0002",
+        transaction_body([(forged, ["interpol"])]),
+        europol.directory.agreement_digest("interpol"),
+    )
+    (item,) = evidence_items(answer, interpol)
+    assert (item.message_id, item.reason_code) == (forged_id, CODE)
+    assert "a Person entity" in (item.reason_text or "")
+    opened = europol.messaging.open(officer("europol", "ops"), sent.id)
+    assert opened.content is not None
+    assert opened.content["entities"] == []

@@ -87,8 +87,11 @@ def every_unit_of_bare_nodes(data: Any) -> Any:
 
 def every_unit_problem(kind: Kind, units: Iterable[str]) -> str | None:
     """Why these recipients' units do not fit the kind: ``all-units`` for a kind that is
-    not distributed to every unit (None: they fit)."""
-    if EVERY_UNIT in units and not facts(kind).every_unit:
+    not distributed to every unit, nor a control message that follows one (None: they
+    fit)."""
+    found = facts(kind)
+    # a control message goes where its original went (a strategic report's correction)
+    if EVERY_UNIT in units and not (found.every_unit or found.control):
         return (
             f"to: {EVERY_UNIT}@node addresses every unit of a node, which a message of kind "
             f"{kind.value!r} may not (a strategic-report may)"
