@@ -298,6 +298,27 @@ def sample(
     return draft(rng, to, area, f"t{seed}", n_entities=rng.randint(3, 5), **overrides)
 
 
+#: what makes a ``sample`` a strategic report without personal data (domain/strategic.py)
+STRATEGIC: dict[str, Any] = {
+    "body": orjson.dumps(
+        {
+            "title": "Piracy off the Horn of Africa, third quarter",
+            "summary": "Attacks fell by a third; skiffs now operate further from the coast.",
+            "figures": [{"label": "attacks", "value": 42, "unit": "incidents"}],
+            "tables": [
+                {
+                    "caption": "Attacks by area",
+                    "columns": ["area", "attacks"],
+                    "rows": [["Gulf of Aden", 30], ["Somali basin", 12]],
+                }
+            ],
+        }
+    ).decode(),
+    "entities": [],
+    "data_subjects": [],
+}
+
+
 def seed_with_a_person(to: str = "ops@europol") -> int:
     """A seed whose ``sample`` carries a Person (personal data), found, not assumed."""
     for seed in range(1, 200):

@@ -61,6 +61,9 @@ def test_demo_check_delivers_everything_and_refuses_what_the_rules_stop(
     assert summary["relayed"] > 0
     reasons = {r["reason"] for r in summary["refusals"]}
     assert {"crime_area_not_allowed", "data_subject_not_allowed", SUBMIT_REFUSAL} <= reasons
+    # a strategic report to every unit of Europol, and one naming a suspect, refused (issue 17)
+    assert summary["strategic"] == {"sent": 2, "refused_for_personal_data": 1}
+    assert "personal_data_in_strategic" in reasons
 
 
 @pytest.mark.timeout(300)

@@ -22,6 +22,7 @@ from rich.console import Console
 from secureline.cli import demo_access
 from secureline.cli.federation import FIVE_AREAS, LinkSpec, NodeSpec, build
 from secureline.cli.samples import draft
+from secureline.domain.strategic import PERSONAL_DATA_IN_STRATEGIC
 from secureline.node.compose import Node
 from secureline.services.errors import Refused
 from secureline.services.roles import Principal, Role
@@ -72,6 +73,7 @@ class Run:
     nodes: dict[str, Node]
     sent: list[Sent] = field(default_factory=list)
     submit_refusals: list[dict[str, str]] = field(default_factory=list)
+    strategic: list[str] = field(default_factory=list)  # the strategic reports sent
 
 
 def _as(node: Node, unit: str) -> Principal:
@@ -237,6 +239,59 @@ def forward_with_grant(run: Run, h2: str) -> None:
     run.sent.append(Sent(forwarded.id, "europol", "enu-spain", 1, "delivered"))
 
 
+REPORT = {
+    "title": "Piracy off the Horn of Africa, third quarter",
+    "summary": "Attacks fell by a third; skiffs now operate further from the coast, "
+    "from mother ships.",
+    "figures": [
+        {"label": "attacks", "value": 42, "unit": "incidents"},
+        {"label": "vessels boarded", "value": 7, "unit": "vessels"},
+    ],
+    "tables": [
+        {
+            "caption": "Attacks by area",
+            "columns": ["area", "attacks", "boarded"],
+            "rows": [["Gulf of Aden", 30, 5], ["Somali basin", 12, 2]],
+        }
+    ],
+}
+
+
+def strategic(run: Run) -> None:
+    """Interpol sends Europol a strategic report, to every unit of it; one that names a
+    suspect (a Person, a data subject category) is refused at Interpol, as it must be."""
+    rng = random.Random(17)
+    report: dict[str, Any] = draft(
+        rng, "europol", "maritime-piracy", "strategic", n_entities=0, kind="strategic-report"
+    )
+    report.update(
+        to=["europol"],
+        subject="Strategic report: maritime piracy, third quarter",
+        body=json.dumps(REPORT),
+        entities=[],
+        data_subjects=[],
+    )
+    run.strategic.append(_send(run, "interpol", "cc", "all-units@europol", report))
+    person = {"id": "strategic-person", "schema": "Person", "properties": {"name": ["Abdi Hassan"]}}
+    interpol = run.nodes["interpol"]
+    try:
+        interpol.messaging.submit(
+            _as(interpol, "cc"), {**report, "entities": [person], "data_subjects": ["suspect"]}
+        )
+    except Refused as exc:
+        reason = exc.reasons[0].code
+    else:
+        reason = "none"
+    run.submit_refusals.append(
+        {
+            "message_id": "(strategic report, not sent)",
+            "reason": reason,
+            "node": "interpol",
+            "expected": PERSONAL_DATA_IN_STRATEGIC,
+        }
+    )
+
+
 def _state(run: Run, sent: Sent) -> tuple[str, str | None, str | None]:
     principal = Principal("demo", "demo", "", Role.ADMIN)
     status = run.nodes[sent.origin].messaging.status(principal, sent.id)
@@ -288,9 +343,10 @@ def summary(run: Run) -> dict[str, Any]:
     for r in run.submit_refusals:
         refusals.append({"message_id": r["message_id"], "reason": r["reason"], "node": r["node"]})
         if r["reason"] != r["expected"]:
-            problems.append(
-                f"forward of {r['message_id']}: expected {r['expected']}, got {r['reason']}"
-            )
+            problems.append(f"{r['message_id']}: expected {r['expected']}, got {r['reason']}")
+    strategic_refused = [
+        r for r in run.submit_refusals if r["expected"] == PERSONAL_DATA_IN_STRATEGIC
+    ]
     return {
         "sent": len(run.sent) + len(run.submit_refusals),
         "delivered": delivered,
@@ -298,6 +354,12 @@ def summary(run: Run) -> dict[str, Any]:
         "relayed": relayed,
         "read": read,
         "refusals": refusals,
+        "strategic": {
+            "sent": len(run.strategic) + len(strategic_refused),
+            "refused_for_personal_data": sum(
+                r["reason"] == PERSONAL_DATA_IN_STRATEGIC for r in strategic_refused
+            ),
+        },
         "problems": problems,
         "ok": not problems,
     }
@@ -332,6 +394,7 @@ def _run_demo(directory: Path | None, *, check: bool, console: Console) -> bool:
         try:
             traffic(run)
             forward_h2(run)
+            strategic(run)
             _wait(run, run.sent, 60)
             read_all(run)
             deadline = time.monotonic() + 20
@@ -374,6 +437,10 @@ def _report(run: Run, result: dict[str, Any], console: Console, check: bool) -> 
     console.print(
         f"sent {result['sent']}, delivered {result['delivered']} (relayed across networks "
         f"{result['relayed']}), read {result['read']}, refused {result['refused']}"
+    )
+    console.print(
+        f"strategic reports {result['strategic']['sent']}, refused for personal data "
+        f"{result['strategic']['refused_for_personal_data']}"
     )
     for refusal in result["refusals"]:
         console.print(

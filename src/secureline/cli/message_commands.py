@@ -24,7 +24,13 @@ def _officer(node: Any, unit: str | None) -> Any:
 
 def send(
     directory: Dir,
-    to: Annotated[list[str] | None, typer.Option(help="Recipient unit@node (repeatable).")] = None,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Recipient unit@node (repeatable); for a strategic-report, a node alone is "
+            "every unit of that node."
+        ),
+    ] = None,
     kind: Annotated[
         str | None, typer.Option(help="request, reply, information, alert, ...")
     ] = None,
@@ -47,6 +53,13 @@ def send(
         str | None, typer.Option("--case-ref", help="Your case reference, e.g. ES-2026-0042.")
     ] = None,
     body: Annotated[str, typer.Option()] = "",
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --kind strategic-report: the report as JSON (title, summary, figures, "
+            "tables), which becomes the body (docs/api.md)."
+        ),
+    ] = None,
     purpose: Annotated[str, typer.Option()] = "prevent and combat serious crime",
     evaluation: Annotated[str, typer.Option(help="4x4 code, e.g. B2.")] = "B2",
     conditions: Annotated[str | None, typer.Option(help="H3 conditions.")] = None,
@@ -90,6 +103,8 @@ def send(
 
     Example: secureline send --dir ./interpol --to ops@europol --kind information
       --area maritime-piracy --handling H0 --subject "Skiff sighted" --body "..."
+    Example: secureline send --dir ./interpol --to europol --kind strategic-report
+      --area maritime-piracy --handling H0 --subject "Piracy, Q3" --report q3.json
     Example: secureline send --batch drafts.jsonl --dir ./interpol [--json]
     """
     if batch is not None:
@@ -113,6 +128,10 @@ def send(
         "confidential": confidential,
         "data_subjects": subjects or [],
     }
+    if report is not None:
+        if body:
+            fail("give --body or --report, not both")
+        draft["body"] = _report_json(report)
     draft |= _marking(handling, tlp, conditions)
     if case_ref:
         draft["case_ref"] = case_ref
@@ -135,6 +154,16 @@ def send(
     out.print(f"{done.id} {state} for {', '.join(done.destinations)}")
     if wait and not done.held_for_review:
         _wait_for_evidence(node, principal, done.id, wait)
+
+
+def _report_json(path: Path) -> str:
+    """A report file's JSON, compact; its fields are checked with the draft."""
+    import orjson
+
+    try:
+        return orjson.dumps(orjson.loads(path.read_bytes())).decode()
+    except (OSError, orjson.JSONDecodeError) as exc:
+        fail(f"--report: cannot read {path}: {exc}")
 
 
 def _marking(handling: str | None, tlp: str | None, conditions: str | None) -> dict[str, Any]:

@@ -23,6 +23,11 @@ from pydantic import BeforeValidator, PlainSerializer
 from secureline.domain.errors import InvalidAddress
 from secureline.domain.limits import ADDRESS_MAX_CHARS, NAME_MAX_CHARS
 
+#: The unit name that means every unit of its node: ``all-units@europol``. It fits the name
+#: grammar, so every node on a route parses it; only a kind whose facts allow it
+#: (domain/kinds.py ``every_unit``: a strategic report) may carry it, and no node has a unit
+#: of that name (services/accounts.py refuses it).
+EVERY_UNIT = "all-units"
 NAME_PATTERN = rf"[a-z0-9][a-z0-9._-]{{0,{NAME_MAX_CHARS - 1}}}"
 _NAME = re.compile(NAME_PATTERN)
 

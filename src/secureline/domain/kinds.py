@@ -13,8 +13,11 @@ services module happened to be imported (an alert's four-eyes review must not, f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from secureline.domain.addresses import EVERY_UNIT
 from secureline.domain.vocabulary import Kind
 
 
@@ -30,6 +33,9 @@ class KindFacts:
     deadline: bool = False
     #: the provider's control message about a message it sent (reply_to names it)
     control: bool = False
+    #: may be addressed to every unit of a node (``all-units@node``, domain/addresses.py):
+    #: the wider distribution of a strategic report, fanned out by the receiving node
+    every_unit: bool = False
 
 
 PLAIN = KindFacts()
@@ -41,6 +47,7 @@ _FACTS: dict[Kind, KindFacts] = {
     Kind.PERMISSION_GRANT: KindFacts(control=True),
     Kind.CORRECTION: KindFacts(control=True),
     Kind.DELETION: KindFacts(control=True),
+    Kind.STRATEGIC_REPORT: KindFacts(every_unit=True),
 }
 
 
@@ -56,3 +63,37 @@ def declare(kind: Kind, kind_facts: KindFacts) -> None:
         raise ValueError(f"the kind {kind.value!r} already has other facts")
     if kind_facts != PLAIN:
         _FACTS[kind] = kind_facts
+
+
+def every_unit_of_bare_nodes(data: Any) -> Any:
+    """A draft's recipients as given, but a bare node name (``europol``) for a kind that may
+    go to every unit: that node's every unit (``all-units@europol``). Other drafts are left
+    as they are (a bare node is then refused, as any address without ``@``)."""
+    if not isinstance(data, dict) or not isinstance(data.get("to"), list | tuple):
+        return data
+    kind = data.get("kind")
+    try:
+        wide = facts(kind if isinstance(kind, Kind) else Kind(kind)).every_unit
+    except ValueError:
+        return data  # not a known kind: the field's own check says so
+    if not wide:
+        return data
+    to = [
+        f"{EVERY_UNIT}@{a.strip()}" if isinstance(a, str) and "@" not in a else a
+        for a in data["to"]
+    ]
+    return {**data, "to": to}
+
+
+def every_unit_problem(kind: Kind, units: Iterable[str]) -> str | None:
+    """Why these recipients' units do not fit the kind: ``all-units`` for a kind that is
+    not distributed to every unit, nor a control message that follows one (None: they
+    fit)."""
+    found = facts(kind)
+    # a control message goes where its original went (a strategic report's correction)
+    if EVERY_UNIT in units and not (found.every_unit or found.control):
+        return (
+            f"to: {EVERY_UNIT}@node addresses every unit of a node, which a message of kind "
+            f"{kind.value!r} may not (a strategic-report may)"
+        )
+    return None

@@ -43,6 +43,7 @@ from secureline.domain.entities import carries_personal_data, check_entities, sc
 from secureline.domain.errors import InvalidMessage, translate
 from secureline.domain.evaluation import EvaluationField
 from secureline.domain.jsontext import DuplicateKey, loads_unique
+from secureline.domain.kinds import every_unit_of_bare_nodes, every_unit_problem
 from secureline.domain.kinds import facts as kind_facts
 from secureline.domain.limits import (
     CASE_REF_MAX_CHARS,
@@ -212,13 +213,29 @@ class _Marking(_Strict):
         return self
 
 
-class Draft(_Marking):
-    """What a user or national system submits: the marking, recipients and content."""
+class _Addressed(_Marking):
+    """A marking with its recipients: ``all-units@node`` only for a kind that may go to every
+    unit of a node (domain/kinds.py)."""
 
     to: Annotated[tuple[AddressField, ...], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+
+    @model_validator(mode="after")
+    def _every_unit(self) -> Self:
+        problem = every_unit_problem(self.kind, (a.unit for a in self.to))
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+
+class Draft(_Addressed):
+    """What a user or national system submits: the marking, recipients and content. A bare
+    node in ``to`` is its every unit, for a kind that may go to every unit."""
+
     body: Annotated[str, Field(max_length=MAX_BODY_CHARS)] = ""
     entities: Annotated[tuple[dict[str, Any], ...], Field(max_length=MAX_ENTITIES)] = ()
     attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
+
+    _bare_nodes = model_validator(mode="before")(every_unit_of_bare_nodes)
 
 
 class DocumentDraft(Draft):
@@ -229,12 +246,11 @@ class DocumentDraft(Draft):
     document: dict[str, Any]
 
 
-class Header(_Marking):
+class Header(_Addressed):
     """The signed header: readable by every node on the route."""
 
     id: Id
     sender: AddressField
-    to: Annotated[tuple[AddressField, ...], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     created_at: AwareDatetime  # compared with aware times: a naive one is refused
     content_digest: Annotated[str, Field(max_length=64, pattern=f"^{SHA256_HEX}$")]
     entity_schemata: Annotated[

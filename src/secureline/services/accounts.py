@@ -17,9 +17,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
 from sqlalchemy import Connection
 
-from secureline.domain.addresses import check_name
+from secureline.domain.addresses import EVERY_UNIT, check_name
 from secureline.domain.audit import AuditAction, AuditEvent
-from secureline.domain.errors import DomainError
+from secureline.domain.errors import DomainError, InvalidAddress
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, InvalidInput, NotAuthenticated, NotFoundError
 from secureline.services.roles import Principal, Role
@@ -66,6 +66,8 @@ class Accounts:
     ) -> store.UnitRow:
         try:
             check_name(name, "unit")
+            if name == EVERY_UNIT:  # means every unit of this node in an address
+                raise InvalidAddress("unit", f"{EVERY_UNIT!r} is reserved: it means every unit")
             if liaison_for is not None:
                 check_name(liaison_for, "liaison_for")
         except DomainError as exc:

@@ -12,11 +12,13 @@ import orjson
 
 from secureline.domain.audit import AuditEvent
 from secureline.domain.message import Header, Message, parse_header
+from secureline.domain.policy import Reason
 from secureline.domain.vocabulary import Kind
 from secureline.services import roles
-from secureline.services.errors import Conflict, InvalidInput, NotFoundError
+from secureline.services.errors import Conflict, InvalidInput, NotFoundError, Refused
 from secureline.services.idempotency import Submitted
 from secureline.services.kinds import amendment, correction, deletion
+from secureline.services.kinds import registry as kinds
 from secureline.services.roles import Principal
 from secureline.services.sharing_base import SharingBase, control_marking
 from secureline.store import messages as message_store
@@ -65,6 +67,10 @@ class Amendments(SharingBase):
                 data_subjects=data_subjects,
             )
 
+        # what the original's kind refuses, the correction may not bring in (nothing stored)
+        found = kinds.screened(*correction.as_original(original, content("")))
+        if found:
+            raise Refused([Reason(code, text) for code, text in found])
         return self._amend(principal, original, Kind.CORRECTION, reason, content, key)
 
     def _sent_by(self, principal: Principal, message_id: str) -> Header:

@@ -27,6 +27,7 @@ from secureline.domain.policy import ALERT_NEEDS_REVIEW, PolicyContext, Reason, 
 from secureline.services.audit import AuditLog
 from secureline.services.errors import Conflict, InvalidInput, NoRoute, Refused, ServiceError
 from secureline.services.idempotency import Submitted
+from secureline.services.kinds import registry as kinds
 from secureline.services.line.capabilities import KIND_NOT_SUPPORTED
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
@@ -298,7 +299,9 @@ class Submitter:
             held = held or ALERT_NEEDS_REVIEW in decision.codes
             reasons += [r for r in decision.reasons if r.code != ALERT_NEEDS_REVIEW]
             hops[destination] = hop
-        return hops, held, [*reasons, *grant_reasons]
+        # what the kind itself refuses (a strategic report's personal data), once
+        screened = [Reason(code, text) for code, text in kinds.screened(header, message.content)]
+        return hops, held, [*reasons, *grant_reasons, *screened]
 
     def _default_review_date(
         self, draft: Draft, now: datetime, known: dict[tuple[str, ...], date]

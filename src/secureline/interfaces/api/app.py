@@ -30,6 +30,7 @@ from secureline.interfaces.api.routes.people import add_people_routes
 from secureline.interfaces.api.routes.review import add_review_routes
 from secureline.interfaces.api.routes.search import add_search_routes
 from secureline.interfaces.api.routes.sharing import add_sharing_routes
+from secureline.interfaces.api.routes.strategic import add_strategic_routes
 from secureline.interfaces.api.schema import describe_strings
 
 __all__ = ["Services", "create_app"]
@@ -59,6 +60,7 @@ def create_app(services: Services) -> FastAPI:
         return {"status": "ok", "node": services.node}
 
     add_message_routes(app, services)
+    add_strategic_routes(app, services)
     add_inbox_routes(app, services)
     add_search_routes(app, services)
     add_peer_routes(app, services)

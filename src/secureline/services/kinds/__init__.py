@@ -15,6 +15,7 @@ from secureline.services.kinds import (
     permission_grant,
     permission_request,
     registry,
+    strategic_report,
 )
 
 for _spec in (
@@ -24,5 +25,6 @@ for _spec in (
     permission_grant.SPEC,
     correction.SPEC,
     deletion.SPEC,
+    strategic_report.SPEC,
 ):
     registry.register(_spec)

@@ -35,6 +35,7 @@ ACTIONS: dict[Kind, AuditAction] = {}
 class Amendment:
     original: str
     held: bool = False  # the original has not arrived yet: kept until it does
+    original_kind: str = ""  # the original's kind, when it is here
 
 
 def draft(
@@ -77,7 +78,7 @@ def examine(receipt: Receipt, header: Header, content: Content) -> Amendment:
             f"{what} of {header.reply_to}: only its provider {row.origin_node} may "
             f"send one, not {header.sender.node}",
         )
-    return Amendment(header.reply_to)
+    return Amendment(header.reply_to, original_kind=orjson.loads(row.header_json)["kind"])
 
 
 def commit(conn: Any, header: Header, amendment: Amendment, now: datetime) -> list[AuditEvent]:

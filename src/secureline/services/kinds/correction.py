@@ -12,10 +12,11 @@ from typing import Any
 
 from secureline.domain.audit import AuditAction
 from secureline.domain.kinds import facts
-from secureline.domain.message import Header
-from secureline.domain.vocabulary import Kind
+from secureline.domain.message import Content, Header
+from secureline.domain.vocabulary import DataSubject, Kind
 from secureline.services.kinds import amendment
-from secureline.services.kinds.registry import KindSpec
+from secureline.services.kinds.registry import KindSpec, Receipt, screened
+from secureline.services.line.refusal import Refusal
 
 amendment.ACTIONS[Kind.CORRECTION] = AuditAction.MESSAGE_CORRECTED
 
@@ -46,11 +47,35 @@ def content(
     return corrected
 
 
+def as_original(original: Header, corrected: dict[str, Any]) -> tuple[Header, Content]:
+    """The original as its correction would make it: what the original's kind screens
+    (services/kinds/registry.py ``screen``: a strategic report's personal data) is screened
+    in it at submit, as it is on arrival (:func:`examine`)."""
+    header = original.model_copy(
+        update={"data_subjects": tuple(DataSubject(s) for s in corrected["data_subjects"])}
+    )
+    # entities that are not objects are refused when the correction is composed
+    entities = tuple(e for e in corrected["entities"] if isinstance(e, dict))
+    return header, Content(body=corrected["body"], entities=entities)
+
+
+def examine(receipt: Receipt, header: Header, content: Content) -> amendment.Amendment:
+    """The amendment's checks, then the original kind's screen on the corrected content: a
+    correction does not make a strategic report carry what its kind refuses. (A correction
+    that overtook its original is held unscreened until it arrives.)"""
+    found = amendment.examine(receipt, header, content)
+    if found.original_kind:
+        corrected = header.model_copy(update={"kind": Kind(found.original_kind)})
+        for code, text in screened(corrected, content)[:1]:
+            raise Refusal(code, text)
+    return found
+
+
 SPEC = KindSpec(
     Kind.CORRECTION,
     "the provider replaces the content of a message it sent",
     facts(Kind.CORRECTION),
-    examine=amendment.examine,
+    examine=examine,
     commit=amendment.commit,
     on_stored=amendment.on_stored,
 )

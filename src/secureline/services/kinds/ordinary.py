@@ -7,7 +7,7 @@ payload or an effect moves to its own module.
   2023/977: 8 hours, 3 or 7 days; the fact ``deadline`` in domain/kinds.py);
 * ``reply``: answers a message (``reply_to``);
 * ``information``: shares information unasked;
-* ``strategic-report``, ``action-plan-update``: reports and joint action plans;
+* ``action-plan-update``: joint action plans (``strategic-report`` has its module);
 * ``acknowledgement``: a unit's acknowledgement of a message (the read receipt itself is
   evidence, ``read``, not a message kind).
 """
@@ -24,7 +24,6 @@ SPECS = tuple(
         (Kind.REQUEST, "asks for information, by a deadline"),
         (Kind.REPLY, "answers a message"),
         (Kind.INFORMATION, "shares information unasked"),
-        (Kind.STRATEGIC_REPORT, "a strategic report"),
         (Kind.ACTION_PLAN_UPDATE, "an update of a joint action plan"),
         (Kind.ACKNOWLEDGEMENT, "acknowledges a message"),
     )

@@ -12,7 +12,9 @@ A kind is one module (``services/kinds/<kind>.py``, or a test's own) that makes 
   refuses that envelope alone; what it returns is the effect to apply), ``commit`` inside the
   receiving transaction (its audit events are recorded with the rest), ``after_commit`` once
   that transaction is committed, and ``on_stored``, inside the transaction, for every
-  message it stores (what waited for a message to arrive).
+  message it stores (what waited for a message to arrive);
+* what it **screens out**: ``screen`` names what the kind refuses in a message, at submit
+  (reasons of the refusal) and again on arrival (a refusal with evidence).
 
 The registry is a table of code, like the vocabulary it extends, not state of a node: which
 kinds a node takes is its configuration (``[line] kinds`` in node.toml, stated in its peer
@@ -70,6 +72,10 @@ Commit = Callable[[Any, Header, Any, datetime], list[AuditEvent]]
 AfterCommit = Callable[[str, Header, Any], None]
 #: Inside the receiving transaction, with every message row it stores.
 OnStored = Callable[[Any, Sequence[Any], datetime], list[AuditEvent]]
+#: What the kind refuses in a message, (code, text) each: at submit, where each is a reason
+#: of the refusal (nothing is stored), and again on arrival, where the first refuses the
+#: envelope with evidence (a sender that skipped it does not get past the receiver).
+Screen = Callable[[Header, Content], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class KindSpec:
     commit: Commit | None = None
     after_commit: AfterCommit | None = None
     on_stored: OnStored | None = None
+    screen: Screen | None = None
 
     def read_payload(self, body: str) -> BaseModel:
         """The body as this kind's payload; ValueError naming the problem."""
@@ -138,6 +145,12 @@ def check_submitted(principal: Principal, kind: Kind, body: str, where: str = ""
             raise InvalidInput(where + "body", str(exc)) from None
 
 
+def screened(header: Header, content: Content) -> list[tuple[str, str]]:
+    """What the message's kind refuses in it, (code, text) each (none: it may be sent)."""
+    found = _SPECS[header.kind].screen
+    return [] if found is None else found(header, content)
+
+
 # --- the receive path -----------------------------------------------------------------------
 
 
@@ -149,6 +162,9 @@ def examine(receipt: Receipt, header: Header, content: Content) -> Effect | None
             found.read_payload(content.body)
         except ValueError as exc:
             raise Refusal("content_mismatch", str(exc)) from None
+    if found.screen is not None:
+        for code, text in found.screen(header, content)[:1]:
+            raise Refusal(code, text)
     if found.examine is None:
         return None
     value = found.examine(receipt, header, content)

@@ -22,6 +22,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from secureline.domain.message import GrantScope, Header
+from secureline.domain.strategic import StrategicReport, read_report
+from secureline.domain.vocabulary import Kind
 from secureline.interfaces.desk.views.common import field, message_id
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
@@ -87,6 +89,7 @@ class MessageViews:
             session=session,
             header=header,
             content=opened.content,
+            report=_report(header, opened.content),
             trail=trail,
             mine=mine,
             tombstones=tombstones,
@@ -182,3 +185,10 @@ def _reply_link(header: Header) -> str:
         "case_ref": header.case_ref or "",
     }
     return "/desk/compose?" + urlencode({k: v for k, v in fields.items() if v})
+
+
+def _report(header: Header, content: dict[str, Any] | None) -> StrategicReport | None:
+    """A strategic report's typed report, shown as its text, figures and tables."""
+    if header.kind is not Kind.STRATEGIC_REPORT or content is None:
+        return None
+    return read_report(str(content.get("body") or ""))

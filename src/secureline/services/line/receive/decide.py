@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from secureline.domain.addresses import EVERY_UNIT, Address
 from secureline.domain.policy import PolicyContext, Stage, decide
 from secureline.services.line.capabilities import KIND_NOT_SUPPORTED
 from secureline.services.line.receive.state import Crossing, InFlight, Receiver
@@ -25,11 +27,11 @@ def route(r: Receiver, crossing: Crossing, envelope: InFlight) -> None:
     # The provider's grants travel inside the signed header: verified again at every node.
     valid_grants, grant_reasons = check_grants(header.forwarded, r.directory.verify_keys, now)
     if destination == me:
-        missing = [str(a) for a in header.to if a.node == me and a.unit not in r.units]
+        missing = _missing(r, header.to, me)
         if missing and not crossing.units_read:  # added since (the CLI, another worker)?
             r.refresh_units()  # once a transaction: unknown units cost one read
             crossing.units_read = True
-            missing = [str(a) for a in header.to if a.node == me and a.unit not in r.units]
+            missing = _missing(r, header.to, me)
         if missing:
             raise Refusal("unknown_unit", f"no such unit here: {', '.join(missing)}")
         next_hop = None
@@ -51,6 +53,17 @@ def route(r: Receiver, crossing: Crossing, envelope: InFlight) -> None:
     if reasons:
         raise Refusal(reasons[0].code, "; ".join(reason.text for reason in reasons))
     envelope.next_hop = next_hop
+
+
+def _missing(r: Receiver, to: Iterable[Address], me: str) -> list[str]:
+    """The recipients here that are no unit here; ``all-units`` (which only a kind that
+    may go to every unit carries, domain/kinds.py) is every unit, none missing unless there
+    is no unit at all."""
+    return [
+        str(a)
+        for a in to
+        if a.node == me and (a.unit not in r.units if a.unit != EVERY_UNIT else not r.units)
+    ]
 
 
 def _context(

@@ -9,7 +9,9 @@ from typing import Any
 
 import orjson
 
+from secureline.domain.addresses import EVERY_UNIT
 from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.message import Header
 from secureline.services.line import custody
 from secureline.services.line.evidence import issue
 from secureline.services.line.receive.state import Accepted, Batch, Receiver, Taken, log
@@ -58,7 +60,7 @@ def take(
                 {"origin": header.sender.node},
             ),
             row,
-            [(a.unit, header.id) for a in header.to if a.node == me],
+            [(unit, header.id) for unit in _units(r, header, me)],
         )
     assert acc.next_hop is not None
     relay = line_store.NewDelivery(
@@ -78,6 +80,16 @@ def take(
         {"origin": header.sender.node, "next_hop": acc.next_hop},
     )
     return Taken(item, event, row, [], relay)
+
+
+def _units(r: Receiver, header: Header, me: str) -> list[str]:
+    """The units here whose mailboxes take the message, each once: ``all-units`` is every
+    unit of this node (the wider distribution of a strategic report, domain/kinds.py)."""
+    units: dict[str, None] = {}
+    for a in header.to:
+        if a.node == me:
+            units |= dict.fromkeys(sorted(r.units) if a.unit == EVERY_UNIT else [a.unit])
+    return list(units)
 
 
 def answer(
