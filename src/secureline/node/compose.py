@@ -423,6 +423,7 @@ class Node:
                 peering=self.peering,
                 audit=self.audit,
                 exports=self.exports,
+                hits=self.hits,
             )
         )
 

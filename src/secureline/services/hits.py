@@ -34,6 +34,7 @@ UNKNOWN_HIT = "unknown_hit"
 HIT_DECIDED = "hit_decided"
 HIT_WITHDRAWN = "hit_withdrawn"
 DECISIONS = (store.CONFIRMED, store.DISMISSED)
+STATES = store.STATES
 NOTE_MAX_CHARS = 2000
 PAGE_MAX = 500
 

@@ -245,7 +245,7 @@ def add(conn: Connection, rows: Sequence[Hit]) -> None:
 
 def get(conn: Connection, hit_id: str) -> Hit | None:
     row = conn.execute(select(hits).where(hits.c.id == hit_id)).first()
-    return Hit(*row) if row else None
+    return _hit(row) if row else None
 
 
 def page(conn: Connection, units: Sequence[str] | None, state: str | None, limit: int) -> list[Hit]:
@@ -260,7 +260,17 @@ def page(conn: Connection, units: Sequence[str] | None, state: str | None, limit
         query = query.where(h.withdrawn_at.is_(None), h.decision.is_(None))
     elif state is not None:
         query = query.where(h.withdrawn_at.is_(None), h.decision == state)
-    return [Hit(*r) for r in conn.execute(query)]
+    return [_hit(r) for r in conn.execute(query)]
+
+
+def _hit(row: Any) -> Hit:
+    """A row as a hit, its times in UTC on either store (SQLite keeps them without a zone)."""
+    hit = Hit(*row)
+    return hit._replace(
+        created_at=dialect.as_utc(hit.created_at),
+        decided_at=dialect.as_utc(hit.decided_at) if hit.decided_at else None,
+        withdrawn_at=dialect.as_utc(hit.withdrawn_at) if hit.withdrawn_at else None,
+    )
 
 
 def decide(
