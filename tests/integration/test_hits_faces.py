@@ -6,6 +6,8 @@ message interpol sent over the line."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from secureline.interfaces.api.app import create_app
 from secureline.node.compose import Node
 from secureline.store import hits as hits_store
 from tests.integration.hits_support import PUTIN_HELD, PUTIN_SENT, checked, hold, send
-from tests.integration.support import Federation, log_in, officer
+from tests.integration.support import PAIR, Federation, log_in, officer
 
 PASSWORD = "correct horse battery staple"
 runner = CliRunner()
@@ -110,3 +112,24 @@ def test_the_cli_lists_and_decides(
     assert again.exit_code == 1
     assert "hit_decided: this hit was confirmed already" in again.stderr
     assert europol.hits.get(officer(europol), hit.id).note == "the same man"
+
+
+def test_a_worker_process_of_its_own_cross_checks_what_the_node_queued(
+    federation_factory: Callable[..., Federation], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[matching] crosscheck_in_node = false``: the running node only queues what arrives;
+    ``secureline crosscheck run`` does the rest (here its pass run in the test's process)."""
+    fed = federation_factory(PAIR, start=("interpol",))
+    config = fed.dirs["europol"] / "node.toml"
+    config.write_text(config.read_text() + "\n[matching]\ncrosscheck_in_node = false\n")
+    europol = fed.start("europol")
+    hold(europol, tmp_path, PUTIN_HELD)
+    message_id = send(fed, PUTIN_SENT)
+    time.sleep(2 * europol.config.matching.crosscheck_interval_seconds)
+    assert europol.crosscheck.pending() == 1  # no timer took it
+    monkeypatch.setattr(common, "node_at", lambda directory: europol)
+    done = runner.invoke(app, ["crosscheck", "run", "--dir", "here", "--once", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"messages": 1, "pending": 0}
+    [hit] = europol.hits.list(officer(europol))
+    assert hit.message_id == message_id

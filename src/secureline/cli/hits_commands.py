@@ -74,3 +74,42 @@ def hits_decide(
         print(render.dumps(hit_json(decided)))
         return
     out.print(f"{decided.id} {decided.state}")
+
+
+crosscheck_app = typer.Typer(
+    no_args_is_help=True,
+    help="The cross-check of what arrives, in a process of its own.",
+)
+
+
+@crosscheck_app.command("run")
+def crosscheck_run(
+    directory: Dir,
+    once: Annotated[bool, typer.Option(help="One pass over what waits, then exit.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Match what arrived against the holdings and make the hits, every [matching]
+    crosscheck_interval_seconds until stopped (Ctrl-C, SIGTERM). Run it beside a node whose
+    [matching] crosscheck_in_node is false; several may run on one PostgreSQL store.
+
+    Example: secureline crosscheck run --dir ./europol --once --json
+    """
+    import signal
+    import time
+
+    node = common.node_at(directory)
+    interval = node.config.matching.crosscheck_interval_seconds
+    signal.signal(signal.SIGTERM, lambda *_: node.crosscheck.stop())
+    taken = 0
+    try:
+        while True:
+            taken += node.crosscheck.run_once()
+            if once or node.crosscheck.stopped:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        node.crosscheck.stop()
+    if as_json:
+        print(render.dumps({"messages": taken, "pending": node.crosscheck.pending()}))
+    else:
+        out.print(f"{taken} messages cross-checked, {node.crosscheck.pending()} waiting")

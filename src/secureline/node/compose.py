@@ -288,16 +288,20 @@ class Node:
                 self.audit.checkpoint_if_due,
                 first_after=seconds / 4,
             ),
-            Periodic(  # what arrived, matched against the holdings: never in the line's way
-                f"crosscheck-{self.name}",
-                self.config.matching.crosscheck_interval_seconds,
-                self.crosscheck.run_once,
-                first_after=self.config.matching.crosscheck_interval_seconds,
-            ),
             Periodic(  # RSS that follows the objects alive, not the busiest moment so far
                 f"trim-{self.name}", TRIM_SECONDS, release_free_memory, first_after=TRIM_SECONDS
             ),
         ]
+        matching = self.config.matching
+        if matching.crosscheck_in_node:  # what arrived, matched against the holdings
+            self._timers.append(
+                Periodic(
+                    f"crosscheck-{self.name}",
+                    matching.crosscheck_interval_seconds,
+                    self.crosscheck.run_once,
+                    first_after=matching.crosscheck_interval_seconds,
+                )
+            )
         for timer in self._timers:
             timer.start()
         return self._servers
@@ -356,6 +360,7 @@ class Node:
         while peers hold connections), then close the line clients and the store. Safe to
         call twice; every step runs even if an earlier one failed."""
         errors: list[BaseException] = []
+        self.crosscheck.stop()  # between two messages: a long backlog does not hold the stop
         timers, self._timers = self._timers, []
         for timer in timers:
             try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,6 +93,16 @@ class CrossCheck:
         self._clock = clock
         self._threshold = threshold
         self._batch = batch
+        self._stopping = threading.Event()  # this process's own stop: nothing to share
+
+    def stop(self) -> None:
+        """Stop between two messages (the node is stopping); a claimed message not done is
+        taken again when its lease runs out."""
+        self._stopping.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
 
     @property
     def threshold(self) -> float:
@@ -105,11 +116,12 @@ class CrossCheck:
         """Cross-check what is queued, a batch at a time, until nothing is left that no
         other worker holds; returns how many messages this worker took."""
         taken = 0
-        while True:
+        while not self._stopping.is_set():
             done = self._batch_once()
             taken += done
             if done < self._batch:
-                return taken
+                break
+        return taken
 
     def _batch_once(self) -> int:
         token = secrets.token_hex(16)
@@ -117,6 +129,8 @@ class CrossCheck:
             ids = store.claim(conn, self._db.url, token, self._clock(), LEASE, self._batch)
             rows = store.to_check(conn, ids) if ids else []
         for row in sorted(rows, key=lambda r: ids.index(r.id)):
+            if self._stopping.is_set():
+                break
             try:
                 self._check(token, row)
             except Exception:  # its lease runs out and it is tried again, MAX_ATTEMPTS times
