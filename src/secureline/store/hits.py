@@ -42,7 +42,7 @@ from sqlalchemy import (
     update,
 )
 
-from secureline.store import dialect
+from secureline.store import bulk, dialect
 from secureline.store import holdings as holdings_store
 from secureline.store.messages import MessageRow, loaded
 from secureline.store.tables import ID, NAME, SEQ, TS, messages, metadata
@@ -136,11 +136,12 @@ class Hit(NamedTuple):
 
 def queue(conn: Connection, message_ids: Sequence[str], now: datetime) -> None:
     """Queue received messages for the cross-check, in the transaction that stores them."""
-    if message_ids:
-        conn.execute(
-            insert(crosscheck_pending),
-            [{"message_id": m, "queued_at": now, "attempts": 0} for m in message_ids],
-        )
+    bulk.insert_many(  # on the line's hot path: through the driver's executemany
+        conn,
+        "crosscheck_pending",
+        ("message_id", "queued_at", "attempts"),
+        ((m, now, 0) for m in message_ids),
+    )
 
 
 def claim(
