@@ -32,6 +32,7 @@ from tests.integration.support import (
     Federation,
     count_rows,
     officer,
+    sample,
     wait_state,
 )
 
@@ -250,3 +251,31 @@ def test_workers_racing_on_one_store_make_each_hit_once(pair: Federation, tmp_pa
         sorted((a, b)) for i, a in enumerate(ids) for b in ids[i + 1 :]
     )
     assert count_rows(europol, hits_store.crosscheck_pending) == 0
+
+
+def test_a_message_to_two_units_is_matched_for_each_against_its_own_holdings(
+    pair: Federation, tmp_path: Path
+) -> None:
+    europol = pair["europol"]
+    europol.accounts.add_unit("test", "intel")
+    europol.refresh()
+    hold(europol, tmp_path, PUTIN_HELD)  # ops holds him; intel holds nothing
+    message_id = send(pair, PUTIN_SENT, seed=14, to="ops@europol")
+    interpol = pair["interpol"]
+    draft = sample("ops@europol", seed=15, entities=[{**PUTIN_SENT, "id": "e-both"}],
+                   data_subjects=["suspect"])  # fmt: skip
+    draft["to"] = ["ops@europol", "intel@europol"]
+    both = interpol.messaging.submit(officer(interpol), draft).id
+    wait_state(interpol, both, "europol", ["delivered"])
+    checked(europol, message_id)
+    checked(europol, both)
+    to_both = [h for h in europol.hits.list(ADMIN) if h.message_id == both]
+    # ops: the register's holding and the earlier message; intel: nothing of its own
+    assert {h.unit for h in to_both} == {"ops"}
+    assert {h.holding_source for h in to_both} == {
+        "national-register",
+        f"message:{message_id}@interpol",
+    }
+    with europol.db.read() as conn:  # each unit has its own copy in the index
+        for unit in ("ops", "intel"):
+            assert holdings_store.count(conn, f"message:{both}@interpol#{unit}") == 1
