@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system:crosscheck"
 #: how long a claim holds a message before another worker may take it
 LEASE = timedelta(minutes=5)
+#: the hits one received entity makes at most, best first (an officer reviews each one)
+HITS_PER_ENTITY = 10
 
 
 @dataclass
@@ -67,8 +69,8 @@ class _Message:
     header: dict[str, Any]
     units: list[str]
     entities: list[EntityProxy]
-    #: (unit, entity id) -> holding key -> (score, reasons JSON), above the threshold
-    found: dict[tuple[str, str], dict[str, tuple[float, str]]] = field(default_factory=dict)
+    #: (unit, entity id) -> holding key -> (score, reasons JSON), the best above the threshold
+    found: dict[tuple[str, str], dict[str, tuple[float, str | None]]] = field(default_factory=dict)
     #: (unit, entity id) -> holding keys already scored
     seen: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     holdings: dict[str, holdings_store.Holding] = field(default_factory=dict)
@@ -177,19 +179,35 @@ class CrossCheck:
                 found = holdings_store.candidates(conn, keys, [unit], CANDIDATES)
                 new = [c.holding for c in found if c.holding not in seen]
                 seen.update(new)
+                kept = message.found.setdefault(slot, {})
                 for holding in holdings_store.fetch(conn, new):
                     if holding.message_id == message.row.id:
                         continue  # its own entities, indexed earlier (a correction)
                     candidate = holding_entity(holding)
                     if entity.schema.name != holding.schema and not comparable(entity, candidate):
                         continue
-                    if score(entity, candidate, compare_v2=False).score < self._threshold:
-                        continue
-                    # what it shows: our score with nomenklatura's beside it, as match does
-                    scored = score(entity, candidate)
-                    reasons = orjson.dumps([r.as_json() for r in scored.reasons]).decode()
-                    message.found.setdefault(slot, {})[holding.key] = (scored.score, reasons)
-                    message.holdings[holding.key] = holding
+                    value = score(entity, candidate, compare_v2=False).score
+                    if value >= self._threshold:
+                        kept[holding.key] = (value, None)
+                        message.holdings[holding.key] = holding
+                self._explain(entity, kept, message.holdings)
+
+    @staticmethod
+    def _explain(
+        entity: EntityProxy,
+        kept: dict[str, tuple[float, str | None]],
+        held: dict[str, holdings_store.Holding],
+    ) -> None:
+        """Keep an entity's best HITS_PER_ENTITY and explain them: our reasons with
+        nomenklatura's score beside them, as ``match`` shows them (a few ms a pair: only for
+        the hits kept, not for every candidate)."""
+        best = sorted(kept.items(), key=lambda kv: (-kv[1][0], kv[0]))[:HITS_PER_ENTITY]
+        kept.clear()
+        for key, (value, explained) in best:
+            if explained is None:
+                scored = score(entity, holding_entity(held[key]))
+                explained = orjson.dumps([r.as_json() for r in scored.reasons]).decode()  # noqa: PLW2901 -- filled in where missing
+            kept[key] = (value, explained)
 
     def _write(self, token: str, message_id: str, message: _Message | None) -> None:
         now = self._clock()
@@ -241,7 +259,7 @@ def _hits(message: _Message, now: datetime) -> list[store.Hit]:
                     holding_caption=held.caption,
                     holding_handling=held.handling,
                     holding_message_id=held.message_id,
-                    reasons_json=reasons,
+                    reasons_json=reasons or "[]",
                     created_at=now,
                 )
             )
