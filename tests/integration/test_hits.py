@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,7 @@ from tests.integration.hits_support import (
 )
 from tests.integration.support import (
     ADMIN,
+    PAIR,
     Federation,
     count_rows,
     officer,
@@ -279,3 +282,34 @@ def test_a_message_to_two_units_is_matched_for_each_against_its_own_holdings(
     with europol.db.read() as conn:  # each unit has its own copy in the index
         for unit in ("ops", "intel"):
             assert holdings_store.count(conn, f"message:{both}@interpol#{unit}") == 1
+
+
+def test_a_message_retracted_while_it_is_matched_leaves_no_hit_and_no_holding(
+    federation_factory: Callable[..., Federation], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker has read the message and is scoring it when the provider's deletion
+    arrives: the deletion took the queue row, so the worker's write finds its lease gone and
+    writes nothing (no hit, nothing indexed of what is purged)."""
+    fed = federation_factory(PAIR, start=("interpol",))
+    config = fed.dirs["europol"] / "node.toml"
+    config.write_text(config.read_text() + "\n[matching]\ncrosscheck_in_node = false\n")
+    interpol, europol = fed["interpol"], fed.start("europol")
+    hold(europol, tmp_path, PUTIN_HELD)
+    message_id = send(fed, PUTIN_SENT, seed=16)
+    real = CrossCheck._match
+    retracted: list[str] = []
+
+    def match_then_retract(self: CrossCheck, conn: Any, message: Any) -> None:
+        real(self, conn, message)
+        if not retracted:  # between the match and the write
+            gone = interpol.sharing.retract(officer(interpol), message_id, "sent in error")
+            wait_state(interpol, gone.id, "europol", ["delivered"])
+            retracted.append(gone.id)
+
+    monkeypatch.setattr(CrossCheck, "_match", match_then_retract)
+    assert europol.crosscheck.run_once() == 1
+    assert retracted
+    assert hits_for(europol, message_id) == []
+    with europol.db.read() as conn:
+        assert holdings_store.count(conn, f"message:{message_id}@interpol") == 0
+    assert europol.crosscheck.pending() == 0
