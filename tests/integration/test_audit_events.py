@@ -25,6 +25,7 @@ from secureline.services.line.wire import EvidenceDocument
 from secureline.services.roles import Principal, Role
 from secureline.store import tables
 from secureline.store.line import evidence as evidence_store
+from tests.integration.hits_support import PUTIN_HELD, PUTIN_SENT, checked, hold, send
 from tests.integration.support import (
     CHAIN,
     Federation,
@@ -77,6 +78,8 @@ COVERED = {
     A.AGREEMENT_CHANGED: "test_configuration_agreement_and_key_changes",
     A.KEY_CHANGED: "test_configuration_agreement_and_key_changes",
     A.INTEROP_IMPORTED: "test_interop_imported",
+    A.HIT_CREATED: "test_hit_created_and_decided",
+    A.HIT_DECIDED: "test_hit_created_and_decided",
 }
 
 
@@ -483,3 +486,22 @@ def test_holdings_imported_and_searched(pair: Federation, tmp_path: Path) -> Non
     # the audit chain says that someone searched, never for whom
     assert "Ivan" not in str(searched)
     assert "Petrov" not in str(searched)
+
+
+def test_hit_created_and_decided(pair: Federation, tmp_path: Path) -> None:
+    europol = pair["europol"]
+    hold(europol, tmp_path, PUTIN_HELD)
+    message_id = send(pair, PUTIN_SENT)
+    checked(europol, message_id)
+    [hit] = europol.hits.list(officer(europol))
+    created = _one(europol.audit.records_for_object(hit.id), A.HIT_CREATED)
+    assert (created.actor, created.outcome, created.detail["message"]) == (
+        "system:crosscheck",
+        "created",
+        message_id,
+    )
+    mark = _head(europol)
+    europol.hits.decide(officer(europol), hit.id, "confirmed", "the same man")
+    decided = _one(_since(europol, mark), A.HIT_DECIDED, hit.id)
+    assert (decided.actor, decided.outcome) == (officer(europol).username, "confirmed")
+    assert "note" not in decided.detail  # a note may name people: it stays in the hit

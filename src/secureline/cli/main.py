@@ -15,6 +15,7 @@ from secureline.cli.alert_commands import alert_app, forward
 from secureline.cli.audit_commands import audit_app
 from secureline.cli.bench_commands import bench_app
 from secureline.cli.common import err
+from secureline.cli.hits_commands import crosscheck_app, hits_app
 from secureline.cli.holdings_commands import holdings_app
 from secureline.cli.interop_commands import misp_app, stix_app
 from secureline.cli.link_commands import agreement_app, peer_app, route_app
@@ -47,6 +48,8 @@ for sub, name in [
     (alert_app, "alert"),
     (holdings_app, "holdings"),
     (match_app, "match"),
+    (hits_app, "hits"),
+    (crosscheck_app, "crosscheck"),
     (stix_app, "stix"),
     (misp_app, "misp"),
 ]:

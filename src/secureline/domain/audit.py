@@ -118,6 +118,8 @@ class AuditAction(StrEnum):
     PARTNER_CHECKPOINT = "audit.partner_checkpoint"  # a partner's checkpoint we could not keep
     HOLDINGS_IMPORTED = "holdings.imported"  # a holdings file imported into the index
     MATCH_SEARCHED = "match.searched"  # a person searched the index (never the query itself)
+    HIT_CREATED = "hit.created"  # a received message's entity matched a holding
+    HIT_DECIDED = "hit.decided"  # an officer confirmed or dismissed a hit (or was refused)
     INTEROP_IMPORTED = "interop.imported"  # a STIX bundle or MISP event became a message
 
 

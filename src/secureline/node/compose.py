@@ -39,6 +39,7 @@ from secureline.services.accounts import Accounts
 from secureline.services.audit import AuditChainBroken, AuditLog
 from secureline.services.desk_auth import DeskAuth
 from secureline.services.exports import Exports
+from secureline.services.hits import Hits
 from secureline.services.interop.misp import Misp
 from secureline.services.interop.stix import Stix
 from secureline.services.line.directory import Directory
@@ -47,6 +48,7 @@ from secureline.services.line.inbox import LineInbox
 from secureline.services.line.outbox import LinkSender
 from secureline.services.line.settings import LineSettings
 from secureline.services.line.transport import LineTransport
+from secureline.services.matching.crosscheck import CrossCheck
 from secureline.services.matching.index import Holdings, warm_up_matching
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
@@ -163,6 +165,17 @@ class Node:
         self.holdings = Holdings(
             self.db, self.audit, clock, lambda: {u.name for u in self.accounts.units()}
         )
+        matching = self.config.matching
+        self.crosscheck = CrossCheck(
+            self.name,
+            self.db,
+            self.audit,
+            self.holdings,
+            clock,
+            threshold=matching.hit_threshold,
+            batch=matching.crosscheck_batch,
+        )
+        self.hits = Hits(self.db, self.audit, clock)
         self.stix = Stix(self.messaging, self.db, self.audit)
         self.misp = Misp(self.messaging, self.db, self.audit)
         self._timers: list[Periodic] = []
@@ -279,6 +292,16 @@ class Node:
                 f"trim-{self.name}", TRIM_SECONDS, release_free_memory, first_after=TRIM_SECONDS
             ),
         ]
+        matching = self.config.matching
+        if matching.crosscheck_in_node:  # what arrived, matched against the holdings
+            self._timers.append(
+                Periodic(
+                    f"crosscheck-{self.name}",
+                    matching.crosscheck_interval_seconds,
+                    self.crosscheck.run_once,
+                    first_after=matching.crosscheck_interval_seconds,
+                )
+            )
         for timer in self._timers:
             timer.start()
         return self._servers
@@ -337,6 +360,7 @@ class Node:
         while peers hold connections), then close the line clients and the store. Safe to
         call twice; every step runs even if an earlier one failed."""
         errors: list[BaseException] = []
+        self.crosscheck.stop()  # between two messages: a long backlog does not hold the stop
         timers, self._timers = self._timers, []
         for timer in timers:
             try:
@@ -377,6 +401,7 @@ class Node:
             exports=self.exports,
             search=self.search,
             holdings=self.holdings,
+            hits=self.hits,
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )
@@ -403,6 +428,7 @@ class Node:
                 peering=self.peering,
                 audit=self.audit,
                 exports=self.exports,
+                hits=self.hits,
             )
         )
 

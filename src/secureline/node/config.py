@@ -155,6 +155,21 @@ class RetentionSection(_Section):
     job_interval_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
 
 
+class MatchingSection(_Section):
+    # A received message's entity that scores this much or more against a holding of its
+    # recipient unit becomes a hit (scoring.DEFAULT_THRESHOLD, measured in docs/matching.md).
+    hit_threshold: Annotated[float, Field(ge=0.5, le=1.0)] = 0.8
+    # Whether a running node cross-checks in a thread of its own process (it shares the
+    # process's CPU with the line); false where `secureline crosscheck run` does it in a
+    # process of its own (any number of them on one PostgreSQL). What arrives is queued
+    # either way.
+    crosscheck_in_node: bool = True
+    # How often a running node cross-checks what arrived since (the line never waits for it).
+    crosscheck_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    # Messages one worker claims at a time.
+    crosscheck_batch: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
 class AuditSection(_Section):
     # The node signs its chain's head when the seq crosses a multiple of checkpoint_every,
     # and no record waits unsigned much longer than checkpoint_seconds.
@@ -171,6 +186,7 @@ class NodeConfig(_Section):
     alerts: AlertsSection = AlertsSection()
     retention: RetentionSection = RetentionSection()
     audit: AuditSection = AuditSection()
+    matching: MatchingSection = MatchingSection()
     alarms: AlarmsSection = AlarmsSection()
     # destination node -> next hop (one of our direct links)
     routes: dict[Name, Name] = Field(default_factory=dict)

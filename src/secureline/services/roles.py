@@ -47,6 +47,8 @@ class Action(StrEnum):
     RUN_RETENTION = "run-retention"  # the scheduled job, by hand
     MANAGE_USERS = "manage-users"
     READ_AUDIT = "read-audit"  # verify, who read, export
+    SEE_HITS = "see-hits"  # the cross-check's hits of a unit
+    DECIDE_HIT = "decide-hit"  # confirm or dismiss a hit
 
 
 #: The roles that may take each action. docs/architecture.md shows this table; a test keeps
@@ -60,6 +62,8 @@ MAY: Mapping[Action, frozenset[Role]] = {
     Action.RUN_RETENTION: frozenset({Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.DPO}),
+    Action.SEE_HITS: frozenset({Role.OFFICER, Role.ADMIN, Role.DPO}),
+    Action.DECIDE_HIT: frozenset({Role.OFFICER, Role.ADMIN}),
 }
 
 

@@ -185,6 +185,19 @@ def skip_locked(url: str) -> bool:
     return not is_sqlite(url)
 
 
+#: the PostgreSQL advisory lock key of each named critical section (held to the end of the
+#: transaction that takes it)
+_SECTIONS = {"crosscheck": 0x5EC0_11E0_0016}
+
+
+def serialise(conn: Any, section: str) -> None:
+    """Serialise the transactions that take ``section`` across every worker on the store:
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite's write transactions are
+    serialised already (``BEGIN IMMEDIATE``)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SECTIONS[section]})")
+
+
 def insert_many_sql(paramstyle: str, table: str, columns: Sequence[str]) -> str:
     """A plain INSERT for the driver's own executemany, for the hottest appends, where
     SQLAlchemy's per-row parameter processing would cost more than the insert itself."""

@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from secureline.store import bulk, search
+from secureline.store import bulk, hits, search
 from secureline.store.database import Database
 from secureline.store.messages import SENT_FROM_HERE, sent_content, stored_content
 from secureline.store.tables import (
@@ -241,6 +241,8 @@ def _replace_content(
         search.forget(conn, [message_id])
     else:
         search.reindex(conn, message_id, content_json)
+    # and the index of holdings with its hits (a corrected message is cross-checked again)
+    hits.content_replaced(conn, message_id, corrected=content_json is not None, now=now)
     conn.execute(
         insert(tombstones).values(
             message_id=message_id,

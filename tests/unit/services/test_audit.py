@@ -52,6 +52,8 @@ T0 = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 ISSUE_5_EVENTS = {
     "holdings.imported",
     "match.searched",
+    "hit.created",
+    "hit.decided",
     "login.success",
     "login.failure",
     "session.ended",

@@ -22,6 +22,7 @@ from secureline.interfaces.api.edge import Edge
 from secureline.interfaces.api.routes.audit import add_audit_routes
 from secureline.interfaces.api.routes.decisions import add_decision_routes
 from secureline.interfaces.api.routes.exports import add_export_routes
+from secureline.interfaces.api.routes.hits import add_hit_routes
 from secureline.interfaces.api.routes.inbox import add_inbox_routes
 from secureline.interfaces.api.routes.match import add_match_routes
 from secureline.interfaces.api.routes.messages import add_message_routes
@@ -71,4 +72,5 @@ def create_app(services: Services) -> FastAPI:
     add_people_routes(app, services)
     add_decision_routes(app, services)
     add_match_routes(app, services)
+    add_hit_routes(app, services)
     return app

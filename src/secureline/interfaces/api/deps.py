@@ -52,6 +52,7 @@ class Services(BaseModel):
     exports: Any = None  # the node's Exports
     search: Any = None  # the node's Search
     holdings: Any = None  # the node's Holdings (the index and the matcher)
+    hits: Any = None  # the node's Hits (the cross-check's, and the decisions on them)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
     max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 

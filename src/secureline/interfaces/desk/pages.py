@@ -12,6 +12,7 @@ from starlette.routing import Route
 from secureline.domain import vocabulary as vocab
 from secureline.interfaces.desk import explain
 from secureline.interfaces.desk.views.alerts import AlertViews
+from secureline.interfaces.desk.views.hits import HitViews
 from secureline.interfaces.desk.views.message import MessageViews
 from secureline.interfaces.desk.views.permissions import PermissionViews
 from secureline.interfaces.desk.views.retention import RetentionViews
@@ -46,6 +47,7 @@ class Pages:
             *AlertViews(self.desk).routes(),
             *PermissionViews(self.desk).routes(),
             *RetentionViews(self.desk).routes(),
+            *HitViews(self.desk).routes(),
         ]
 
     async def home(self, request: Request) -> Response:

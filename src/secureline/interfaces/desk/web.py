@@ -49,6 +49,7 @@ class DeskServices:
     peering: Any = None  # link health (node/peering.py PeerAdmin.link_health)
     audit: Any = None  # the data protection officer's (services/audit AuditLog)
     exports: Any = None  # an inquiry's exports (services/exports.py)
+    hits: Any = None  # services/hits.py: the cross-check's hits and their decisions
 
 
 def templates() -> Environment:

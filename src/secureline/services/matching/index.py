@@ -1,10 +1,12 @@
 """The holdings index as a service: bulk import, the receive path's one-call hook, and
 matching a query against what the caller's unit may see.
 
-The receive path is to call :meth:`Holdings.index_message` inside the transaction that
-commits a received message, and :meth:`Holdings.unindex_message` inside the one that
-retracts, corrects or purges it (a correction: unindex, then index the corrected entities),
-so that nothing retracted stays findable. Neither is wired into ``services/line`` yet.
+A received message's entities are indexed by :meth:`Holdings.index_message` and removed
+when it is retracted, corrected or purged (a correction: removed, then the corrected
+entities indexed),
+so that nothing retracted stays findable. The cross-check (``crosscheck.py``) indexes a
+received message after its commit; the store's purge and correction unindex it
+(``store/hits.py`` ``content_replaced``).
 """
 
 from __future__ import annotations
@@ -191,13 +193,19 @@ class Holdings:
         origin_node: str,
         unit: str,
         handling: str,
-        entities: Sequence[dict[str, Any]],
+        entities: Sequence[dict[str, Any]] | Sequence[EntityProxy],
+        several_units: bool = False,
     ) -> int:
-        """Index a received message's entities in the caller's transaction (the hook for
-        the receive path). They are found as ``message:<id>`` from ``origin_node``."""
-        proxies = [model.get_proxy(e, cleaned=False) for e in entities if e.get("id")]
-        self._put(conn, proxies, f"message:{message_id}@{origin_node}"[:120], unit, handling,
-                  message_id, self._clock())  # fmt: skip
+        """Index a received message's entities for ``unit`` in the caller's transaction
+        (the cross-check does, services/matching/crosscheck.py). They are found as
+        ``message:<id>@<origin>`` (``#<unit>`` after it when the message came to several
+        units here, each holding its own copy)."""
+        proxies = [
+            e if isinstance(e, EntityProxy) else model.get_proxy(e, cleaned=False) for e in entities
+        ]
+        proxies = [p for p in proxies if p.id]
+        self._put(conn, proxies, message_source(message_id, origin_node, unit, several_units),
+                  unit, handling, message_id, self._clock())  # fmt: skip
         return len(proxies)
 
     def unindex_message(self, conn: Connection, message_id: str) -> int:
@@ -230,8 +238,8 @@ class Holdings:
             self._audit.record(conn, [event])
         matches: list[Match] = []
         for holding in held:
-            candidate = _proxy(holding)
-            if query.schema.name != holding.schema and not _related(query, candidate):
+            candidate = holding_entity(holding)
+            if query.schema.name != holding.schema and not comparable(query, candidate):
                 continue
             scored = score(query, candidate, compare_v2=False)
             if scored.score >= threshold:
@@ -239,9 +247,15 @@ class Holdings:
         matches.sort(key=lambda m: (-m.score, m.holding.entity_id))
         # the shown results carry nomenklatura's own score too, as a second opinion
         return [
-            Match(m.holding, m.score, score(query, _proxy(m.holding)).reasons)
+            Match(m.holding, m.score, score(query, holding_entity(m.holding)).reasons)
             for m in matches[:limit]
         ]
+
+
+def message_source(message_id: str, origin_node: str, unit: str, several_units: bool) -> str:
+    """The source a received message's entities are indexed under."""
+    source = f"message:{message_id}@{origin_node}"
+    return (f"{source}#{unit}" if several_units else source)[:120]
 
 
 def warm_up_matching() -> None:
@@ -252,11 +266,11 @@ def warm_up_matching() -> None:
     score(query, other)
 
 
-def _proxy(holding: store.Holding) -> EntityProxy:
+def holding_entity(holding: store.Holding) -> EntityProxy:
     return model.get_proxy(orjson.loads(holding.entity_json), cleaned=False)
 
 
-def _related(query: EntityProxy, candidate: EntityProxy) -> bool:
+def comparable(query: EntityProxy, candidate: EntityProxy) -> bool:
     return query.schema.is_a(candidate.schema.name) or candidate.schema.is_a(query.schema.name)
 
 

@@ -10,6 +10,7 @@ import secureline.store.audit
 import secureline.store.desk_auth
 import secureline.store.grants
 import secureline.store.held_controls
+import secureline.store.hits
 import secureline.store.holdings
 import secureline.store.idempotency
 import secureline.store.retention

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from secureline.domain.audit import AuditAction, AuditEvent
+from secureline.domain.kinds import facts
 from secureline.domain.limits import REASON_TEXT_MAX_CHARS
 from secureline.domain.message import Header
 from secureline.services.kinds import registry as kinds
@@ -24,6 +25,7 @@ from secureline.services.line.wire import (
     claimed_identity,
     envelope_digest,
 )
+from secureline.store import hits as hits_store
 from secureline.store import line as line_store
 from secureline.store import messages as message_store
 from secureline.store import retention as retention_store
@@ -136,7 +138,7 @@ def commit(
         message_store.insert_messages(conn, rows)
         message_store.replace_messages(conn, upgrades)
         message_store.add_to_mailboxes(conn, mailbox, now)
-        retention_store.schedule(conn, reviews)
+        _later(conn, batch, reviews, [*rows, *upgrades], now)
         batch.audit += kind_effects.commit(conn, effects, [*rows, *upgrades], now)
         line_store.queue_deliveries(conn, relays, now)
         batch.audit += [  # the documents skipped as malformed, then those taken in
@@ -152,6 +154,30 @@ def commit(
     if queued_hops:
         r.on_queued(queued_hops)
     return response, effects
+
+
+def _later(
+    conn: Any,
+    batch: Batch,
+    reviews: list[tuple[str, date]],
+    stored: list[message_store.MessageRow],
+    now: datetime,
+) -> None:
+    """What is done later about what this transaction stores: the retention review by its
+    date, and the cross-check against the holdings (services/matching/crosscheck.py) of the
+    messages delivered here that carry entities (their header counts them) and are not
+    control messages (a correction's or a grant's own content is about no one)."""
+    retention_store.schedule(conn, reviews)
+    here = {r.id for r in stored if r.direction == "in"}
+    queued = [
+        a.header.id
+        for a in batch.accepted
+        if a.header.id in here
+        and a.next_hop is None
+        and a.header.entity_schemata
+        and not facts(a.header.kind).control
+    ]
+    hits_store.queue(conn, list(dict.fromkeys(queued)), now)
 
 
 def _note_reported_digest(conn: Any, peer: str, peer_digest: str) -> None:
