@@ -52,5 +52,6 @@ SPEC = KindSpec(
     facts(Kind.CORRECTION),
     examine=amendment.examine,
     commit=amendment.commit,
+    searched=False,
     on_stored=amendment.on_stored,
 )
