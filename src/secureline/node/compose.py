@@ -194,6 +194,7 @@ class Node:
                     self.audit,
                     self.settings,
                     self._clock,
+                    statement=self.inbox.statement,
                 )
                 self.senders[peer.name] = sender
                 sender.start()
