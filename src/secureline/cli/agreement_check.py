@@ -18,10 +18,7 @@ from typing import Any
 
 from secureline.domain.agreement import KEYS, OPTIONAL_KEYS, Agreement, parse_agreement
 from secureline.domain.errors import InvalidAgreement
-from secureline.domain.vocabulary import Kind
-
-#: Kinds the provider itself sends about what it shared (sharing service, line inbox).
-CONTROL_KINDS = (Kind.DELETION, Kind.CORRECTION, Kind.PERMISSION_REQUEST, Kind.PERMISSION_GRANT)
+from secureline.services.kinds import registry as kinds
 
 #: One valid value per key, put in place of a faulty one so that parsing can go on.
 _GOOD: dict[str, Any] = {
@@ -104,10 +101,11 @@ def check(text: str) -> Checked:
     return result
 
 
-def _kind_warnings(kinds: Any) -> list[str]:
-    if not isinstance(kinds, list) or "*" in kinds:
+def _kind_warnings(listed: object) -> list[str]:
+    if not isinstance(listed, list) or "*" in listed:
         return []
-    blocked = [k.value for k in CONTROL_KINDS if k.value not in kinds]
+    # the control kinds are the kind modules' to declare (their facts' ``control``)
+    blocked = [k.value for k in kinds.control_kinds() if k.value not in listed]
     if not blocked:
         return []
     return [

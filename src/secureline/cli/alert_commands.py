@@ -3,7 +3,7 @@ alerts, and passing a message on under the rules (a refusal explained, reason by
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from rich.text import Text
 
 from secureline.cli import common, ids, render, session
 from secureline.cli.common import Dir, Json, err, fail, out, vars_of
+
+if TYPE_CHECKING:
+    from secureline.services.errors import Refused
 
 alert_app = typer.Typer(
     no_args_is_help=True, help="Alerts held for review: list, approve or reject (four eyes)."
@@ -88,7 +91,7 @@ def alert_reject(
     )
 
 
-def explain_refusal(exc: Any) -> None:
+def explain_refusal(exc: Refused) -> NoReturn:
     """Each reason on its own line: the stable code and what it means; then exit 1."""
     err.print("refused by the rules of sharing:", markup=False, highlight=False)
     for reason in exc.reasons:

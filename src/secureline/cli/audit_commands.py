@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -62,7 +62,8 @@ def audit_export(
     except ValueError as exc:
         fail(f"--from/--to: {exc}")
     node = common.node_at(directory)
-    for line in node.audit.export(lo, hi, fmt, actor=administrator()):
+    form: Literal["jsonl", "csv"] = "csv" if fmt == "csv" else "jsonl"
+    for line in node.audit.export(lo, hi, form, actor=administrator()):
         sys.stdout.write(line if line.endswith("\n") else line + "\n")
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:  # the node is opened only by the commands that need it (start-up time)
+    from secureline.node.compose import Node
 
 out = Console()
 err = Console(stderr=True)
@@ -56,7 +59,7 @@ def json_list(path: Path) -> list[Any]:
     return value
 
 
-def node_at(directory: Path) -> Any:
+def node_at(directory: Path) -> Node:
     from secureline.node.compose import Node
 
     return Node(directory)

@@ -5,18 +5,22 @@ the candidates, so that a command never acts on a message the user did not mean.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, select
 
 from secureline.cli.common import fail
 from secureline.store import tables
 
+if TYPE_CHECKING:
+    from secureline.node.compose import Node
+    from secureline.store.database import Database
+
 #: Candidates named in an "ambiguous" error; more are summarised as a count.
 _SHOWN = 10
 
 
-def _resolve(db: Any, column: Column[str], prefix: str, what: str) -> str:
+def _resolve(db: Database, column: Column[str], prefix: str, what: str) -> str:
     prefix = prefix.strip()
     if not prefix:
         fail(f"{what} id: empty")
@@ -42,11 +46,11 @@ def _resolve(db: Any, column: Column[str], prefix: str, what: str) -> str:
     return str(found[0])
 
 
-def message_id(node: Any, prefix: str) -> str:
+def message_id(node: Node, prefix: str) -> str:
     """The one message whose id starts with ``prefix``."""
     return _resolve(node.db, tables.messages.c.id, prefix, "message")
 
 
-def token_id(node: Any, prefix: str) -> str:
+def token_id(node: Node, prefix: str) -> str:
     """The one API token whose id starts with ``prefix``."""
     return _resolve(node.db, tables.api_tokens.c.id, prefix, "token")

@@ -5,13 +5,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from secureline.cli import common, ids, session
 from secureline.cli.common import Dir, Json, fail, out
+
+if TYPE_CHECKING:
+    from secureline.services.interop.common import Imported
+
+T = TypeVar("T")
 
 stix_app = typer.Typer(no_args_is_help=True, help="STIX 2.1 bundles in and out.")
 misp_app = typer.Typer(no_args_is_help=True, help="MISP events in and out.")
@@ -34,7 +40,7 @@ Acknowledge = Annotated[
 Out = Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.")]
 
 
-def _report(done: Any, as_json: bool, what: str) -> None:
+def _report(done: Imported, as_json: bool, what: str) -> None:
     if as_json:
         print(json.dumps(done.as_json(), ensure_ascii=False))
         return
@@ -64,7 +70,7 @@ def _write(document: dict[str, Any], output: Path | None, message_id: str, what:
     out.print(f"{message_id} exported as a {what} to {output}", markup=False)
 
 
-def _run(call: Any) -> Any:
+def _run(call: Callable[[], T]) -> T:
     from secureline.cli.alert_commands import explain_refusal
     from secureline.domain.errors import DomainError
     from secureline.services.errors import NoRoute, Refused, ServiceError

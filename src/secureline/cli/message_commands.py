@@ -8,15 +8,19 @@ import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from secureline.cli import common, ids, render, session
 from secureline.cli.common import Dir, Json, err, fail, out
 
+if TYPE_CHECKING:
+    from secureline.node.compose import Node
+    from secureline.services.roles import Principal
 
-def _officer(node: Any, unit: str | None) -> Any:
+
+def _officer(node: Node, unit: str | None) -> Principal:
     """The logged-in person (see :mod:`secureline.cli.session`); a ``--unit`` still given
     must be theirs."""
     return session.officer_of(node, unit)
@@ -195,7 +199,7 @@ def _marking(handling: str | None, tlp: str | None, conditions: str | None) -> d
 _SETTLED = {"delivered", "read", "refused"}
 
 
-def _wait_for_evidence(node: Any, principal: Any, message_id: str, seconds: float) -> None:
+def _wait_for_evidence(node: Node, principal: Principal, message_id: str, seconds: float) -> None:
     import time
 
     deadline = time.monotonic() + seconds

@@ -20,12 +20,17 @@ import os
 import stat
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from secureline.cli import common, render
 from secureline.cli.common import Dir, Json, fail, out
+
+if TYPE_CHECKING:
+    from secureline.node.compose import Node
+    from secureline.services.roles import Principal
+    from secureline.services.sessions import Session
 
 SESSION_DIR_VARIABLE = "SECURELINE_SESSION_DIR"
 PASSWORD_VARIABLE = "SECURELINE_PASSWORD"  # noqa: S105 (the variable's name, not a password)
@@ -59,14 +64,14 @@ def session_file(node_name: str) -> Path:
     return session_dir() / f"{node_name}.session"
 
 
-def person(node: Any) -> Any:
+def person(node: Node) -> Principal:
     """The person acting on ``node``: the API token in ``SECURELINE_TOKEN``, else the live
     session of this OS user's session file. Anything else fails, saying how to log in."""
     principal, _ = _acting(node)
     return principal
 
 
-def _acting(node: Any) -> tuple[Any, Any]:
+def _acting(node: Node) -> tuple[Principal, Session | None]:
     """The principal, and the session it comes from (None for an API token)."""
     from secureline.services.errors import NotAuthenticated
 
@@ -80,7 +85,7 @@ def _acting(node: Any) -> tuple[Any, Any]:
     return session.principal, session
 
 
-def officer_of(node: Any, unit: str | None, option: str = "--unit") -> Any:
+def officer_of(node: Node, unit: str | None, option: str = "--unit") -> Principal:
     """The person, checked against a unit still named on the command line: an old script's
     ``--unit``/``--from`` must be the person's own unit (a person acts for their unit only)."""
     principal = person(node)

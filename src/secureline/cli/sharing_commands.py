@@ -4,7 +4,7 @@ shared (a permission request is granted or refused with a reason)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,6 +12,10 @@ from rich.text import Text
 
 from secureline.cli import common, ids, render, session
 from secureline.cli.common import Dir, Json, fail, out, vars_of
+
+if TYPE_CHECKING:
+    from secureline.node.compose import Node
+    from secureline.services.roles import Principal
 
 # --- the rules of sharing: permissions, the review queue, deletion and correction ----------
 
@@ -23,7 +27,7 @@ review_app = typer.Typer(
 )
 
 
-def _cli_principal(node: Any, unit: str | None = None) -> Any:
+def _cli_principal(node: Node, unit: str | None = None) -> Principal:
     """The logged-in person (see :mod:`secureline.cli.session`); a ``--unit`` still given
     must be theirs."""
     return session.officer_of(node, unit)

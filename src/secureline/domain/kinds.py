@@ -31,7 +31,9 @@ class KindFacts:
     four_eyes: bool = False
     #: has the deadline of EU Directive 2023/977 by its priority (domain/deadlines.py)
     deadline: bool = False
-    #: the provider's control message about a message it sent (reply_to names it)
+    #: the provider's control message about a message it sent (reply_to names it): an
+    #: agreement that leaves it out takes that control from the link (``secureline
+    #: agreement check`` warns, from services/kinds/registry.py ``control_kinds``)
     control: bool = False
     #: may be addressed to every unit of a node (``all-units@node``, domain/addresses.py):
     #: the wider distribution of a strategic report, fanned out by the receiving node

@@ -36,7 +36,7 @@ from secureline.node.servers import (
     stop_servers,
 )
 from secureline.services.accounts import Accounts
-from secureline.services.audit import AuditChainBroken, AuditLog
+from secureline.services.audit import AuditLog
 from secureline.services.desk_auth import DeskAuth
 from secureline.services.exports import Exports
 from secureline.services.hits import Hits
@@ -53,7 +53,6 @@ from secureline.services.matching.index import Holdings, warm_up_matching
 from secureline.services.messaging import Messaging
 from secureline.services.periodic import Periodic
 from secureline.services.retention import Retention
-from secureline.services.roles import Principal
 from secureline.services.search import Search
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
@@ -208,6 +207,7 @@ class Node:
                     self.audit,
                     self.settings,
                     self._clock,
+                    statement=self.inbox.statement,
                 )
                 self.senders[peer.name] = sender
                 sender.start()
@@ -395,7 +395,6 @@ class Node:
             messaging=self.messaging,
             sharing=self.sharing,
             peers=self.peering.link_health,
-            audit=self._audit_query,
             audit_log=self.audit,
             retention=self.retention,
             exports=self.exports,
@@ -442,16 +441,3 @@ class Node:
             await api(scope, receive, send)
 
         return faces
-
-    def _audit_query(self, user: Principal, what: str, arg: str | None = None) -> Any:
-        if what == "verify":
-            try:
-                self.audit.verify()
-            except AuditChainBroken as exc:
-                return {"ok": False, "seq": exc.seq, "reason": exc.reason}
-            return {"ok": True}
-        assert arg is not None
-        return [
-            {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "detail": r.detail}
-            for r in self.audit.who_read(arg)
-        ]

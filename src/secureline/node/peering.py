@@ -13,6 +13,7 @@ The capabilities of a pinned peer are kept next to the agreements, in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -320,6 +321,7 @@ class PeerAdmin:
                     "agreement_digest": ours,
                     "peer_agreement_digest": theirs,
                     "ca_expires_at": _ca_expiry(row.ca_pem) if row and row.ca_pem else None,
+                    **_capabilities(peer.capabilities, row),
                     "alarms": alarms,
                 }
             )
@@ -406,3 +408,21 @@ def read_peer_file(path: Path) -> PeerFile:
     except OSError as exc:
         raise NodeError(str(path), f"cannot be read: {exc.strerror}") from None
     return parse_peer_file(data, str(path))
+
+
+def _capabilities(pinned: Capabilities, row: peer_store.PeerRow | None) -> dict[str, Any]:
+    """What the peer file states, what the peer last stated on the line (the store's, as
+    every worker sees it), and what this node therefore sends it: the narrower of the two."""
+    stated = None
+    if row is not None and row.stated_protocol is not None and row.stated_kinds is not None:
+        with contextlib.suppress(ValueError):
+            stated = parse_capabilities(
+                {"protocol": row.stated_protocol, "kinds": orjson.loads(row.stated_kinds)}
+            )
+    return {
+        "peer_file_capabilities": pinned.to_json(),
+        "stated_capabilities": (
+            {**stated.to_json(), "at": _iso(row.stated_at) if row else None} if stated else None
+        ),
+        "capabilities": pinned.narrower(stated).to_json(),
+    }

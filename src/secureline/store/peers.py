@@ -34,9 +34,15 @@ class PeerRow:
     next_attempt_at: datetime | None = None
     last_evidence_kind: str | None = None  # the newest evidence the peer signed, and when
     last_evidence_at: datetime | None = None
+    stated_protocol: int | None = None  # what it last stated on the line (0010c)
+    stated_kinds: str | None = None  # a JSON list of kind names
+    stated_at: datetime | None = None
 
 
 _LINK_COLUMNS = (
+    "stated_protocol",
+    "stated_kinds",
+    "stated_at",
     "last_contact_at",
     "last_error",
     "link_state",
@@ -77,9 +83,22 @@ def list_peers(db: Database) -> list[PeerRow]:
             r.next_attempt_at,
             r.last_evidence_kind,
             r.last_evidence_at,
+            r.stated_protocol,
+            r.stated_kinds,
+            r.stated_at,
         )
         for r in rows
     ]
+
+
+def record_statement(db: Database, name: str, protocol: int, kinds: str, now: datetime) -> None:
+    """What ``name`` stated on the line (its kinds as a JSON list), replacing the last."""
+    with db.transaction() as conn:
+        conn.execute(
+            update(peers)
+            .where(peers.c.name == name)
+            .values(stated_protocol=protocol, stated_kinds=kinds, stated_at=now)
+        )
 
 
 def record_contact(

@@ -236,4 +236,10 @@ peers = Table(
     # reach only through a relay, the one sign of life we have of it.
     Column("last_evidence_kind", String(10), nullable=True),
     Column("last_evidence_at", TS, nullable=True),
+    # What the peer last stated it supports on the line, signed (migration 0010c): its
+    # protocol version and kinds (a JSON list), and when it was taken in. NULL until a
+    # peer that states them answers or sends a transaction (services/line/capabilities.py).
+    Column("stated_protocol", Integer, nullable=True),
+    Column("stated_kinds", Text, nullable=True),
+    Column("stated_at", TS, nullable=True),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from secureline.domain.vocabulary import PROTOCOL_KINDS, Kind
@@ -72,3 +73,43 @@ def test_protocol_1_is_every_kind_of_version_1() -> None:
     assert "does not support the kind 'x' (protocol 1: acknowledgement, " in PROTOCOL_1.lacks(
         "europol", "x"
     )
+
+
+# --- the statement on the line --------------------------------------------------------------
+
+
+def test_a_statement_opens_only_as_its_signer_s_own() -> None:
+    from secureline.crypto.envelope import sign_envelope
+    from secureline.crypto.keys import generate_signing_key
+    from secureline.services.line.capabilities import (
+        STATEMENT_TYPE,
+        open_statement,
+        sign_statement,
+    )
+
+    europol, interpol = generate_signing_key("europol"), generate_signing_key("interpol")
+    pinned = europol.verify_key()
+    stated = Capabilities(1, frozenset({"request", "reply"}))
+    token = sign_statement("europol", stated, europol)
+    assert open_statement(token, "europol", pinned) == stated
+
+    with pytest.raises(ValueError, match="statement: "):  # another node's key
+        open_statement(sign_statement("europol", stated, interpol), "europol", pinned)
+    with pytest.raises(ValueError, match="not version 1 of europol's"):  # another node's name
+        open_statement(sign_statement("interpol", stated, europol), "europol", pinned)
+    with pytest.raises(ValueError, match="statement: "):  # an envelope is no statement
+        open_statement(sign_envelope(b"{}", europol), "europol", pinned)
+    extra = orjson.dumps({"v": 1, "node": "europol", "protocol": 1, "kinds": ["x"], "more": 1})
+    with pytest.raises(ValueError, match="unknown fields"):
+        open_statement(
+            sign_envelope(extra, europol, STATEMENT_TYPE), "europol", europol.verify_key()
+        )
+    with pytest.raises(ValueError, match="at most 16 KiB"):
+        open_statement(5, "europol", pinned)
+
+
+def test_the_narrower_of_two_statements_is_what_both_say() -> None:
+    wide = Capabilities(2, frozenset({"request", "reply", "case-update"}))
+    narrow = Capabilities(1, frozenset({"request", "alert"}))
+    assert wide.narrower(narrow) == Capabilities(1, frozenset({"request"}))
+    assert wide.narrower(None) is wide

@@ -41,3 +41,28 @@ def test_the_api_schema_lists_the_protocol_s_kinds_whatever_is_registered() -> N
     listed = Draft.model_json_schema()["$defs"]["Kind"]["enum"]
     assert listed == [str(k) for k in Kind if k in PROTOCOL_KINDS[1]]
     assert TEST_NOTE.value not in listed
+
+
+def test_control_kinds_are_the_kind_modules_declaration_not_a_list_elsewhere() -> None:
+    from secureline.cli.agreement_check import check
+    from secureline.cli.federation import LinkSpec, agreement_text
+
+    declared = {s.kind for s in registry.registered() if s.facts.control}
+    assert set(registry.control_kinds()) == declared
+    assert declared == {
+        Kind.DELETION,
+        Kind.CORRECTION,
+        Kind.PERMISSION_REQUEST,
+        Kind.PERMISSION_GRANT,
+    }
+    assert not registry.spec(TEST_NOTE).facts.control  # the test kind is no control
+    text = agreement_text(LinkSpec("a", "b")).replace('kinds = ["*"]', 'kinds = ["request"]')
+    [warning] = check(text).warnings
+    for kind in declared:
+        assert kind.value in warning
+
+
+def test_the_search_index_leaves_out_what_the_kind_modules_say() -> None:
+    from secureline.store.search import NOT_INDEXED_KINDS
+
+    assert registry.unsearched_kinds() == NOT_INDEXED_KINDS == {"deletion", "correction"}

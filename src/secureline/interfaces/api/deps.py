@@ -16,10 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from secureline.domain.message import MESSAGE_ID
 from secureline.interfaces.api.edge import DEFAULT_MAX_BODY_BYTES
 from secureline.services.accounts import Accounts
+from secureline.services.audit import AuditLog
 from secureline.services.errors import NotAuthenticated
+from secureline.services.exports import Exports
+from secureline.services.hits import Hits
 from secureline.services.idempotency import Submitted
-from secureline.services.messaging import DEFAULT_MAX_BATCH
+from secureline.services.matching.index import Holdings
+from secureline.services.messaging import DEFAULT_MAX_BATCH, Messaging
+from secureline.services.retention import Retention
 from secureline.services.roles import Principal
+from secureline.services.search import Search
+from secureline.services.sharing import Sharing
 
 #: a message id in a path: what the domain's ids look like (anything else is a 422)
 MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]
@@ -38,21 +45,22 @@ MAX_CURSOR = 2**63 - 1
 
 
 class Services(BaseModel):
-    """What the API needs, handed in by the composition root."""
+    """What the API needs, handed in by the composition root: every service by its own
+    type, so that a route calling a method a service lacks fails the type check, not a
+    request."""
 
-    model_config = {"arbitrary_types_allowed": True}
+    model_config = {"arbitrary_types_allowed": True, "frozen": True}
     node: str
     accounts: Accounts
-    messaging: Any
-    sharing: Any = None  # forwarding, permissions, deletion and correction
-    peers: Callable[[], list[dict[str, Any]]]
-    audit: Any
-    audit_log: Any = None  # the node's AuditLog, for the export
-    retention: Any = None  # the node's Retention (review queue)
-    exports: Any = None  # the node's Exports
-    search: Any = None  # the node's Search
-    holdings: Any = None  # the node's Holdings (the index and the matcher)
-    hits: Any = None  # the node's Hits (the cross-check's, and the decisions on them)
+    messaging: Messaging
+    sharing: Sharing  # forwarding, permissions, deletion and correction
+    peers: Callable[[], list[dict[str, Any]]]  # node/peering.py PeerAdmin.link_health
+    audit_log: AuditLog  # verify, who read, the export
+    retention: Retention  # the review queue
+    exports: Exports
+    search: Search
+    holdings: Holdings  # the index and the matcher
+    hits: Hits  # the cross-check's hits, and the decisions on them
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
     max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 
@@ -63,7 +71,7 @@ class SubmittedOut(BaseModel):
     held_for_review: bool
 
 
-def submitted(done: Any) -> SubmittedOut:
+def submitted(done: Submitted) -> SubmittedOut:
     return SubmittedOut(
         id=done.id, destinations=list(done.destinations), held_for_review=done.held_for_review
     )

@@ -61,10 +61,8 @@ class Pages:
         items, unread = await run_in_threadpool(self.messaging.latest, session.principal)
         now = datetime.now(UTC)
         # what is overdue comes first, the most overdue at the top; then the newest first
-        overdue = sorted(
-            (i for i in items if i.header.deadline and i.header.deadline < now),
-            key=lambda i: i.header.deadline,
-        )
+        late = [(d, i) for i in items if (d := i.header.deadline) is not None and d < now]
+        overdue = [i for _, i in sorted(late, key=lambda pair: pair[0])]
         rest = [i for i in items if i not in overdue]
         return self.desk.render(
             request, template, session=session, items=overdue + rest, unread=unread, now=now

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
@@ -26,30 +26,49 @@ from secureline.interfaces.desk.security import (
     check_csrf,
     read_form,
 )
+from secureline.services.accounts import Accounts
+from secureline.services.audit import AuditLog
 from secureline.services.desk_auth import DeskAuth, DeskSession, csrf_token
 from secureline.services.errors import NotAuthenticated, NotFoundError, ServiceError
+from secureline.services.exports import Exports
+from secureline.services.hits import Hits
+from secureline.services.messaging import Messaging
+from secureline.services.retention import Retention
+from secureline.services.search import Search
+from secureline.services.sharing import Sharing
+from secureline.services.threads import Threads
+from secureline.services.unit_permissions import UnitPermissions
 
 Page = Callable[[Request], Awaitable[Response]]
 SignedInPage = Callable[[Request, DeskSession], Awaitable[Response]]
 
 
+class LinkHealth(Protocol):
+    """What the administration shows of the links (``node/peering.py`` ``PeerAdmin``, a
+    layer above the desk: named here by what it offers)."""
+
+    def link_health(self) -> list[dict[str, Any]]: ...
+
+    def certificate_expiry(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class DeskServices:
-    """What the desk needs, handed in by the composition root."""
+    """What the desk needs, handed in by the composition root, each by its own type."""
 
     node: str
     auth: DeskAuth
-    messaging: Any
-    sharing: Any = None  # services/sharing.py: forward, permissions, retract, correct
-    retention: Any = None  # services/retention.py: the review queue
-    threads: Any = None  # services/threads.py: a message and what answers it
-    permissions: Any = None  # services/unit_permissions.py: a unit's requests
-    search: Any = None  # services/search.py Search
-    accounts: Any = None  # administration (services/accounts.py)
-    peering: Any = None  # link health (node/peering.py PeerAdmin.link_health)
-    audit: Any = None  # the data protection officer's (services/audit AuditLog)
-    exports: Any = None  # an inquiry's exports (services/exports.py)
-    hits: Any = None  # services/hits.py: the cross-check's hits and their decisions
+    messaging: Messaging
+    sharing: Sharing  # forward, permissions, retract, correct
+    retention: Retention  # the review queue
+    threads: Threads  # a message and what answers it
+    permissions: UnitPermissions  # a unit's requests
+    search: Search
+    accounts: Accounts  # administration
+    peering: LinkHealth  # the links' health and the node's certificate
+    audit: AuditLog  # the data protection officer's
+    exports: Exports  # an inquiry's exports
+    hits: Hits  # the cross-check's hits and their decisions
 
 
 def templates() -> Environment:

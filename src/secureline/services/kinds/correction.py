@@ -77,5 +77,6 @@ SPEC = KindSpec(
     facts(Kind.CORRECTION),
     examine=examine,
     commit=amendment.commit,
+    searched=False,
     on_stored=amendment.on_stored,
 )

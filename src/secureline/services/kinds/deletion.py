@@ -29,5 +29,6 @@ SPEC = KindSpec(
     facts(Kind.DELETION),
     examine=amendment.examine,
     commit=amendment.commit,
+    searched=False,
     on_stored=amendment.on_stored,
 )

@@ -8,6 +8,9 @@ A kind is one module (``services/kinds/<kind>.py``, or a test's own) that makes 
 * the **facts** it gives the rules of sharing (``domain/kinds.py``: alert type, four eyes,
   deadline, control message);
 * **who may send it**: the action of ``services/roles.py`` its sender must be allowed;
+* whether it is a **control** kind (its facts' ``control``: an agreement must allow it for
+  the provider's controls to work over the link, :func:`control_kinds`) and whether the
+  **search** index holds it (``searched``);
 * its **effects on receipt**: ``examine`` while the envelope is checked (a ``Refusal``
   refuses that envelope alone; what it returns is the effect to apply), ``commit`` inside the
   receiving transaction (its audit events are recorded with the rest), ``after_commit`` once
@@ -88,6 +91,8 @@ class KindSpec:
     #: and on arrival (content_mismatch); protocol 1's control kinds check their own
     payload_checked: bool = False
     sender: roles.Action = roles.Action.SEND
+    #: the search index holds its messages (False: its effect is on another message)
+    searched: bool = True
     examine: Examine | None = None
     commit: Commit | None = None
     after_commit: AfterCommit | None = None
@@ -128,6 +133,20 @@ def spec(kind: Kind) -> KindSpec:
 
 def registered() -> tuple[KindSpec, ...]:
     return tuple(_SPECS.values())
+
+
+def control_kinds() -> tuple[Kind, ...]:
+    """The kinds whose facts say ``control``: the provider's own messages about what it
+    shared (withdraw, correct, ask or grant permission). An agreement that leaves one out
+    takes that feature from the link; ``secureline agreement check`` warns about it."""
+    return tuple(s.kind for s in _SPECS.values() if s.facts.control)
+
+
+def unsearched_kinds() -> frozenset[str]:
+    """The kinds the search index leaves out (``searched=False``): their effect is on
+    another message. The store names them itself (``store/search.py``, below this layer,
+    and its migration must not change with the registry); a test keeps the two equal."""
+    return frozenset(s.kind.value for s in _SPECS.values() if not s.searched)
 
 
 # --- the submit path ------------------------------------------------------------------------

@@ -5,6 +5,14 @@ that what a partner says it supports is as authenticated as its keys. A pinned p
 kept in the node directory, ``peers/<name>.json``, next to the agreements and read with them
 (services/line/directory.py): every worker of the node reads the same file.
 
+It states them again on the line (docs/protocol.md §3c), in a **statement** it signs with
+its node key: in each transaction it sends and in each answer it gives. The statement is
+signed once, when the node is built (it changes only with its configuration), so the line
+pays for it per transaction in bytes only; a partner verifies a statement only when it
+differs from the one it took in last. What a partner states there is recorded in its
+``peers`` row (every worker reads it), and a sender uses the narrower of that and the
+pinned peer file (:meth:`Capabilities.narrower`).
+
 Kinds are kept as text: a partner of a newer version names kinds this software does not
 know, and all a sender asks is whether a kind of its own is among them.
 """
@@ -20,6 +28,9 @@ from typing import Any
 
 import orjson
 
+from secureline.crypto.envelope import sign_envelope, verify_envelope
+from secureline.crypto.errors import CryptoError
+from secureline.crypto.keys import SigningKey, VerifyKey
 from secureline.domain.vocabulary import KIND_NAME, PROTOCOL_KINDS, Kind
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,12 @@ class Capabilities:
 
     def to_json(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "kinds": sorted(self.kinds)}
+
+    def narrower(self, other: Capabilities | None) -> Capabilities:
+        """What both say: the lower version and the kinds in both (``other`` None: self)."""
+        if other is None or other == self:
+            return self
+        return Capabilities(min(self.protocol, other.protocol), self.kinds & other.kinds)
 
 
 #: A peer whose file states nothing (a node older than protocol versions) speaks version 1.
@@ -102,3 +119,38 @@ def write_capabilities(path: Path, capabilities: Capabilities) -> None:
     aside = path.with_name(f".{path.name}.{os.getpid()}")
     aside.write_bytes(orjson.dumps(capabilities.to_json(), option=orjson.OPT_INDENT_2))
     aside.replace(path)
+
+
+# --- the statement on the line (docs/protocol.md §3c) ---------------------------------------
+
+STATEMENT_TYPE = "secureline-capabilities+jws"
+
+
+def sign_statement(node: str, capabilities: Capabilities, key: SigningKey) -> str:
+    """``{"v": 1, "node": ..., "protocol": ..., "kinds": [...]}``, signed by the node."""
+    payload = {"v": 1, "node": node, **capabilities.to_json()}
+    return sign_envelope(orjson.dumps(payload), key, typ=STATEMENT_TYPE)
+
+
+def open_statement(token: object, peer: str, key: VerifyKey) -> Capabilities:
+    """A statement ``peer`` signed with its pinned key; ValueError saying what is wrong
+    (the signature, the type, another node's statement, or its form)."""
+    if not isinstance(token, str) or len(token) > 16 * 1024:
+        raise ValueError("a statement is a JWS of at most 16 KiB")
+    try:
+        verified = verify_envelope(token, {key.kid: key}, typ=STATEMENT_TYPE)
+    except CryptoError as exc:
+        raise ValueError(f"statement: {exc}") from None
+    try:
+        body = orjson.loads(verified.payload)
+    except orjson.JSONDecodeError:
+        raise ValueError("statement: not JSON") from None
+    if not isinstance(body, dict) or body.get("v") != 1 or body.get("node") != peer:
+        raise ValueError(f"statement: not version 1 of {peer}'s")
+    unknown = set(body) - {"v", "node", "protocol", "kinds"}
+    if unknown:
+        raise ValueError(f"statement: unknown fields {sorted(unknown)}")
+    stated = parse_capabilities(body)
+    if stated is None:
+        raise ValueError("statement: states neither protocol nor kinds")
+    return stated

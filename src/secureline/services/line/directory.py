@@ -7,10 +7,14 @@ administrator makes, so the hot path only looks things up in memory.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+
+import orjson
 
 from secureline.crypto.errors import CryptoError
 from secureline.crypto.keys import EncryptionPublicKey, VerifyKey
@@ -18,11 +22,18 @@ from secureline.domain.agreement import Agreement, parse_agreement
 from secureline.domain.errors import DomainError
 from secureline.domain.policy import LinkTerms
 from secureline.domain.vocabulary import Kind
-from secureline.services.line.capabilities import PROTOCOL_1, Capabilities, read_capabilities
+from secureline.services.line.capabilities import (
+    PROTOCOL_1,
+    Capabilities,
+    open_statement,
+    parse_capabilities,
+    read_capabilities,
+)
 from secureline.store import peers as peer_store
 from secureline.store.database import Database
 
 _VERSION_1 = PROTOCOL_1.kinds
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,13 @@ class Peer:
     encryption: EncryptionPublicKey
     reported_agreement_digest: str | None
     capabilities: Capabilities = PROTOCOL_1  # what its peer file stated it supports
+    stated: Capabilities | None = None  # what it last stated on the line (None: nothing yet)
+    stated_at: datetime | None = None
+
+    @property
+    def supports(self) -> Capabilities:
+        """What this node sends it: the narrower of its peer file and its line statement."""
+        return self.capabilities.narrower(self.stated)
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,9 @@ class Directory:
         self._agreements: dict[str, AgreementState] = {}
         self._terms: dict[str, LinkTerms] = {}
         self._kinds: dict[str, frozenset[str]] = {}
+        # The statement each peer was last heard making: one that comes again is not
+        # verified again. A memo of what was verified, not state: the peers row is the truth.
+        self._heard: dict[str, str] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -88,16 +109,47 @@ class Directory:
                 encryption,
                 row.agreement_digest,
                 read_capabilities(self._capabilities_dir / f"{row.name}.json"),
+                _stated(row),
+                row.stated_at,
             )
         keys = {p.signing.kid: p.signing for p in loaded.values()}
         keys[self._own.kid] = self._own
         agreements = {name: self._load_agreement(name) for name, p in loaded.items() if p.direct}
         # Asked for at every crossing: made here, once per change, not per message.
         terms = {name: LinkTerms(name, state.agreement) for name, state in agreements.items()}
-        kinds = {name: p.capabilities.kinds for name, p in loaded.items()}
+        kinds = {name: p.supports.kinds for name, p in loaded.items()}
         with self._lock:
             self._peers, self._keys, self._agreements = loaded, keys, agreements
             self._terms, self._kinds = terms, kinds
+            self._heard = {}
+
+    def hear(self, peer: str, token: object, now: datetime) -> None:
+        """Take in what ``peer`` stated on the line (a transaction's or an answer's
+        ``capabilities``): verified against its pinned key, recorded in its row when new,
+        and used from now on. Nothing stated (an older node) leaves its peer file alone in
+        force; a statement that does not verify is logged and set aside, never trusted."""
+        if token is None or self._heard.get(peer) == token:
+            return
+        pinned = self._peers.get(peer)
+        if pinned is None:
+            return
+        try:
+            stated = open_statement(token, peer, pinned.signing)
+        except ValueError as exc:
+            log.warning("line: %s's statement of what it supports is set aside: %s", peer, exc)
+            return
+        if stated != pinned.stated:
+            kinds = orjson.dumps(sorted(stated.kinds)).decode()
+            peer_store.record_statement(self._db, peer, stated.protocol, kinds, now)
+            if stated != pinned.capabilities:
+                log.info("line: %s states %s; its peer file %s", peer, stated, pinned.capabilities)
+        with self._lock:
+            current = self._peers.get(peer)
+            if current is not None:
+                heard = replace(current, stated=stated, stated_at=now)
+                self._peers = {**self._peers, peer: heard}
+                self._kinds = {**self._kinds, peer: heard.supports.kinds}
+            self._heard[peer] = str(token)
 
     def _load_agreement(self, peer: str) -> AgreementState:
         path = self._agreements_dir / f"{peer}.toml"
@@ -127,10 +179,11 @@ class Directory:
         return self._peers.get(name)
 
     def capabilities(self, node: str) -> Capabilities:
-        """What ``node`` stated it supports; protocol 1 for a node not pinned here (a
-        destination reached only through a route), as for a peer file that states nothing."""
+        """What ``node`` is sent: the narrower of its peer file and its latest statement on
+        the line; protocol 1 for a node not pinned here (a destination reached only through
+        a route), as for a peer file that states nothing."""
         peer = self._peers.get(node)
-        return peer.capabilities if peer is not None else PROTOCOL_1
+        return peer.supports if peer is not None else PROTOCOL_1
 
     def lacking(self, kind: Kind, hop: str, destination: str) -> list[str]:
         """Why the next hop, or the destination, is not sent ``kind``: each that did not
@@ -176,3 +229,15 @@ class Directory:
     def routes(self) -> dict[str, str | None]:
         names = set(self._routes) | {p.name for p in self._peers.values()}
         return {name: self.next_hop(name) for name in sorted(names)}
+
+
+def _stated(row: peer_store.PeerRow) -> Capabilities | None:
+    """The statement a peers row keeps; None for none (or one this code cannot read)."""
+    if row.stated_protocol is None or row.stated_kinds is None:
+        return None
+    try:
+        return parse_capabilities(
+            {"protocol": row.stated_protocol, "kinds": orjson.loads(row.stated_kinds)}
+        )
+    except (orjson.JSONDecodeError, ValueError):
+        return None

@@ -24,6 +24,7 @@ class LineInbox(Receiver):
             received = transaction.parse(self, body)
             ours = transaction.agreement(self, peer, peer_digest)
             now = self.clock()
+            self.directory.hear(peer, received.capabilities, now)  # once per transaction
             batch = Batch()
             examine.examine(self, Crossing(peer, now, peer_digest), received.envelopes, batch)
             intake = custody.check(received.evidence, self.directory)

@@ -70,8 +70,11 @@ class LinkSender:
         settings: LineSettings,
         clock: Callable[[], datetime],
         concurrency: int = 2,
+        statement: str | None = None,
     ) -> None:
         self.node = node
+        # this node's signed statement of what it supports, sent in every transaction
+        self._statement = statement
         self.peer = peer
         self._db = db
         self._directory = directory
@@ -205,15 +208,16 @@ class LinkSender:
         self, peer: Peer, batch: list[line_store.QueuedDelivery], evidence: list[tuple[int, str]]
     ) -> bool:
         seqs = [d.seq for d in batch]
-        body = orjson.dumps(
-            {
-                "v": 1,
-                "envelopes": [
-                    {"token": d.envelope, "path": [*orjson.loads(d.path), self.node]} for d in batch
-                ],
-                "evidence": [token for _, token in evidence],
-            }
-        )
+        transaction: dict[str, object] = {
+            "v": 1,
+            "envelopes": [
+                {"token": d.envelope, "path": [*orjson.loads(d.path), self.node]} for d in batch
+            ],
+            "evidence": [token for _, token in evidence],
+        }
+        if self._statement is not None:
+            transaction["capabilities"] = self._statement
+        body = orjson.dumps(transaction)
         # Derived from the body: a retry of the same batch is the same transaction (the peer
         # replays its stored answer); row ids are not used because SQLite reuses them.
         txn_id = _txn_id(self.node, body)
@@ -344,6 +348,9 @@ class LinkSender:
                 raise TypeError("evidence must be a list")
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             raise TransportError(f"{peer.name} answered with a malformed body: {exc}") from None
+        # what the peer states it supports, verified only when it changed (an older peer
+        # states nothing: its peer file stays in force)
+        self._directory.hear(peer.name, data.get("capabilities"), self._clock())
         intake = custody.check(tokens, self._directory)
         if intake.rejected:
             raise TransportError(

@@ -251,6 +251,8 @@ class InboundEnvelope(NamedTuple):
 class Transaction(NamedTuple):
     envelopes: list[InboundEnvelope]
     evidence: list[str]
+    #: the sender's signed statement of what it supports (None: an older node's transaction)
+    capabilities: object = None
 
 
 def parse_transaction(body: bytes, max_items: int) -> Transaction:
@@ -258,8 +260,10 @@ def parse_transaction(body: bytes, max_items: int) -> Transaction:
     ``batch_too_large`` over ``max_items`` envelopes and evidence documents)::
 
         {"v": 1, "envelopes": [{"token": "<JWS>", "path": ["<node>", ...]}],
-         "evidence": ["<JWS>", ...]}
-    """
+         "evidence": ["<JWS>", ...], "capabilities": "<JWS>"}
+
+    ``capabilities`` (optional: an older node omits it) is checked by the directory
+    (services/line/capabilities.py ``open_statement``), not here."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -280,20 +284,30 @@ def parse_transaction(body: bytes, max_items: int) -> Transaction:
             raise LineError(400, "malformed_transaction", "each envelope needs token and path")
     if not all(isinstance(t, str) for t in evidence):
         raise LineError(400, "malformed_transaction", "evidence items must be strings")
-    return Transaction([InboundEnvelope(e["token"], e["path"]) for e in envelopes], evidence)
+    return Transaction(
+        [InboundEnvelope(e["token"], e["path"]) for e in envelopes],
+        evidence,
+        data.get("capabilities"),
+    )
 
 
 def transaction_answer(
-    txn_id: str, evidence: Sequence[str], taken: int, rejected: Sequence[str]
+    txn_id: str,
+    evidence: Sequence[str],
+    taken: int,
+    rejected: Sequence[str],
+    capabilities: str | None = None,
 ) -> bytes:
-    """The receiver's answer: its signed evidence, and how many of the peer's evidence
-    documents it took in or rejected (with why)."""
-    return orjson.dumps(
-        {
-            "v": VERSION,
-            "txn_id": txn_id,
-            "evidence": list(evidence),
-            "evidence_taken": taken,
-            "evidence_rejected": list(rejected),
-        }
-    )
+    """The receiver's answer: its signed evidence, how many of the peer's evidence
+    documents it took in or rejected (with why), and its signed statement of what it
+    supports (``capabilities``, which an older node's answer lacks)."""
+    answer: dict[str, Any] = {
+        "v": VERSION,
+        "txn_id": txn_id,
+        "evidence": list(evidence),
+        "evidence_taken": taken,
+        "evidence_rejected": list(rejected),
+    }
+    if capabilities is not None:
+        answer["capabilities"] = capabilities
+    return orjson.dumps(answer)

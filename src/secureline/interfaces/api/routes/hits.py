@@ -9,7 +9,6 @@ from fastapi import FastAPI, Path, Query
 from pydantic import BaseModel, Field
 
 from secureline.interfaces.api.deps import In, Services, User
-from secureline.services.errors import Forbidden
 from secureline.services.hits import NOTE_MAX_CHARS, PAGE_MAX, hit_json
 
 HitId = Annotated[str, Path(pattern=r"^hit-[0-9a-f]{24}$", max_length=28)]
@@ -75,20 +74,14 @@ def add_hit_routes(app: FastAPI, services: Services) -> None:
         limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
     ) -> list[dict[str, Any]]:
         """GET /api/v1/hits: the hits of your unit, newest first, in one state if asked."""
-        return [hit_json(h) for h in _hits(services).list(user, state, limit)]
+        return [hit_json(h) for h in services.hits.list(user, state, limit)]
 
     @app.get("/api/v1/hits/{hit_id}", response_model=HitOut, response_model_by_alias=True)
     def hit_get(hit_id: HitId, user: User) -> dict[str, Any]:
         """GET /api/v1/hits/{id}: one hit, both sides' provenance, the score and why."""
-        return hit_json(_hits(services).get(user, hit_id))
+        return hit_json(services.hits.get(user, hit_id))
 
     @app.post("/api/v1/hits/{hit_id}/decision", response_model=HitOut, response_model_by_alias=True)
     def hit_decide(hit_id: HitId, body: DecisionIn, user: User) -> dict[str, Any]:
         """POST /api/v1/hits/{id}/decision: confirm or dismiss a hit, once, with a note."""
-        return hit_json(_hits(services).decide(user, hit_id, body.decision, body.note))
-
-
-def _hits(services: Services) -> Any:
-    if services.hits is None:
-        raise Forbidden("this node does not serve hits")
-    return services.hits
+        return hit_json(services.hits.decide(user, hit_id, body.decision, body.note))

@@ -4,14 +4,12 @@ the retention job run now."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from secureline.interfaces.api.deps import In, MessageId, Reason, ReasonIn, Services, User
 from secureline.services import roles
-from secureline.services.errors import Forbidden
 
 
 class KeepIn(In):
@@ -42,28 +40,22 @@ def add_review_routes(app: FastAPI, services: Services) -> None:
                 state=i.state,
                 queued_at=i.queued_at,
             )
-            for i in _retention(services).queue(user)
+            for i in services.retention.queue(user)
         ]
 
     @app.post("/api/v1/review/{message_id}/keep", status_code=204)
     def review_keep(message_id: MessageId, body: KeepIn, user: User) -> None:
         """POST /api/v1/review/{id}/keep: keep a message until a new review date."""
-        _retention(services).keep(user, message_id, body.until, body.reason)
+        services.retention.keep(user, message_id, body.until, body.reason)
 
     @app.post("/api/v1/review/{message_id}/purge", status_code=204)
     def review_purge(message_id: MessageId, body: ReasonIn, user: User) -> None:
         """POST /api/v1/review/{id}/purge: purge a message now; a tombstone remains."""
-        _retention(services).purge(user, message_id, body.reason)
+        services.retention.purge(user, message_id, body.reason)
 
     @app.post("/api/v1/review/run")
     def review_run(user: User) -> RetentionRunOut:
         """POST /api/v1/review/run: run the retention job now (administrators)."""
         roles.require(user, roles.Action.RUN_RETENTION, "only administrators run the retention job")
-        result = _retention(services).run()
+        result = services.retention.run()
         return RetentionRunOut(queued=result.queued, purged=result.purged)
-
-
-def _retention(services: Services) -> Any:
-    if services.retention is None:
-        raise Forbidden("this node does not serve the review queue")
-    return services.retention

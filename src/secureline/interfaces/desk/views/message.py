@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,8 @@ from secureline.interfaces.desk.views.common import field, message_id
 from secureline.interfaces.desk.web import Desk
 from secureline.services.desk_auth import DeskSession
 from secureline.services.errors import Refused, ServiceError
+
+T = TypeVar("T")
 
 
 class MessageViews:
@@ -103,7 +106,12 @@ class MessageViews:
         )
 
     async def _act(
-        self, request: Request, session: DeskSession, action: str, call: Any, then: Any
+        self,
+        request: Request,
+        session: DeskSession,
+        action: str,
+        call: Callable[[], T],
+        then: Callable[[T], str],
     ) -> Response:
         """Run one service call; on success go where ``then(result)`` says, on a refusal show
         the message again with the reasons beside the form that was posted."""

@@ -66,9 +66,9 @@ class RetentionViews:
         """POST /desk/retention/{id}/keep: keep it until the date given, for the reason given."""
         mid, form = message_id(request), request.state.form
 
-        def call() -> object:
+        def call() -> None:
             until = _date(field(form, "until"))
-            return self.retention.keep(session.principal, mid, until, field(form, "reason"))
+            self.retention.keep(session.principal, mid, until, field(form, "reason"))
 
         return await self._decide(request, session, mid, call)
 

@@ -16,7 +16,7 @@ from secureline.domain.message import Header
 from secureline.domain.policy import PolicyContext
 from secureline.services.audit import AuditLog
 from secureline.services.kinds import registry as kinds
-from secureline.services.line.capabilities import Capabilities
+from secureline.services.line.capabilities import Capabilities, sign_statement
 from secureline.services.line.directory import Directory
 from secureline.services.line.identity import NodeIdentity
 from secureline.services.line.settings import LineSettings
@@ -61,6 +61,9 @@ class Receiver:
         self.max_age = timedelta(days=settings.max_envelope_age_days)
         self.capabilities = Capabilities.of(settings.protocol, settings.kinds)
         self.kinds = self.capabilities.kinds  # the kinds this node takes, as text
+        # What this node states on the line, in every answer and every transaction it
+        # sends: signed once here, since it changes only with the configuration.
+        self.statement = sign_statement(identity.name, self.capabilities, identity.signing)
 
     def refresh_units(self) -> None:
         self.units = {u.name: u.specialist for u in account_store.list_units(self.db)}

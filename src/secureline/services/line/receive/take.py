@@ -109,7 +109,11 @@ def answer(
     if intake.rejected:
         log.warning("line: %s sent evidence we cannot verify: %s", peer, intake.rejected[0])
     return transaction_answer(
-        txn_id, [token for _, token, _ in documents], len(intake.documents), intake.rejected
+        txn_id,
+        [token for _, token, _ in documents],
+        len(intake.documents),
+        intake.rejected,
+        r.statement,
     )
 
 
