@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Select, func, select, update
 from secureline.crypto.encoding import b64url_decode
 from secureline.store import bulk, search
 from secureline.store.database import Database
+from secureline.store.dialect import as_utc
+from secureline.store.paging import Keyset, Page, newest_first
 from secureline.store.tables import deliveries, envelopes, evidence, mailbox, messages
 
 
@@ -281,15 +283,28 @@ def count_messages(db: Database, direction: str) -> int:
 
 def mailbox_latest(db: Database, unit: str, limit: int) -> list[MessageRow]:
     """A unit's newest ``limit`` messages, newest first (what a person sees at a glance)."""
+    return [row for _, row in mailbox_listing(db, unit, Keyset(), limit).rows]
+
+
+def mailbox_listing(
+    db: Database, unit: str, keyset: Keyset[int], limit: int
+) -> Page[tuple[int, MessageRow], int]:
+    """A page of a unit's mailbox, newest first, each row with its mailbox ``seq``: the key
+    of the page (store/paging.py), the API inbox's ``cursor`` too."""
     query = (
-        select(messages)
-        .join(mailbox, messages.c.id == mailbox.c.message_id)
+        select(mailbox.c.seq.label("mailbox_seq"), messages)
+        .join(messages, messages.c.id == mailbox.c.message_id)
         .where(mailbox.c.unit == unit)
-        .order_by(mailbox.c.seq.desc())
-        .limit(limit)
     )
     with db.read() as conn:
-        return [MessageRow(**r._mapping) for r in conn.execute(query).all()]
+
+        def run(page: Select[Any]) -> list[tuple[int, MessageRow]]:
+            return [
+                (r.mailbox_seq, MessageRow(*(r._mapping[c.name] for c in messages.c)))
+                for r in conn.execute(page).all()
+            ]
+
+        return newest_first(run, query, [mailbox.c.seq], keyset, limit, lambda r: r[0])
 
 
 def unread_count(db: Database, unit: str) -> int:
@@ -304,14 +319,27 @@ def unread_count(db: Database, unit: str) -> int:
 
 def sent_latest(db: Database, sender: str, limit: int) -> list[MessageRow]:
     """The newest messages composed here by ``sender`` (``unit@node``), newest first."""
-    query = (
-        select(messages)
-        .where(messages.c.direction == "out", messages.c.sender == sender)
-        .order_by(messages.c.created_at.desc(), messages.c.id)
-        .limit(limit)
-    )
+    return sent_listing(db, sender, Keyset(), limit).rows
+
+
+SentKey = tuple[datetime, str]
+
+
+def sent_listing(
+    db: Database, sender: str, keyset: Keyset[SentKey], limit: int
+) -> Page[MessageRow, SentKey]:
+    """A page of what ``sender`` composed here, newest first, by ``(created_at, id)``
+    (read from the index of migration 0010p)."""
+    m = messages.c
+    query = select(messages).where(m.sender == sender, m.direction == "out")
     with db.read() as conn:
-        return [MessageRow(**r._mapping) for r in conn.execute(query).all()]
+
+        def run(page: Select[Any]) -> list[MessageRow]:
+            return [MessageRow(**r._mapping) for r in conn.execute(page).all()]
+
+        return newest_first(
+            run, query, [m.created_at, m.id], keyset, limit, lambda r: (as_utc(r.created_at), r.id)
+        )
 
 
 def delivery_states_of(db: Database, message_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -16,9 +16,10 @@ from secureline.interfaces.desk.views.message import MessageViews
 from secureline.interfaces.desk.views.permissions import PermissionViews
 from secureline.interfaces.desk.views.retention import RetentionViews
 from secureline.interfaces.desk.views.thread import ThreadViews
-from secureline.interfaces.desk.web import Desk
+from secureline.interfaces.desk.web import PAGE, Desk, page_links
 from secureline.services.desk_auth import DeskSession
 from secureline.services.errors import ServiceError
+from secureline.services.paging import sent_cursor, sent_keyset, seq_keyset
 
 #: the kinds a person composes by hand (the others are the node's own: grants, corrections)
 COMPOSED_KINDS = (vocab.Kind.REQUEST, vocab.Kind.INFORMATION, vocab.Kind.REPLY, vocab.Kind.ALERT)
@@ -55,35 +56,55 @@ class Pages:
     async def inbox(
         self, request: Request, session: DeskSession, template: str = "inbox.html"
     ) -> Response:
-        """GET /desk/inbox: the unit's newest messages and its unread count."""
-        items, unread = await run_in_threadpool(self.messaging.latest, session.principal)
+        """GET /desk/inbox: a page of the unit's messages, newest first (``before`` or
+        ``after`` a mailbox seq: the API inbox's cursor), and its unread count."""
+        asked = request.query_params
+        keyset = seq_keyset(asked.get("before"), asked.get("after"))
+        page, unread = await run_in_threadpool(
+            self.messaging.inbox_listing, session.principal, keyset, PAGE
+        )
         now = datetime.now(UTC)
-        # what is overdue comes first, the most overdue at the top; then the newest first
+        # on each page, what is overdue comes first, the most overdue at the top; then the
+        # newest first
         overdue = sorted(
-            (i for i in items if i.header.deadline and i.header.deadline < now),
+            (i for i in page.rows if i.header.deadline and i.header.deadline < now),
             key=lambda i: i.header.deadline,
         )
-        rest = [i for i in items if i not in overdue]
+        rest = [i for i in page.rows if i not in overdue]
         return self.desk.render(
-            request, template, session=session, items=overdue + rest, unread=unread, now=now
+            request,
+            template,
+            session=session,
+            items=overdue + rest,
+            unread=unread,
+            now=now,
+            here=str(asked),
+            pages=page_links(request, page.older, page.newer),
         )
 
     async def inbox_live(self, request: Request, session: DeskSession) -> Response:
-        """GET /desk/inbox/live: the inbox's list alone, which the page polls (htmx, every
-        few seconds) so that new messages, read states, the unread count and the deadlines'
-        countdown change without a reload; without JavaScript, reloading the page does it."""
+        """GET /desk/inbox/live: the inbox's list alone (the same page of it), which the page
+        polls (htmx, every few seconds) so that new messages, read states, the unread count
+        and the deadlines' countdown change without a reload; without JavaScript, reloading
+        the page does it."""
         return await self.inbox(request, session, "_inbox_live.html")
 
     async def sent(
         self, request: Request, session: DeskSession, template: str = "sent.html"
     ) -> Response:
-        """GET /desk/sent: what the unit sent, with each destination's delivery state."""
-        items = await run_in_threadpool(self.messaging.sent, session.principal)
-        return self.desk.render(request, template, session=session, items=items)
+        """GET /desk/sent: a page of what the unit sent, newest first (``before`` or
+        ``after`` a message's place: services/paging.py), with each destination's state."""
+        asked = request.query_params
+        keyset = sent_keyset(asked.get("before"), asked.get("after"))
+        page = await run_in_threadpool(self.messaging.sent_listing, session.principal, keyset, PAGE)
+        links = page_links(request, sent_cursor(page.older), sent_cursor(page.newer))
+        return self.desk.render(
+            request, template, session=session, items=page.rows, here=str(asked), pages=links
+        )
 
     async def sent_live(self, request: Request, session: DeskSession) -> Response:
-        """GET /desk/sent/live: the sent list alone, polled like the inbox's, so that the
-        delivery states change as the evidence comes in."""
+        """GET /desk/sent/live: the sent list's page alone, polled like the inbox's, so that
+        the delivery states change as the evidence comes in."""
         return await self.sent(request, session, "_sent_live.html")
 
     async def compose(self, request: Request, session: DeskSession) -> Response:
