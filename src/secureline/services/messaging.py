@@ -18,6 +18,7 @@ import orjson
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.domain.message import Draft, Header, parse_draft, parse_header
+from secureline.domain.policy import Reason
 from secureline.domain.vocabulary import HandlingCode
 from secureline.services import roles
 from secureline.services.alert_review import AlertReview, HeldAlert
@@ -70,6 +71,17 @@ class Status:
     header: Header
     deliveries: list[message_store.DeliveryState]
     evidence: list[message_store.EvidenceRow]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the rules would decide for a draft not sent (:meth:`Messaging.check`): the
+    destination nodes, whether it would wait for a second officer, and every reason it
+    would be refused for (none: it may leave)."""
+
+    destinations: tuple[str, ...]
+    held: bool
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -243,6 +255,15 @@ class Messaging:
             keys = replay.rows([(r.index, r.submitted) for r in ready], now) if replay else []
             self._submitter.commit(principal, ready, now, keys, refusals)
         return [outcomes[i] for i in range(len(drafts))]
+
+    def check(self, principal: Principal, data: dict[str, Any] | Draft) -> Checked:
+        """The rules of sharing on a draft as :meth:`submit` would apply them, each
+        destination's agreement included, without sending it: nothing is signed, stored,
+        queued or recorded (the refusal on sending is). What the desk says before sending."""
+        self.check_may_send(principal)
+        draft = self._read_draft(principal, data)
+        hops, held, reasons = self._submitter.examine(draft, principal.unit, self._clock())
+        return Checked(tuple(hops), held, tuple(reasons))
 
     def check_may_send(self, principal: Principal) -> None:
         roles.require(principal, roles.Action.SEND, f"role {principal.role} cannot send messages")

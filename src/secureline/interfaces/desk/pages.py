@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -42,6 +43,7 @@ class Pages:
             Route("/sent", guard(self.sent)),
             Route("/sent/live", guard(self.sent_live)),
             Route("/compose", guard(self.compose), methods=["GET", "POST"]),
+            Route("/compose/check", guard(self.compose_check), methods=["POST"]),
             *MessageViews(self.desk).routes(),
             *ThreadViews(self.desk).routes(),
             *AlertViews(self.desk).routes(),
@@ -108,20 +110,26 @@ class Pages:
         return await self.sent(request, session, "_sent_live.html")
 
     async def compose(self, request: Request, session: DeskSession) -> Response:
-        """GET, POST /desk/compose: a refusal shows every reason on the form, kept filled."""
+        """GET, POST /desk/compose: a refusal shows every reason on the form, kept filled.
+        The form's "Check with the rules" button (``action=check``) asks the rules without
+        sending: what the destinations' agreements would refuse is said before sending."""
         values: dict[str, list[str]] = {
             k: [v] for k, v in request.query_params.items() if k in PREFILLED
         }
         error: ServiceError | None = None
+        check: dict[str, Any] = {}
         if request.method == "POST":
             values = request.state.form
             draft = explain.draft_from_form(values)
-            try:
-                done = await run_in_threadpool(self.messaging.submit, session.principal, draft)
-            except ServiceError as exc:
-                error = exc
+            if (values.get("action") or [""])[0] == "check":
+                check = await self._check(session, draft)
             else:
-                return RedirectResponse(f"/desk/messages/{done.id}", 303)
+                try:
+                    done = await run_in_threadpool(self.messaging.submit, session.principal, draft)
+                except ServiceError as exc:
+                    error = exc
+                else:
+                    return RedirectResponse(f"/desk/messages/{done.id}", 303)
         return self.desk.render(
             request,
             "compose.html",
@@ -137,4 +145,24 @@ class Pages:
             priorities=list(vocab.Priority),
             alerts=list(vocab.AlertType),
             classifications=list(vocab.Classification),
+            **check,
         )
+
+    async def compose_check(self, request: Request, session: DeskSession) -> Response:
+        """POST /desk/compose/check: the check alone, which the compose form posts (htmx)
+        whenever a field changes, so that the warning is there before "Send" is pressed;
+        without JavaScript, the form's "Check with the rules" button does the same."""
+        form = request.state.form
+        if not (form.get("to") or [""])[0].strip():
+            return self.desk.render(request, "_precheck.html", session=session)
+        check = await self._check(session, explain.draft_from_form(form))
+        return self.desk.render(request, "_precheck.html", session=session, **check)
+
+    async def _check(self, session: DeskSession, draft: dict[str, Any]) -> dict[str, Any]:
+        """``checked`` (services/messaging.py ``Checked``), or ``check_error``: a draft that
+        cannot be composed or has no route is said as such."""
+        try:
+            checked = await run_in_threadpool(self.messaging.check, session.principal, draft)
+        except ServiceError as exc:
+            return {"check_error": exc}
+        return {"checked": checked}
