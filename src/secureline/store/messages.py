@@ -281,28 +281,33 @@ def count_messages(db: Database, direction: str) -> int:
         )
 
 
-def mailbox_latest(db: Database, unit: str, limit: int) -> list[MessageRow]:
-    """A unit's newest ``limit`` messages, newest first (what a person sees at a glance)."""
-    return [row for _, row in mailbox_listing(db, unit, Keyset(), limit).rows]
+class Listed(NamedTuple):
+    """A message as a list shows it: a page reads the header alone, never the envelope or
+    the content (``created_at`` is the sent list's key)."""
+
+    id: str
+    header_json: str
+    read_at: datetime | None
+    created_at: datetime
+
+
+_LISTED = (messages.c.id, messages.c.header_json, messages.c.read_at, messages.c.created_at)
 
 
 def mailbox_listing(
     db: Database, unit: str, keyset: Keyset[int], limit: int
-) -> Page[tuple[int, MessageRow], int]:
+) -> Page[tuple[int, Listed], int]:
     """A page of a unit's mailbox, newest first, each row with its mailbox ``seq``: the key
     of the page (store/paging.py), the API inbox's ``cursor`` too."""
     query = (
-        select(mailbox.c.seq.label("mailbox_seq"), messages)
+        select(mailbox.c.seq, *_LISTED)
         .join(messages, messages.c.id == mailbox.c.message_id)
         .where(mailbox.c.unit == unit)
     )
     with db.read() as conn:
 
-        def run(page: Select[Any]) -> list[tuple[int, MessageRow]]:
-            return [
-                (r.mailbox_seq, MessageRow(*(r._mapping[c.name] for c in messages.c)))
-                for r in conn.execute(page).all()
-            ]
+        def run(page: Select[Any]) -> list[tuple[int, Listed]]:
+            return [(r[0], Listed(*r[1:])) for r in conn.execute(page).all()]
 
         return newest_first(run, query, [mailbox.c.seq], keyset, limit, lambda r: r[0])
 
@@ -317,25 +322,20 @@ def unread_count(db: Database, unit: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def sent_latest(db: Database, sender: str, limit: int) -> list[MessageRow]:
-    """The newest messages composed here by ``sender`` (``unit@node``), newest first."""
-    return sent_listing(db, sender, Keyset(), limit).rows
-
-
 SentKey = tuple[datetime, str]
 
 
 def sent_listing(
     db: Database, sender: str, keyset: Keyset[SentKey], limit: int
-) -> Page[MessageRow, SentKey]:
+) -> Page[Listed, SentKey]:
     """A page of what ``sender`` composed here, newest first, by ``(created_at, id)``
     (read from the index of migration 0010p)."""
     m = messages.c
-    query = select(messages).where(m.sender == sender, m.direction == "out")
+    query = select(*_LISTED).where(m.sender == sender, m.direction == "out")
     with db.read() as conn:
 
-        def run(page: Select[Any]) -> list[MessageRow]:
-            return [MessageRow(**r._mapping) for r in conn.execute(page).all()]
+        def run(page: Select[Any]) -> list[Listed]:
+            return [Listed(*r) for r in conn.execute(page).all()]
 
         return newest_first(
             run, query, [m.created_at, m.id], keyset, limit, lambda r: (as_utc(r.created_at), r.id)
