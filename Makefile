@@ -12,9 +12,10 @@ PG_URL ?= postgresql://127.0.0.1/test
 
 setup: $(STAMP) $(ASSET_STAMP) /usr/bin/chromium
 
-# Like the venv: npm ci runs again only when the lock changed.
+# Like the venv: npm ci runs again only when the lock changed. --include=dev even under
+# NODE_ENV=production: axe-core (a devDependency) is what the browser tests check pages with.
 $(ASSET_STAMP): package-lock.json package.json
-	npm ci --ignore-scripts --no-audit --no-fund
+	npm ci --include=dev --ignore-scripts --no-audit --no-fund
 	mkdir -p $(ASSETS)
 	cp node_modules/htmx.org/dist/htmx.min.js $(ASSETS)/htmx.min.js
 	touch $(ASSET_STAMP)

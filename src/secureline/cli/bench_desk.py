@@ -9,7 +9,7 @@ process (the node's own ASGI application, through httpx's ASGI transport: no soc
 time is from the request to the last byte of the answer, the page's server time without the
 network's.
 
-- ``inbox``: ``/desk/inbox`` (the newest 100 and the unread count);
+- ``inbox``: ``/desk/inbox`` (its newest page of 50 and the unread count);
 - ``message``: ``/desk/messages/{id}`` of a random stored message (the first opening of most:
   it records the read, audits it and queues the read receipt);
 - ``search``: ``/desk/search?q=`` a random entity name of the traffic (each is in about

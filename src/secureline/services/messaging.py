@@ -18,6 +18,7 @@ import orjson
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.errors import DomainError
 from secureline.domain.message import Draft, Header, parse_draft, parse_header
+from secureline.domain.policy import Reason
 from secureline.domain.vocabulary import HandlingCode
 from secureline.services import roles
 from secureline.services.alert_review import AlertReview, HeldAlert
@@ -41,6 +42,8 @@ from secureline.store import idempotency as key_store
 from secureline.store import messages as message_store
 from secureline.store.database import Database
 from secureline.store.line import evidence as evidence_store
+from secureline.store.messages import SentKey
+from secureline.store.paging import Keyset, Page
 
 #: the most drafts one batch submission takes ([api] max_batch)
 DEFAULT_MAX_BATCH = 500
@@ -68,6 +71,17 @@ class Status:
     header: Header
     deliveries: list[message_store.DeliveryState]
     evidence: list[message_store.EvidenceRow]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the rules would decide for a draft not sent (:meth:`Messaging.check`): the
+    destination nodes, whether it would wait for a second officer, and every reason it
+    would be refused for (none: it may leave)."""
+
+    destinations: tuple[str, ...]
+    held: bool
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -242,6 +256,15 @@ class Messaging:
             self._submitter.commit(principal, ready, now, keys, refusals)
         return [outcomes[i] for i in range(len(drafts))]
 
+    def check(self, principal: Principal, data: dict[str, Any] | Draft) -> Checked:
+        """The rules of sharing on a draft as :meth:`submit` would apply them, each
+        destination's agreement included, without sending it: nothing is signed, stored,
+        queued or recorded (the refusal on sending is). What the desk says before sending."""
+        self.check_may_send(principal)
+        draft = self._read_draft(principal, data)
+        hops, held, reasons = self._submitter.examine(draft, principal.unit, self._clock())
+        return Checked(tuple(hops), held, tuple(reasons))
+
     def check_may_send(self, principal: Principal) -> None:
         roles.require(principal, roles.Action.SEND, f"role {principal.role} cannot send messages")
 
@@ -281,23 +304,38 @@ class Messaging:
 
     def latest(self, principal: Principal, limit: int = 100) -> tuple[list[Listed], int]:
         """The unit's newest received messages, newest first, and how many are unread."""
-        if not 1 <= limit <= 500:
-            raise InvalidInput("limit", "must be between 1 and 500")
-        rows = message_store.mailbox_latest(self._db, principal.unit, limit)
+        page, unread = self.inbox_listing(principal, Keyset(), limit)
+        return page.rows, unread
+
+    def inbox_listing(
+        self, principal: Principal, keyset: Keyset[int], limit: int = 50
+    ) -> tuple[Page[Listed, int], int]:
+        """A page of the unit's received messages, newest first, by mailbox seq (the API
+        inbox's cursor), and how many are unread in all."""
+        _check_limit(limit)
+        found = message_store.mailbox_listing(self._db, principal.unit, keyset, limit)
         unread = message_store.unread_count(self._db, principal.unit)
-        return [Listed(parse_header(orjson.loads(r.header_json)), r.read_at) for r in rows], unread
+        rows = [Listed(parse_header(orjson.loads(r.header_json)), r.read_at) for _, r in found.rows]
+        return Page(rows, found.older, found.newer), unread
 
     def sent(self, principal: Principal, limit: int = 100) -> list[Listed]:
         """The newest messages the unit sent from this node, with their delivery states."""
-        if not 1 <= limit <= 500:
-            raise InvalidInput("limit", "must be between 1 and 500")
+        return self.sent_listing(principal, Keyset(), limit).rows
+
+    def sent_listing(
+        self, principal: Principal, keyset: Keyset[SentKey], limit: int = 50
+    ) -> Page[Listed, SentKey]:
+        """A page of what the unit sent from this node, newest first, by (created_at, id),
+        with each message's delivery states."""
+        _check_limit(limit)
         sender = f"{principal.unit}@{self._identity.name}"
-        rows = message_store.sent_latest(self._db, sender, limit)
-        states = message_store.delivery_states_of(self._db, [r.id for r in rows])
-        return [
+        found = message_store.sent_listing(self._db, sender, keyset, limit)
+        states = message_store.delivery_states_of(self._db, [r.id for r in found.rows])
+        rows = [
             Listed(parse_header(orjson.loads(r.header_json)), None, tuple(states.get(r.id, ())))
-            for r in rows
+            for r in found.rows
         ]
+        return Page(rows, found.older, found.newer)
 
     def open(
         self, principal: Principal, message_id: str, *, acknowledge_conditions: bool = False
@@ -369,3 +407,8 @@ class Messaging:
 
 def _content(text: str | None) -> dict[str, Any] | None:
     return orjson.loads(text) if text is not None else None
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit", "must be between 1 and 500")

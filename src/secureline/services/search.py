@@ -29,9 +29,11 @@ from secureline.domain.errors import DomainError
 from secureline.domain.message import Header, parse_header
 from secureline.domain.vocabulary import CrimeArea, HandlingCode, Kind
 from secureline.services.errors import InvalidInput
+from secureline.services.paging import MAX_SEQ
 from secureline.services.roles import Principal
 from secureline.store import search as store
 from secureline.store.database import Database
+from secureline.store.paging import Keyset
 
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100
@@ -51,7 +53,11 @@ class Criteria:
     since: date | None = None
     until: date | None = None
     limit: int = 50
-    offset: int = 0
+    offset: int = 0  # the API's first paging, kept for its callers: pages go by cursor
+    #: the page's place (store/paging.py): results older than ``before`` (a result's
+    #: ``cursor``), or newer than ``after``; neither, the newest
+    before: int | None = None
+    after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Result:
     header: Header
     direction: str  # in: received by the unit; out: sent by it
     read_at: datetime | None
+    cursor: int = 0  # the index's seq: pass it as ``before`` for the results after it
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class Results:
     total: int  # at most store.MAX_COUNTED
     criteria: Criteria
     more: bool = False  # more than ``total`` match
+    older: int | None = None  # ``before`` for the next (older) page, None at the end
+    newer: int | None = None  # ``after`` for the previous (newer) page, None at the start
 
 
 class Search:
@@ -87,16 +96,30 @@ class Search:
             until=_day_start(criteria.until + timedelta(days=1)) if criteria.until else None,
             limit=_bounded("limit", criteria.limit, 1, MAX_LIMIT),
             offset=_bounded("offset", criteria.offset, 0, MAX_OFFSET),
+            keyset=_keyset(criteria),
         )
         if not principal.unit:
             return Results([], 0, criteria)  # a person of no unit holds no messages
         found = store.search(self._db, query)
         results = [
-            Result(parse_header(orjson.loads(h.header_json)), h.direction, h.read_at)
+            Result(parse_header(orjson.loads(h.header_json)), h.direction, h.read_at, h.seq)
             for h in found.hits
         ]
         more = found.total > store.MAX_COUNTED
-        return Results(results, min(found.total, store.MAX_COUNTED), criteria, more)
+        total = min(found.total, store.MAX_COUNTED)
+        return Results(results, total, criteria, more, found.older, found.newer)
+
+
+def _keyset(criteria: Criteria) -> Keyset[int]:
+    for field in ("before", "after"):
+        value = getattr(criteria, field)
+        if value is not None:
+            _bounded(field, value, 0, MAX_SEQ)
+    if criteria.before is not None and criteria.after is not None:
+        raise InvalidInput("after", "one of before and after, not both")
+    if criteria.offset and (criteria.before is not None or criteria.after is not None):
+        raise InvalidInput("offset", "an offset or a cursor, not both")
+    return Keyset(criteria.before, criteria.after)
 
 
 def _tokens(text: str) -> list[str]:

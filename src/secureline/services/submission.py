@@ -160,6 +160,16 @@ class Submitter:
                 ready.append(Ready(i, message, hops, held, envelopes))
         return ready, events
 
+    def examine(
+        self, draft: Draft, unit: str, now: datetime
+    ) -> tuple[dict[str, str], bool, list[Reason]]:
+        """What :meth:`prepare` would decide for one draft, without signing, storing or
+        recording anything (the desk's check before sending): the next hop per destination
+        node, whether it would wait for a second officer, and every reason the rules would
+        refuse it for. A draft that cannot be composed or routed raises as it would there."""
+        message = self._compose(draft, now, unit, {})
+        return self._route(message, now, {})
+
     def commit(
         self,
         principal: Principal,

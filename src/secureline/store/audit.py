@@ -30,6 +30,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    Select,
     String,
     Table,
     Text,
@@ -44,6 +45,7 @@ from secureline.store import bulk
 from secureline.store.database import Database
 from secureline.store.dialect import as_utc
 from secureline.store.errors import StoreError
+from secureline.store.paging import Keyset, Page, newest_first
 from secureline.store.tables import NAME, TS, metadata
 
 __all__ = [
@@ -290,10 +292,11 @@ def latest_records(
     action: str | None = None,
     from_at: datetime | None = None,
     to_at: datetime | None = None,
+    keyset: Keyset[int] | None = None,
     limit: int = 200,
-) -> list[RecordRow]:
-    """The newest ``limit`` records matching every filter given, newest first (what the data
-    protection officer looks through; the export is :func:`iter_records`)."""
+) -> Page[RecordRow, int]:
+    """A page of the records matching every filter given, newest first, by seq (what the
+    data protection officer looks through; the export is :func:`iter_records`)."""
     c = audit_records.c
     conditions: list[ColumnElement[bool]] = []
     for column, value in ((c.actor, actor), (c.object, obj), (c.action, action)):
@@ -303,9 +306,13 @@ def latest_records(
         conditions.append(c.at >= as_utc(from_at))
     if to_at is not None:
         conditions.append(c.at < as_utc(to_at))
-    query = select(audit_records).where(*conditions).order_by(c.seq.desc()).limit(limit)
     with db.read() as conn:
-        return [_record(row) for row in conn.execute(query)]
+
+        def run(page: Select[Any]) -> list[RecordRow]:
+            return [_record(row) for row in conn.execute(page)]
+
+        query = select(audit_records).where(*conditions)
+        return newest_first(run, query, [c.seq], keyset or Keyset(), limit, lambda r: r.seq)
 
 
 def records_for_object(

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Select, func, select, update
 from secureline.crypto.encoding import b64url_decode
 from secureline.store import bulk, search
 from secureline.store.database import Database
+from secureline.store.dialect import as_utc
+from secureline.store.paging import Keyset, Page, newest_first
 from secureline.store.tables import deliveries, envelopes, evidence, mailbox, messages
 
 
@@ -279,17 +281,35 @@ def count_messages(db: Database, direction: str) -> int:
         )
 
 
-def mailbox_latest(db: Database, unit: str, limit: int) -> list[MessageRow]:
-    """A unit's newest ``limit`` messages, newest first (what a person sees at a glance)."""
+class Listed(NamedTuple):
+    """A message as a list shows it: a page reads the header alone, never the envelope or
+    the content (``created_at`` is the sent list's key)."""
+
+    id: str
+    header_json: str
+    read_at: datetime | None
+    created_at: datetime
+
+
+_LISTED = (messages.c.id, messages.c.header_json, messages.c.read_at, messages.c.created_at)
+
+
+def mailbox_listing(
+    db: Database, unit: str, keyset: Keyset[int], limit: int
+) -> Page[tuple[int, Listed], int]:
+    """A page of a unit's mailbox, newest first, each row with its mailbox ``seq``: the key
+    of the page (store/paging.py), the API inbox's ``cursor`` too."""
     query = (
-        select(messages)
-        .join(mailbox, messages.c.id == mailbox.c.message_id)
+        select(mailbox.c.seq, *_LISTED)
+        .join(messages, messages.c.id == mailbox.c.message_id)
         .where(mailbox.c.unit == unit)
-        .order_by(mailbox.c.seq.desc())
-        .limit(limit)
     )
     with db.read() as conn:
-        return [MessageRow(**r._mapping) for r in conn.execute(query).all()]
+
+        def run(page: Select[Any]) -> list[tuple[int, Listed]]:
+            return [(r[0], Listed(*r[1:])) for r in conn.execute(page).all()]
+
+        return newest_first(run, query, [mailbox.c.seq], keyset, limit, lambda r: r[0])
 
 
 def unread_count(db: Database, unit: str) -> int:
@@ -302,16 +322,24 @@ def unread_count(db: Database, unit: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def sent_latest(db: Database, sender: str, limit: int) -> list[MessageRow]:
-    """The newest messages composed here by ``sender`` (``unit@node``), newest first."""
-    query = (
-        select(messages)
-        .where(messages.c.direction == "out", messages.c.sender == sender)
-        .order_by(messages.c.created_at.desc(), messages.c.id)
-        .limit(limit)
-    )
+SentKey = tuple[datetime, str]
+
+
+def sent_listing(
+    db: Database, sender: str, keyset: Keyset[SentKey], limit: int
+) -> Page[Listed, SentKey]:
+    """A page of what ``sender`` composed here, newest first, by ``(created_at, id)``
+    (read from the index of migration 0010p)."""
+    m = messages.c
+    query = select(*_LISTED).where(m.sender == sender, m.direction == "out")
     with db.read() as conn:
-        return [MessageRow(**r._mapping) for r in conn.execute(query).all()]
+
+        def run(page: Select[Any]) -> list[Listed]:
+            return [Listed(*r) for r in conn.execute(page).all()]
+
+        return newest_first(
+            run, query, [m.created_at, m.id], keyset, limit, lambda r: (as_utc(r.created_at), r.id)
+        )
 
 
 def delivery_states_of(db: Database, message_ids: Sequence[str]) -> dict[str, list[str]]:

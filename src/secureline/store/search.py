@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -33,6 +33,7 @@ from sqlalchemy import (
     Connection,
     ForeignKey,
     Index,
+    Select,
     String,
     Table,
     Text,
@@ -51,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from secureline.store.database import Database
+from secureline.store.paging import Keyset, newest_first
 from secureline.store.tables import ID, SEQ, TS, mailbox, messages, metadata
 
 search_docs = Table(
@@ -200,7 +202,8 @@ class Query:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
-    offset: int = 0
+    offset: int = 0  # the API's older paging; a keyset (by seq) is what pages should use
+    keyset: Keyset[int] = field(default_factory=Keyset)
 
 
 class Hit(NamedTuple):
@@ -208,12 +211,15 @@ class Hit(NamedTuple):
     direction: str
     header_json: str
     read_at: datetime | None
+    seq: int = 0  # the index's, the key of the page (store/paging.py)
 
 
 @dataclass(frozen=True)
 class Found:
     hits: list[Hit]
     total: int  # up to MAX_COUNTED + 1, which means "more than MAX_COUNTED"
+    older: int | None = None  # the keys of the pages on either side, None where none
+    newer: int | None = None
 
 
 def search(db: Database, query: Query) -> Found:
@@ -236,12 +242,12 @@ def _search(conn: Connection, query: Query) -> Found:
     # Newest stored first, the inbox's order: on SQLite, in the FTS index's own rowid order
     # (search_docs.seq), so that a page reads its matches from the newest on and stops at the
     # page's end instead of sorting every match first.
-    order: Any = d.seq.desc()
+    key: Any = d.seq  # the page's key too (store/paging.py)
     if query.tokens:
         conditions.append(_matches(conn, query.tokens))
         if conn.dialect.name == "sqlite":
             source = _fts.join(search_docs, d.seq == _fts.c.rowid)
-            order = _fts.c.rowid.desc()
+            key = _fts.c.rowid
     for column_, value in (
         (d.sender, query.sender),
         (d.crime_area, query.crime_area),
@@ -255,24 +261,23 @@ def _search(conn: Connection, query: Query) -> Found:
     if query.until is not None:
         conditions.append(d.created_at < query.until)
     where = and_(*conditions)
-    page = (
-        select(d.message_id, d.seq)
-        .select_from(source)
-        .where(where)
-        .order_by(order)
-        .limit(query.limit)
-        .offset(query.offset)
-        .subquery()
-    )
+    page = select(d.message_id, key.label("key")).select_from(source).where(where)
+    if query.offset:
+        page = page.offset(query.offset)
+
+    def run(keys: Select[Any]) -> list[tuple[str, int]]:
+        return [(message_id, seq) for message_id, seq in conn.execute(keys).all()]
+
+    found = newest_first(run, page, [key], query.keyset, query.limit, lambda r: r[1])
     m = messages.c
+    seqs = dict(found.rows)
     rows = conn.execute(
-        select(m.id, m.direction, m.header_json, m.read_at)
-        .join(page, page.c.message_id == m.id)
-        .order_by(page.c.seq.desc())
+        select(m.id, m.direction, m.header_json, m.read_at).where(m.id.in_(list(seqs)))
     ).all()
+    hits = sorted((Hit(*r, seq=seqs[r.id]) for r in rows), key=lambda h: -h.seq)
     counted = select(literal(1)).select_from(source).where(where).limit(MAX_COUNTED + 1)
     total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
-    return Found([Hit(*r) for r in rows], int(total))
+    return Found(hits, int(total), found.older, found.newer)
 
 
 def _visible(query: Query) -> ColumnElement[bool]:

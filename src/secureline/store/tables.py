@@ -98,6 +98,8 @@ messages = Table(
     # who composed it (a username), for messages composed here: the four-eyes review of an
     # alert reads it. NULL for messages from other nodes (the header names the unit only).
     Column("author", NAME, nullable=True),
+    # what a unit sent, newest first, a page at a time (store/paging.py, migration 0010p)
+    Index(None, "sender", "created_at", "id"),
 )
 
 SEQ = BigInteger().with_variant(Integer, "sqlite")

@@ -19,13 +19,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from secureline.domain.audit import AuditAction
-from secureline.interfaces.desk.web import Desk
+from secureline.interfaces.desk.web import Desk, page_links
 from secureline.services import roles
 from secureline.services.audit import AuditChainBroken
 from secureline.services.desk_auth import DeskSession
 from secureline.services.errors import InvalidInput
+from secureline.services.paging import seq_keyset
 
-#: records shown on one page, newest first
+#: records on one page, newest first (older and newer pages by seq: store/paging.py)
 SHOWN = 200
 #: the longest user name or object a filter takes (the audit chain's own bound)
 MAX_FILTER_CHARS = 200
@@ -72,9 +73,12 @@ class DpoPages:
                 ],
                 "records": [],
                 "readers": None,
+                "pages": {},
             }
             if filters is not None:
-                found["records"] = self.audit.find(limit=SHOWN, **filters)
+                page = self.audit.find(limit=SHOWN, **filters)
+                found["records"] = page.rows
+                found["pages"] = page_links(request, page.older, page.newer)
                 if filters.get("obj"):
                     found["readers"] = self.audit.who_read(filters["obj"])
             return found
@@ -152,6 +156,7 @@ def _filters(asked: dict[str, str]) -> dict[str, Any] | None:
         raise InvalidInput("action", f"{action!r} is not an action of the chain")
     start, end = _day("from", since), _day("to", until)
     return {
+        "keyset": seq_keyset(asked.get("before"), asked.get("after")),
         "actor": actor or None,
         "obj": obj or None,
         "action": action or None,

@@ -4,7 +4,6 @@ needs no CSRF token and its address can be kept as a bookmark)."""
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,12 +11,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from secureline.domain import vocabulary as vocab
-from secureline.interfaces.desk.web import Desk
+from secureline.interfaces.desk.web import PAGE, Desk, page_links
 from secureline.services.desk_auth import DeskSession
 from secureline.services.errors import InvalidInput
-from secureline.services.search import MAX_OFFSET, Criteria, Results
-
-PAGE = 50
+from secureline.services.paging import seq_keyset
+from secureline.services.search import Criteria, Results
 
 
 class SearchPage:
@@ -47,17 +45,16 @@ class SearchPage:
             asked=asked,
             found=found,
             error=error,
-            newer=_page(asked, found, -PAGE),
-            older=_page(asked, found, PAGE),
+            pages=page_links(request, found.older, found.newer) if found else {},
             areas=list(vocab.CrimeArea),
             handlings=list(vocab.HandlingCode),
         )
 
 
 def _criteria(asked: dict[str, str]) -> Criteria:
-    offset = asked.get("offset") or "0"
-    if not offset.isdigit() or int(offset) > MAX_OFFSET:
-        raise InvalidInput("offset", f"a page offset from 0 to {MAX_OFFSET}")
+    """The form's fields; the page's place is ``before`` or ``after`` a result's seq (keyset
+    paging, store/paging.py), never an offset."""
+    keyset = seq_keyset(asked.get("before"), asked.get("after"))
     return Criteria(
         text=asked.get("q", ""),
         sender=asked.get("sender") or None,
@@ -66,20 +63,9 @@ def _criteria(asked: dict[str, str]) -> Criteria:
         since=_day("since", asked.get("since")),
         until=_day("until", asked.get("until")),
         limit=PAGE,
-        offset=int(offset),
+        before=keyset.before,
+        after=keyset.after,
     )
-
-
-def _page(asked: dict[str, str], found: Results | None, step: int) -> str | None:
-    """The query string of the page ``step`` results on, or None where there is none."""
-    if found is None:
-        return None
-    offset = found.criteria.offset + step
-    if offset < 0 or (offset >= found.total and not found.more):
-        return None
-    if step < 0 and found.criteria.offset == 0:
-        return None
-    return urlencode({**asked, "offset": str(max(offset, 0))})
 
 
 def _day(field: str, value: str | None) -> date | None:

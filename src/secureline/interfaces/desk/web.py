@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
@@ -82,6 +83,25 @@ def templates() -> Environment:
     env.filters["when"] = _when
     env.globals["due"] = due
     return env
+
+
+#: rows on a page of the inbox, sent and search results (docs/desk.md, Paging)
+PAGE = 50
+#: what a page link keeps of the request: every parameter but the page's place
+_PLACE = ("before", "after", "offset")
+
+
+def page_links(
+    request: Request, older: object | None, newer: object | None
+) -> dict[str, str | None]:
+    """The query strings of the older and newer pages (``before``/``after`` the keys the
+    store gave: store/paging.py), the request's other parameters kept; None where none."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _PLACE]
+
+    def link(place: str, key: object | None) -> str | None:
+        return None if key is None else urlencode([*kept, (place, str(key))])
+
+    return {"older": link("before", older), "newer": link("after", newer)}
 
 
 def due(deadline: datetime | None, now: datetime) -> tuple[str, bool]:

@@ -53,6 +53,7 @@ from secureline.services.audit.rows import CHECKPOINT_TYP, Checkpoint, to_record
 from secureline.services.audit.verify import verify_chain
 from secureline.store import audit as store
 from secureline.store.database import Database
+from secureline.store.paging import Keyset, Page
 
 log = logging.getLogger(__name__)
 
@@ -279,20 +280,23 @@ class AuditLog:
         action: str | None = None,
         from_at: datetime | None = None,
         to_at: datetime | None = None,
+        keyset: Keyset[int] | None = None,
         limit: int = 200,
-    ) -> list[AuditRecord]:
-        """The newest ``limit`` records by ``actor``, about ``obj``, of ``action``, with
-        ``from_at <= at < to_at`` (each filter optional), newest first."""
-        rows = store.latest_records(
+    ) -> Page[AuditRecord, int]:
+        """A page of ``limit`` records by ``actor``, about ``obj``, of ``action``, with
+        ``from_at <= at < to_at`` (each filter optional), newest first; the newest unless
+        ``keyset`` says where (by seq: store/paging.py)."""
+        found = store.latest_records(
             self.db,
             actor=actor,
             obj=obj,
             action=action,
             from_at=from_at,
             to_at=to_at,
+            keyset=keyset,
             limit=limit,
         )
-        return [to_record(row) for row in rows]
+        return Page([to_record(row) for row in found.rows], found.older, found.newer)
 
     def records_for_object(self, obj: str) -> list[AuditRecord]:
         return [to_record(row) for row in store.records_for_object(self.db, obj)]

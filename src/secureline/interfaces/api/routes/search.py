@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
 
-from secureline.interfaces.api.deps import Services, User
+from secureline.interfaces.api.deps import MAX_CURSOR, Services, User
 from secureline.services.errors import InvalidInput
 from secureline.services.search import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, Criteria
 
@@ -27,6 +27,7 @@ def _day(field: str, value: str | None) -> date | None:
 
 
 class SearchItem(BaseModel):
+    cursor: int
     id: str
     direction: str
     sender: str
@@ -43,6 +44,7 @@ class SearchPage(BaseModel):
     total: int  # counted up to 1,000
     more: bool  # more than ``total`` match
     items: list[SearchItem]
+    next_cursor: int | None  # ``cursor`` for the next page; None after the last
 
 
 def add_search_routes(app: FastAPI, services: Services) -> None:
@@ -58,12 +60,15 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
         until: Day = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        cursor: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
     ) -> SearchPage:
         """GET /api/v1/search: every word of ``q`` (the last also as a word's beginning)
         in the subject, case reference, body, entities' names and identifiers or
         attachments' names (an H3 message's content is not searched), and the fields
         given, over the messages the unit received or sent; the last stored first, with
-        the total (counted up to 1,000; ``more`` says when there are more)."""
+        the total (counted up to 1,000; ``more`` says when there are more). The next page:
+        pass ``next_cursor`` as ``cursor`` (keyset paging: stable while messages arrive;
+        ``offset`` is the older way, not with ``cursor``)."""
         found = services.search.search(
             user,
             Criteria(
@@ -76,6 +81,7 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
                 _day("until", until),
                 limit,
                 offset,
+                before=cursor,
             ),
         )
         return SearchPage(
@@ -83,6 +89,7 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
             more=found.more,
             items=[
                 SearchItem(
+                    cursor=r.cursor,
                     id=r.header.id,
                     direction=r.direction,
                     sender=str(r.header.sender),
@@ -96,4 +103,5 @@ def add_search_routes(app: FastAPI, services: Services) -> None:
                 )
                 for r in found.results
             ],
+            next_cursor=found.older,
         )
