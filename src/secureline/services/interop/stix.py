@@ -14,13 +14,12 @@ written, and the export is audited (``message.exported``, format ``stix``).
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from secureline.domain.audit import AuditAction, AuditEvent
 from secureline.domain.document import DocumentFormat
@@ -45,8 +44,6 @@ from secureline.services.messaging import Messaging
 from secureline.services.roles import Principal
 from secureline.store.database import Database
 
-if TYPE_CHECKING:
-    from stix2validator import ValidationOptions
 #: The validator's message names the object, then (usually) the field: "<id>: <field>: why".
 _FIELD = re.compile(r"([A-Za-z0-9_.\[\]'-]{1,200}): (.*)", re.DOTALL)
 #: Raised by the validator for a published TLP 1.0 definition written without its ``name``
@@ -66,20 +63,13 @@ class StixOptions:
     confidential: bool = False
 
 
-@functools.cache
-def _validator() -> ValidationOptions:
-    # stix2-validator takes seconds and tens of MB to import: only a node that imports or
-    # exports STIX pays for it, not every `secureline` command and node start.
-    from stix2validator import ValidationOptions
-
-    return ValidationOptions(version="2.1")
-
-
 def schema_problems(objects: list[Any]) -> dict[int, list[Problem]]:
     """The validator's errors, per object index, as problems naming the field."""
-    from stix2validator import validate_parsed_json
+    # stix2-validator takes seconds and tens of MB to import: only a node that imports or
+    # exports STIX pays for it, not every `secureline` command and node start.
+    from stix2validator import ValidationOptions, validate_parsed_json
 
-    options = _validator()
+    options = ValidationOptions(version="2.1")
     found: dict[int, list[Problem]] = {}
     for index, obj in enumerate(objects):
         if not isinstance(obj, dict):

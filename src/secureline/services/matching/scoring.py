@@ -9,7 +9,6 @@ pulls the score down, one that agrees lifts it; so do nationalities.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,13 +29,18 @@ DEFAULT_THRESHOLD = 0.8
 _NAME_PROPS = ("name", "alias", "previousName")
 
 
-@functools.cache
 def _logic_v2() -> tuple[type[ScoringAlgorithm], ScoringConfig]:
     # nomenklatura's matchers (numpy, scikit-learn) take seconds and about 100 MB to import:
     # a node pays for them when it first matches (or warms up, holding something to match).
     from nomenklatura.matching import LogicV2, ScoringConfig
 
-    return LogicV2, ScoringConfig.defaults()
+    if not _V2_CONFIG:  # one value, made once; two threads making it at once make the same
+        _V2_CONFIG.append(ScoringConfig.defaults())
+    return LogicV2, _V2_CONFIG[0]
+
+
+#: logic-v2's configuration, once it is first needed (a list: filled in place, no global).
+_V2_CONFIG: list[ScoringConfig] = []
 
 
 @dataclass(frozen=True)
