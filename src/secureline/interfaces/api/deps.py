@@ -52,6 +52,8 @@ class Services(BaseModel):
     exports: Any = None  # the node's Exports
     search: Any = None  # the node's Search
     holdings: Any = None  # the node's Holdings (the index and the matcher)
+    taxii: Any = None  # the node's Taxii (the TAXII 2.1 server under /taxii2/)
+    taxii_title: str = "secureline"  # [taxii] title
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
     max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 
