@@ -109,6 +109,18 @@ unit = "fin"
     return node, tokens
 
 
+def test_a_purged_messages_objects_are_gone(
+    served: tuple[Node, dict[str, str]], tmp_path: Path
+) -> None:
+    node, tokens = served
+    collection = _collection(node, tokens["alice"])
+    doomed = _import(node, officer(node), _bundle(tmp_path / "doomed.json", [_indicator(77)]))
+    assert _ids(collection.get_objects(id=_id(77))) == [_id(77)]
+    node.retention.purge(officer(node), doomed, "no longer needed")
+    assert _ids(collection.get_objects(id=_id(77))) == []
+    assert collection.get_manifest(id=_id(77)) == {"more": False}
+
+
 def _collection(node: Node, token: str, collection: str = CC) -> Collection:
     url = f"{node.api_url}/taxii2/secureline/collections/{collection}/"
     return Collection(url, auth=Bearer(token))
