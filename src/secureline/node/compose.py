@@ -56,6 +56,7 @@ from secureline.services.retention import Retention
 from secureline.services.search import Search
 from secureline.services.sessions import Sessions
 from secureline.services.sharing import Sharing
+from secureline.services.taxii import Collection, Taxii
 from secureline.services.threads import Threads
 from secureline.services.unit_permissions import UnitPermissions
 from secureline.store.database import Database
@@ -161,6 +162,22 @@ class Node:
         )
         self.exports = Exports(self.name, self.db, self.directory, self.audit, clock)
         self.search = Search(self.name, self.db)
+        self.taxii = Taxii(
+            self.name,
+            self.db,
+            self.audit,
+            [
+                Collection(
+                    str(c.id),
+                    c.title,
+                    c.description,
+                    c.unit,
+                    c.crime_area.value if c.crime_area else None,
+                )
+                for c in self.config.taxii.collections
+            ],
+            max_page=self.config.taxii.max_page,
+        )
         self.holdings = Holdings(
             self.db, self.audit, clock, lambda: {u.name for u in self.accounts.units()}
         )
@@ -401,6 +418,8 @@ class Node:
             search=self.search,
             holdings=self.holdings,
             hits=self.hits,
+            taxii=self.taxii,
+            taxii_title=self.config.taxii.title,
             max_body_bytes=self.config.api.max_body_bytes,
             max_batch=self.config.api.max_batch,
         )

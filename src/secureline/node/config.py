@@ -11,13 +11,14 @@ import difflib
 import ipaddress
 import os
 import tomllib
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from secureline.domain.addresses import NAME_PATTERN
-from secureline.domain.vocabulary import PROTOCOL_KINDS, PROTOCOL_VERSION, Kind
+from secureline.domain.vocabulary import PROTOCOL_KINDS, PROTOCOL_VERSION, CrimeArea, Kind
 from secureline.node.errors import ConfigError
 
 CONFIG_FILE = "node.toml"
@@ -177,6 +178,34 @@ class AuditSection(_Section):
     checkpoint_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
 
+class TaxiiCollection(_Section):
+    """One TAXII collection: the STIX objects of the messages ``unit`` holds (received into
+    its mailbox or sent by it), in ``crime_area`` when given; each reader sees of them only
+    what their own unit may read (docs/api.md, TAXII)."""
+
+    id: uuid.UUID
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=1000)] = ""
+    unit: Name
+    crime_area: CrimeArea | None = None
+
+
+class TaxiiSection(_Section):
+    """The TAXII 2.1 server under ``/taxii2/`` on the API port; no collection: none served."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)] = "secureline"
+    # the largest page of objects a request gets (a larger limit is lowered to it)
+    max_page: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    collections: tuple[TaxiiCollection, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct_ids(self) -> TaxiiSection:
+        ids = [c.id for c in self.collections]
+        if len(set(ids)) != len(ids):
+            raise ValueError("taxii.collections: two collections have the same id")
+        return self
+
+
 class NodeConfig(_Section):
     node: NodeSection
     store: StoreSection = StoreSection()
@@ -188,6 +217,7 @@ class NodeConfig(_Section):
     audit: AuditSection = AuditSection()
     matching: MatchingSection = MatchingSection()
     alarms: AlarmsSection = AlarmsSection()
+    taxii: TaxiiSection = TaxiiSection()
     # destination node -> next hop (one of our direct links)
     routes: dict[Name, Name] = Field(default_factory=dict)
 

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, Select, func, select, update
 
 from secureline.crypto.encoding import b64url_decode
-from secureline.store import bulk, search
+from secureline.store import bulk, search, taxii
 from secureline.store.database import Database
 from secureline.store.dialect import as_utc
 from secureline.store.paging import Keyset, Page, newest_first
@@ -101,7 +101,15 @@ def insert_messages(
         _MESSAGE_COLUMNS,
         rows,
     )
-    search.index(conn, _searchable(rows, contents or {}))
+    _index(conn, rows, contents or {})
+
+
+def _index(conn: Connection, rows: Sequence[MessageRow], contents: Mapping[str, str]) -> None:
+    """The search index and the TAXII object index, from one reading of each content."""
+    found = list(_searchable(rows, contents))
+    search.index(conn, found)
+    stored = {r.id: r.stored_at for r in rows}
+    taxii.index(conn, ((*row, stored[row[0]]) for row in found))
 
 
 def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
@@ -112,7 +120,8 @@ def replace_messages(conn: Connection, rows: Sequence[MessageRow]) -> None:
         conn.execute(update(messages).where(messages.c.id == row.id).values(**values))
     if rows:
         search.forget(conn, [r.id for r in rows])
-        search.index(conn, _searchable(rows, {}))
+        taxii.forget(conn, [r.id for r in rows])
+        _index(conn, rows, {})
 
 
 def _searchable(

@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from secureline.store import bulk, hits, search
+from secureline.store import bulk, hits, search, taxii
 from secureline.store.database import Database
 from secureline.store.messages import SENT_FROM_HERE, sent_content, stored_content
 from secureline.store.tables import (
@@ -239,8 +239,10 @@ def _replace_content(
     # the index follows: a purged message is found no more, a corrected one by its new words
     if content_json is None:
         search.forget(conn, [message_id])
+        taxii.forget(conn, [message_id])
     else:
         search.reindex(conn, message_id, content_json)
+        taxii.reindex(conn, message_id, content_json)
     # and the index of holdings with its hits (a corrected message is cross-checked again)
     hits.content_replaced(conn, message_id, corrected=content_json is not None, now=now)
     conn.execute(

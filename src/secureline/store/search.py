@@ -282,10 +282,30 @@ def _search(conn: Connection, query: Query) -> Found:
 
 def _visible(query: Query) -> ColumnElement[bool]:
     d = search_docs.c
-    in_mailbox = exists().where(mailbox.c.message_id == d.message_id, mailbox.c.unit == query.unit)
+    return readable_by(
+        query.unit,
+        query.sender_address,
+        message_id=d.message_id,
+        direction=d.direction,
+        sender=d.sender,
+    )
+
+
+def readable_by(
+    unit: str,
+    sender_address: str,
+    *,
+    message_id: ColumnElement[Any],
+    direction: ColumnElement[Any],
+    sender: ColumnElement[Any],
+) -> ColumnElement[bool]:
+    """The message view's rule (``Messaging.open``) as a condition on an index's row: a
+    message received into the unit's mailbox, or sent by the unit from here. Every index
+    that shows what a unit may read (search, the TAXII objects) asks this, and nothing else."""
+    in_mailbox = exists().where(mailbox.c.message_id == message_id, mailbox.c.unit == unit)
     return or_(
-        and_(d.direction == "in", in_mailbox),
-        and_(d.direction == "out", d.sender == query.sender_address),
+        and_(direction == "in", in_mailbox),
+        and_(direction == "out", sender == sender_address),
     )
 
 

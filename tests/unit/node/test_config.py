@@ -101,3 +101,24 @@ def test_a_public_api_address_is_allowed_with_https_or_behind_a_proxy() -> None:
     assert not proxied.api.tls
     assert proxied.api.trusted_proxies == ("10.0.0.0/24",)
     assert not parse_config(MINIMAL + '\n[api]\nhost = "::1"\n').api.tls
+
+
+TAXII = """
+[[taxii.collections]]
+id = "8b7f1c8e-6c1f-4d2e-9d0e-2f3a4b5c6d7e"
+title = "cyber-crime"
+unit = "cc"
+crime_area = "cyber-crime"
+"""
+
+
+def test_taxii_collections_are_read_and_checked() -> None:
+    assert parse_config(MINIMAL).taxii.collections == ()
+    (collection,) = parse_config(MINIMAL + TAXII).taxii.collections
+    assert collection.unit == "cc"
+    assert str(collection.id) == "8b7f1c8e-6c1f-4d2e-9d0e-2f3a4b5c6d7e"
+    assert "same id" in refused(MINIMAL + TAXII + TAXII).reason
+    assert "crime_area" in str(
+        refused(MINIMAL + TAXII.replace('"cyber-crime"\n', '"jaywalking"\n'))
+    )
+    assert "id" in str(refused(MINIMAL + TAXII.replace("8b7f1c8e-", "not-a-uuid-")))

@@ -14,7 +14,8 @@ import secureline.store.held_controls
 import secureline.store.holdings
 import secureline.store.idempotency
 import secureline.store.retention
-import secureline.store.sessions  # noqa: F401
+import secureline.store.sessions
+import secureline.store.taxii  # noqa: F401
 from secureline.crypto.envelope import sign_envelope
 from secureline.crypto.keys import generate_signing_key
 from secureline.store import messages as message_store

@@ -33,6 +33,8 @@ from secureline.interfaces.api.routes.search import add_search_routes
 from secureline.interfaces.api.routes.sharing import add_sharing_routes
 from secureline.interfaces.api.routes.strategic import add_strategic_routes
 from secureline.interfaces.api.schema import describe_strings
+from secureline.interfaces.api.taxii import PREFIX as TAXII_PREFIX
+from secureline.interfaces.api.taxii import create_taxii_app
 
 __all__ = ["Services", "create_app"]
 
@@ -73,4 +75,7 @@ def create_app(services: Services) -> FastAPI:
     add_decision_routes(app, services)
     add_match_routes(app, services)
     add_hit_routes(app, services)
+    if services.taxii is not None:  # behind the same edge: the same tokens
+        taxii = create_taxii_app(services.taxii, services.taxii_title, services.max_body_bytes)
+        app.mount(TAXII_PREFIX, taxii)
     return app

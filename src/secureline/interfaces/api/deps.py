@@ -27,6 +27,7 @@ from secureline.services.retention import Retention
 from secureline.services.roles import Principal
 from secureline.services.search import Search
 from secureline.services.sharing import Sharing
+from secureline.services.taxii import Taxii
 
 #: a message id in a path: what the domain's ids look like (anything else is a 422)
 MessageId = Annotated[str, Path(pattern=f"^{MESSAGE_ID.pattern}$", max_length=64)]
@@ -61,6 +62,8 @@ class Services(BaseModel):
     search: Search
     holdings: Holdings  # the index and the matcher
     hits: Hits  # the cross-check's hits, and the decisions on them
+    taxii: Taxii | None = None  # the TAXII 2.1 server under /taxii2/, when [taxii] has collections
+    taxii_title: str = "secureline"  # [taxii] title
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # [api] max_body_bytes
     max_batch: int = DEFAULT_MAX_BATCH  # [api] max_batch
 

@@ -38,6 +38,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 OPEN_PATHS = frozenset({"/healthz"})
+#: The TAXII server's paths (interfaces/api/taxii.py): refusals there are TAXII error objects.
+TAXII_PATHS = ("/taxii2/", "/taxii2")
+TAXII_MEDIA_TYPE = b"application/taxii+json;version=2.1"
 #: fields whose text may run over several lines (everything else is one line)
 MULTI_LINE = frozenset({"body", "handling_conditions", "reason", "purpose"})
 _ALWAYS_BAD = frozenset(chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]) - set("\t\n\r")
@@ -64,6 +67,7 @@ class Edge:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
+        taxii = scope["path"].startswith(TAXII_PATHS)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
         source = client[0] if client else "unknown"
@@ -72,10 +76,12 @@ class Edge:
                 self.accounts.authenticate_request, headers.get("authorization"), source
             )
         except TooManyFailures as exc:
-            await _answer(send, exc.status, error_body(exc.code, exc.message), exc.retry_after)
+            refusal = _refusal(taxii, exc.status, exc.code, exc.message)
+            await _answer(send, exc.status, refusal, exc.retry_after, taxii=taxii)
             return
         except NotAuthenticated as exc:
-            await _answer(send, exc.status, error_body(exc.code, exc.message))
+            refusal = _refusal(taxii, exc.status, exc.code, exc.message)
+            await _answer(send, exc.status, refusal, taxii=taxii)
             return
         scope.setdefault("state", {})["principal"] = principal
         try:
@@ -83,7 +89,8 @@ class Edge:
             if body and "json" in headers.get("content-type", ""):
                 check_json(body)
         except EdgeRefusal as exc:
-            await _answer(send, exc.status, error_body(exc.code, exc.message, exc.field))
+            refusal = _refusal(taxii, exc.status, exc.code, exc.message, exc.field)
+            await _answer(send, exc.status, refusal, taxii=taxii)
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -124,9 +131,27 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _answer(send: Send, status: int, body: dict[str, Any], retry: int | None = None) -> None:
+def _refusal(
+    taxii: bool, status: int, code: str, message: str, field: str | None = None
+) -> dict[str, Any]:
+    """The API's error shape, or a TAXII error object under ``/taxii2/`` (the TAXII
+    server's clients read those)."""
+    if taxii:
+        return {
+            "title": message,
+            "description": message,
+            "error_code": code,
+            "http_status": str(status),
+        }
+    return error_body(code, message, field)
+
+
+async def _answer(
+    send: Send, status: int, body: dict[str, Any], retry: int | None = None, *, taxii: bool = False
+) -> None:
     payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    media = TAXII_MEDIA_TYPE if taxii else b"application/json"
+    headers = [(b"content-type", media), (b"content-length", b"%d" % len(payload))]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     if retry is not None:

@@ -14,7 +14,8 @@ import secureline.store.hits
 import secureline.store.holdings
 import secureline.store.idempotency
 import secureline.store.retention
-import secureline.store.sessions  # noqa: F401
+import secureline.store.sessions
+import secureline.store.taxii  # noqa: F401
 from secureline.store.search import include_object
 from secureline.store.tables import metadata
 
