@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from secureline.errors import SecurelineError
 from secureline.interfaces.api.deps import User
 from secureline.interfaces.api.errors import printable
 from secureline.services.errors import InvalidInput, ServiceError
@@ -35,10 +36,12 @@ PREFIX = "/taxii2"
 API_ROOT = "secureline"
 
 
-class TaxiiError(Exception):
+class TaxiiError(SecurelineError):
+    """A refusal of the TAXII face, answered as a TAXII error object (not the API's shape)."""
+
     def __init__(self, status: int, code: str, title: str, description: str = "") -> None:
-        super().__init__(title)
-        self.status, self.code, self.title, self.description = status, code, title, description
+        super().__init__(title, code=code)
+        self.status, self.title, self.description = status, title, description
 
 
 def taxii_error(status: int, code: str, title: str, description: str = "") -> dict[str, Any]:
