@@ -4,28 +4,21 @@ page it shows; no console error and no CSP violation."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import Any
 
-import pyotp
-import pytest
-
-from tests.browser.test_desk_browser import CHROMIUM
+from tests.browser.test_desk_search_browser import _sign_in, chromium, pytestmark
 from tests.integration.support import Federation, officer, sample, wait_for
-from tests.support.desk import PASSWORD, desk_user
+from tests.support.desk import desk_user
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make setup installs chromium"),
-    pytest.mark.skipif(
-        bool(os.environ.get("SECURELINE_TEST_DATABASE_URL")),
-        reason="the browser drives the same pages on either store: run once, on SQLite",
-    ),
-]
+__all__ = ["chromium", "pytestmark"]  # the browser fixture and the skip marks, shared
+
 SENT = 52  # a page of 50, then 2
 
 
-def test_the_inbox_walks_to_page_two_and_back(pair: Federation) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_the_inbox_walks_to_page_two_and_back(
+    pair: Federation, chromium: tuple[Any, list[str]]
+) -> None:
+    from playwright.sync_api import expect
 
     interpol, europol = pair["interpol"], pair["europol"]
     drafts = [sample("ops@europol", seed=400 + i, subject=f"Paged {i:02d}") for i in range(SENT)]
@@ -36,46 +29,25 @@ def test_the_inbox_walks_to_page_two_and_back(pair: Federation) -> None:
         what="the batch delivered",
     )
     key = desk_user(europol, "ops", "ops-pager")
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(20_000)
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console {m.type}: {m.text}")
-                    if m.type in ("error", "warning")
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.goto(f"http://127.0.0.1:{europol.api_port}/desk/")
-            page.fill("#username", "ops-pager")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.fill("#code", pyotp.TOTP(key).now())
-            page.click("button[type=submit]")
-            page.wait_for_url("**/desk/inbox")
-            rows = page.locator("#inbox-live tbody tr")
-            expect(rows).to_have_count(50)
-            expect(rows.first).to_contain_text(f"Paged {SENT - 1:02d}")
-            assert page.locator("#newer").count() == 0
-            page.click("#older")
-            page.wait_for_url("**/desk/inbox?before=*")
-            expect(rows).to_have_count(SENT - 50)
-            expect(rows.first).to_contain_text("Paged 01")
-            expect(rows.last).to_contain_text("Paged 00")
-            assert page.locator("#older").count() == 0
-            # the live poll (every 5 s) swaps in the same page, not the newest
-            page.wait_for_timeout(6_000)
-            expect(rows).to_have_count(SENT - 50)
-            expect(page.locator("#unread")).to_have_text(f"{SENT} unread")
-            page.click("#newer")
-            page.wait_for_url("**/desk/inbox?after=*")
-            expect(rows).to_have_count(50)
-            expect(rows.first).to_contain_text(f"Paged {SENT - 1:02d}")
-        finally:
-            browser.close()
+    page, problems = chromium
+    page.set_default_timeout(20_000)
+    _sign_in(page, europol.api_port, "ops-pager", key)
+    rows = page.locator("#inbox-live tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text(f"Paged {SENT - 1:02d}")
+    assert page.locator("#newer").count() == 0
+    page.click("#older")
+    page.wait_for_url("**/desk/inbox?before=*")
+    expect(rows).to_have_count(SENT - 50)
+    expect(rows.first).to_contain_text("Paged 01")
+    expect(rows.last).to_contain_text("Paged 00")
+    assert page.locator("#older").count() == 0
+    # the live poll (every 5 s) swaps in the same page, not the newest
+    page.wait_for_timeout(6_000)
+    expect(rows).to_have_count(SENT - 50)
+    expect(page.locator("#unread")).to_have_text(f"{SENT} unread")
+    page.click("#newer")
+    page.wait_for_url("**/desk/inbox?after=*")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text(f"Paged {SENT - 1:02d}")
     assert not problems, problems
